@@ -1,0 +1,1 @@
+//! tessera-adapters (work in progress).

@@ -1,0 +1,1 @@
+//! tessera-benches (work in progress).

@@ -1,0 +1,215 @@
+//! Building an [`Engine`]: configuration with sane defaults, validated before use.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell, broadcast};
+use zeroize::Zeroizing;
+
+use super::{Engine, STRIPES};
+use crate::PasswordPolicy;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::hasher::{Argon2Hasher, HashParams, HashPool};
+use crate::password::Password;
+use crate::random::{self, OsRandom, Random};
+use crate::store::Store;
+use crate::token::Ttl;
+
+/// Backoff of credential checks per username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Consecutive failures allowed without delay (default 5).
+    pub free_failures: u32,
+    /// Longest wait between attempts, in seconds (default 900).
+    pub max_backoff_secs: u64,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            max_backoff_secs: 900,
+        }
+    }
+}
+
+/// Engine configuration. `Default` gives the documented production defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// TTL of new authorization tokens when none is asked for (default 1 h).
+    pub default_ttl: Ttl,
+    /// Rules for new passwords.
+    pub password_policy: PasswordPolicy,
+    /// Argon2id parameters of new hashes (default OWASP).
+    pub hash_params: HashParams,
+    /// Accept hash parameters below OWASP's (tests only).
+    pub allow_weak_hash_params: bool,
+    /// Hashing threads (default: one per CPU).
+    pub hash_workers: usize,
+    /// Waiting hash jobs per worker before `Overloaded` (default 32).
+    pub hash_queue_per_worker: usize,
+    /// Credential-check backoff.
+    pub throttle: ThrottlePolicy,
+    /// Shortest QR token TTL in seconds (default 60).
+    pub qr_ttl_min: u64,
+    /// Longest QR token TTL in seconds (default 900).
+    pub qr_ttl_max: u64,
+    /// QR token TTL when none is asked for (default 300).
+    pub qr_ttl_default: u64,
+    /// Require proof of possession when registering a key (default true).
+    pub require_key_proof: bool,
+    /// The server URL put into QR onboarding URIs.
+    pub public_url: String,
+    /// How long command records are kept, in seconds (default 24 h).
+    pub command_retention_secs: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            default_ttl: Ttl::HOUR,
+            password_policy: PasswordPolicy::default(),
+            hash_params: HashParams::OWASP,
+            allow_weak_hash_params: false,
+            hash_workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            hash_queue_per_worker: 32,
+            throttle: ThrottlePolicy::default(),
+            qr_ttl_min: 60,
+            qr_ttl_max: 900,
+            qr_ttl_default: 300,
+            require_key_proof: true,
+            public_url: "http://127.0.0.1:9009".to_owned(),
+            command_retention_secs: 86_400,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Check every value; the builder calls this.
+    pub fn validate(&self) -> Result<()> {
+        self.password_policy.validate()?;
+        if !self.hash_params.meets_owasp() && !self.allow_weak_hash_params {
+            return Err(Error::Config(
+                "argon2 parameters below OWASP's (m=19456 KiB, t=2, p=1)".into(),
+            ));
+        }
+        if !(1..=256).contains(&self.hash_workers) || self.hash_queue_per_worker > 1024 {
+            return Err(Error::Config(
+                "hash pool: 1-256 workers, at most 1024 queued per worker".into(),
+            ));
+        }
+        if self.qr_ttl_min == 0
+            || self.qr_ttl_min > self.qr_ttl_default
+            || self.qr_ttl_default > self.qr_ttl_max
+            || self.qr_ttl_max > 86_400
+        {
+            return Err(Error::Config(
+                "QR TTLs must satisfy 0 < min <= default <= max <= 86400".into(),
+            ));
+        }
+        if self.throttle.max_backoff_secs == 0 || self.throttle.max_backoff_secs > 86_400 {
+            return Err(Error::Config(
+                "throttle max_backoff_secs must be 1-86400".into(),
+            ));
+        }
+        if self.command_retention_secs == 0 {
+            return Err(Error::Config("command retention must be positive".into()));
+        }
+        if self.public_url.is_empty() || self.public_url.chars().any(char::is_control) {
+            return Err(Error::Config("public_url must be a non-empty URL".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Builds an [`Engine`]; `build` validates everything first.
+#[derive(Default)]
+pub struct EngineBuilder {
+    store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
+    rng: Option<Arc<dyn Random>>,
+    config: EngineConfig,
+    pepper: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// The store (required).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The randomness source (default: [`OsRandom`]).
+    #[must_use]
+    pub fn random(mut self, rng: Arc<dyn Random>) -> Self {
+        self.rng = Some(rng);
+        self
+    }
+
+    /// The configuration (default: [`EngineConfig::default`]).
+    #[must_use]
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A pepper mixed into every password hash (kept only in memory, never stored).
+    #[must_use]
+    pub fn pepper(mut self, pepper: Vec<u8>) -> Self {
+        self.pepper = Some(Zeroizing::new(pepper));
+        self
+    }
+
+    /// Validate and build. Starts the hashing pool and computes the dummy hash used for
+    /// unknown usernames (one hash with the current parameters).
+    pub fn build(self) -> Result<Engine> {
+        let store = self
+            .store
+            .ok_or_else(|| Error::Config("a store is required".into()))?;
+        self.config.validate()?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let rng = self.rng.unwrap_or_else(|| Arc::new(OsRandom));
+        let hasher = Arc::new(Argon2Hasher::new(
+            self.config.hash_params,
+            self.pepper.as_ref().map(|p| p.to_vec()),
+        )?);
+        let pool = HashPool::new(
+            self.config.hash_workers,
+            self.config.hash_workers * self.config.hash_queue_per_worker,
+        )?;
+        let dummy_pw = Password::for_login("tessera dummy password for unknown users", 1024)
+            .ok_or_else(|| Error::Config("dummy password".into()))?;
+        let dummy_hash = hasher.hash(&dummy_pw, &random::bytes::<16>(rng.as_ref()))?;
+        let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
+        let (events, _) = broadcast::channel(1024);
+        Ok(Engine {
+            store,
+            clock,
+            rng,
+            cfg: self.config,
+            hasher,
+            pool,
+            dummy_hash,
+            stripes,
+            stripe_hasher: std::collections::hash_map::RandomState::new(),
+            server_key: OnceCell::new(),
+            events,
+        })
+    }
+}

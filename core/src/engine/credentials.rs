@@ -1,0 +1,217 @@
+//! Credentials: registering profiles, authenticating, changing passwords.
+//!
+//! Every credential check goes through [`Engine::check_password`]: the username's stripe
+//! lock, the throttle, one hash job on the bounded pool (a dummy hash for unknown users),
+//! then the counter. There is no second path that skips the throttle.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::Engine;
+use super::sessions::Issued;
+use crate::error::{Error, Result};
+use crate::password::Password;
+use crate::principal::Principal;
+use crate::profile::{ProfileKind, ProfileState};
+use crate::random;
+use crate::store::{Conflict, ProfileRecord, Revoke, StoreError};
+use crate::token::{TokenKind, Ttl};
+use crate::username::Username;
+
+/// Outcome of a successful password check.
+struct Checked {
+    /// The PHC string that matched.
+    matched: String,
+    /// A rehash with the current parameters, when the stored one is obsolete.
+    rehash: Option<String>,
+    /// A hash of the new password, when one was asked for.
+    new_hash: Option<String>,
+}
+
+impl Engine {
+    /// Hash a new password on the pool.
+    pub(super) async fn hash_password(&self, password: Password) -> Result<String> {
+        let hasher = Arc::clone(&self.hasher);
+        let salt = random::bytes::<16>(self.rng.as_ref());
+        self.pool.run(move || hasher.hash(&password, &salt)).await?
+    }
+
+    /// Check `password` against `profile`'s hash (or the dummy hash when there is no usable
+    /// profile) under the throttle for `key`. The caller holds `key`'s stripe lock.
+    /// On success optionally hashes `new_password` in the same pool job.
+    async fn check_password(
+        &self,
+        key: &str,
+        profile: Option<&ProfileRecord>,
+        password: Password,
+        new_password: Option<Password>,
+        failure: Error,
+    ) -> Result<Checked> {
+        let counter = self.throttle_check(key).await?;
+        let usable = profile
+            .filter(|p| p.state != ProfileState::Removed)
+            .and_then(|p| p.password_hash.clone());
+        let real = usable.is_some();
+        let phc = usable.unwrap_or_else(|| self.dummy_hash.clone());
+        let hasher = Arc::clone(&self.hasher);
+        let salts = [
+            random::bytes::<16>(self.rng.as_ref()),
+            random::bytes::<16>(self.rng.as_ref()),
+        ];
+        let job = move || -> Result<Option<Checked>> {
+            if !hasher.verify(&password, &phc) || !real {
+                return Ok(None);
+            }
+            let rehash = if hasher.needs_rehash(&phc) {
+                Some(hasher.hash(&password, &salts[0])?)
+            } else {
+                None
+            };
+            let new_hash = new_password
+                .map(|p| hasher.hash(&p, &salts[1]))
+                .transpose()?;
+            Ok(Some(Checked {
+                matched: phc,
+                rehash,
+                new_hash,
+            }))
+        };
+        if let Some(ok) = self.pool.run(job).await?? {
+            self.throttle_clear(key, counter).await?;
+            Ok(ok)
+        } else {
+            self.throttle_fail(key).await?;
+            Err(failure)
+        }
+    }
+
+    /// Register a user profile (state `incomplete` until a public key is registered).
+    /// Errors: `InvalidUsername`, password policy errors, `UsernameTaken`, `Overloaded`.
+    pub async fn register_profile(&self, username: &str, password: &str) -> Result<Uuid> {
+        let name = Username::parse(username)?;
+        let password = self.cfg.password_policy.check(password, name.as_str())?;
+        let hash = self.hash_password(password).await?;
+        let now = self.clock.now();
+        let rec = ProfileRecord {
+            id: self.new_id(),
+            kind: ProfileKind::User,
+            username: name.as_str().to_owned(),
+            password_hash: Some(hash),
+            password_temporary: false,
+            state: ProfileState::Incomplete,
+            public_key: None,
+            owner: None,
+            device: None,
+            environments: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        match self.store.create_profile(&rec).await {
+            Ok(()) => Ok(rec.id),
+            Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Authenticate with username and password; returns a new authorization token with
+    /// `ttl` (default: the configured TTL). One answer, [`Error::Unauthorized`], for an
+    /// unknown user, a wrong password and a profile that cannot log in; throttled
+    /// attempts get [`Error::TooManyAttempts`] without any hashing.
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+        ttl: Option<Ttl>,
+    ) -> Result<Issued> {
+        let ttl = ttl.unwrap_or(self.cfg.default_ttl);
+        let Ok(name) = Username::parse(username) else {
+            return Err(Error::Unauthorized);
+        };
+        let Some(password) = Password::for_login(password, self.cfg.password_policy.max_len) else {
+            return Err(Error::Unauthorized);
+        };
+        let key = name.as_str();
+        let _serial = self.lock_username(key).await;
+        let profile = self.store.get_profile_by_username(key).await?;
+        let checked = self
+            .check_password(key, profile.as_ref(), password, None, Error::Unauthorized)
+            .await?;
+        let mut profile = profile.ok_or(Error::Unauthorized)?;
+        if let Some(new_hash) = checked.rehash {
+            let matched = checked.matched.clone();
+            profile = self
+                .update_profile(profile.id, Revoke::Nothing, |p| {
+                    if p.password_hash.as_deref() != Some(matched.as_str()) {
+                        return Err(Error::Unauthorized);
+                    }
+                    p.password_hash = Some(new_hash.clone());
+                    Ok(())
+                })
+                .await?;
+        }
+        // Issue against the version whose password we checked: a concurrent password
+        // change makes this fail rather than hand out a token for the old password.
+        for _ in 0..8 {
+            match self
+                .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
+                .await
+            {
+                Ok(issued) => return Ok(issued),
+                Err(StoreError::VersionMismatch) => {
+                    let fresh = self.profile(profile.id).await?;
+                    if fresh.password_hash != profile.password_hash
+                        || fresh.state == ProfileState::Removed
+                    {
+                        return Err(Error::Unauthorized);
+                    }
+                    profile = fresh;
+                }
+                Err(StoreError::NotFound) => return Err(Error::Unauthorized),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Storage(StoreError::VersionMismatch))
+    }
+
+    /// Change the password of the token's profile (must be active). The current password is
+    /// checked under the throttle (a wrong one counts as a failure: [`Error::WrongPassword`]);
+    /// the new one passes the policy. Every other token and every QR token of the profile is
+    /// revoked in the same store transaction; the presented token stays valid.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
+        principal.require_active()?;
+        let profile = self.profile(principal.profile_id).await?;
+        let new_password = self.cfg.password_policy.check(new, &profile.username)?;
+        let Some(current) = Password::for_login(current, self.cfg.password_policy.max_len) else {
+            return Err(Error::WrongPassword);
+        };
+        let key = profile.username.clone();
+        let _serial = self.lock_username(&key).await;
+        let checked = self
+            .check_password(
+                &key,
+                Some(&profile),
+                current,
+                Some(new_password),
+                Error::WrongPassword,
+            )
+            .await?;
+        let new_hash = checked.new_hash.ok_or(Error::WrongPassword)?;
+        self.update_profile(profile.id, Revoke::AllExcept(principal.token), |p| {
+            if p.password_hash.as_deref() != Some(checked.matched.as_str()) {
+                return Err(Error::WrongPassword);
+            }
+            p.password_hash = Some(new_hash.clone());
+            p.password_temporary = false;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Public keys: registration with proof of possession, lookup, and the server's own key.
+
+use uuid::Uuid;
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::key::{self, KeyPair, PublicKey};
+use crate::principal::Principal;
+use crate::profile::{self, Event, Operation, ProfileState};
+use crate::store::{Conflict, Revoke, StoreError};
+
+impl Engine {
+    /// Register (or rotate) the public key of the token's profile. `key_text` is the
+    /// Privicore 200-hex or raw 64-hex encoding; `signature_hex` signs
+    /// [`key::proof_message`] (unless proof is disabled in the config). Activates a user;
+    /// moves a device to `pending`. Returns the new state.
+    pub async fn register_public_key(
+        &self,
+        principal: &Principal,
+        key_text: &str,
+        signature_hex: &str,
+    ) -> Result<ProfileState> {
+        principal.require(Operation::RegisterPublicKey)?;
+        let key = PublicKey::parse(key_text)?;
+        if self.cfg.require_key_proof {
+            key::verify_proof(principal.profile_id, &key, signature_hex)?;
+        }
+        let result = self
+            .update_profile(principal.profile_id, Revoke::Nothing, |p| {
+                p.state = profile::apply(p.kind, p.state, Event::KeyRegistered)?;
+                p.public_key = Some(*key.as_bytes());
+                Ok(())
+            })
+            .await;
+        match result {
+            Ok(p) => Ok(p.state),
+            Err(Error::Storage(StoreError::Conflict(Conflict::PublicKey))) => Err(
+                Error::InvalidPublicKey("this key is already registered to another profile"),
+            ),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The public key of `profile_id` (default: the token's own profile).
+    /// Errors: `NotFound` when the profile has none.
+    pub async fn public_key(
+        &self,
+        principal: &Principal,
+        profile_id: Option<Uuid>,
+    ) -> Result<PublicKey> {
+        principal.require(Operation::Other)?;
+        let p = self
+            .profile(profile_id.unwrap_or(principal.profile_id))
+            .await?;
+        if p.state == ProfileState::Removed {
+            return Err(Error::NotFound);
+        }
+        p.public_key
+            .map(PublicKey::from_bytes)
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// The server's public key (it signs QR payloads and channel messages).
+    pub async fn server_public_key(&self) -> Result<PublicKey> {
+        Ok(self.server_key().await?.public())
+    }
+
+    /// Sign `message` with the server's key.
+    pub async fn server_sign(&self, message: &[u8]) -> Result<[u8; 64]> {
+        Ok(self.server_key().await?.sign(message))
+    }
+
+    /// A fresh key pair for `/generate-keys`: (64-hex private seed, 200-hex public key).
+    /// A development convenience: the private key leaves the server.
+    #[must_use]
+    pub fn generate_key_pair(&self) -> (String, String) {
+        let kp = KeyPair::generate(self.rng.as_ref());
+        (hex::encode(*kp.seed()), kp.public().to_privicore_hex())
+    }
+}

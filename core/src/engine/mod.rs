@@ -1,0 +1,165 @@
+//! The engine: the only public entry point for operations.
+//!
+//! Built once by [`EngineBuilder`] and shared as `Arc<Engine>`. Every operation is an
+//! `async fn` over domain types returning [`crate::Result`]. Submodules group operations by
+//! domain: credentials (register, authenticate, passwords), sessions (verify, reauthorize,
+//! revoke), keys, devices (QR onboarding and owner management) and commands.
+
+mod builder;
+mod commands;
+mod credentials;
+mod devices;
+mod keys;
+mod sessions;
+mod throttle;
+
+pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
+pub use commands::CommandEvent;
+pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
+pub use sessions::{Issued, ProfileInfo, RevokeScope, TokenExpiry};
+
+use std::hash::BuildHasher as _;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard, OnceCell, broadcast};
+use uuid::Uuid;
+
+use crate::clock::{Clock, Timestamp};
+use crate::error::{Error, Result};
+use crate::hasher::{Argon2Hasher, HashPool};
+use crate::key::KeyPair;
+use crate::random::{self, Random};
+use crate::store::{ProfileRecord, Revoke, Store, StoreError};
+
+/// Number of lock stripes serialising credential checks per username.
+const STRIPES: usize = 1024;
+
+/// The identity engine. See the crate docs for a quickstart.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Random>,
+    cfg: EngineConfig,
+    hasher: Arc<Argon2Hasher>,
+    pool: HashPool,
+    dummy_hash: String,
+    stripes: Box<[Mutex<()>]>,
+    stripe_hasher: std::collections::hash_map::RandomState,
+    server_key: OnceCell<KeyPair>,
+    events: broadcast::Sender<CommandEvent>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .field("config", &self.cfg)
+            .field("hash_pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Start building an engine.
+    #[must_use]
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The configuration the engine was built with.
+    #[must_use]
+    pub const fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The current time by the engine's clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Jobs waiting for or running on the password-hashing pool.
+    #[must_use]
+    pub fn hash_queue_depth(&self) -> usize {
+        self.pool.queue_depth()
+    }
+
+    /// Whether the store answers. Errors: [`Error::Storage`].
+    pub async fn health(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Remove at most `limit` expired tokens, QR tokens and old command records.
+    pub async fn purge_expired(&self, limit: usize) -> Result<usize> {
+        Ok(self.store.purge_expired(self.clock.now(), limit).await?)
+    }
+
+    /// Spawn a background task that purges `batch` expired records every `every`, until the
+    /// returned handle is aborted (or the runtime stops). Errors are logged to stderr-free
+    /// tracing-less silence: they are retried on the next tick.
+    pub fn spawn_purger(
+        self: &Arc<Self>,
+        every: std::time::Duration,
+        batch: usize,
+    ) -> tokio::task::JoinHandle<()> {
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let _ = engine.purge_expired(batch).await;
+            }
+        })
+    }
+
+    fn new_id(&self) -> Uuid {
+        uuid::Builder::from_random_bytes(random::bytes::<16>(self.rng.as_ref())).into_uuid()
+    }
+
+    async fn lock_username(&self, canonical: &str) -> MutexGuard<'_, ()> {
+        let i = (self.stripe_hasher.hash_one(canonical) as usize) % self.stripes.len();
+        self.stripes[i].lock().await
+    }
+
+    async fn profile(&self, id: Uuid) -> Result<ProfileRecord> {
+        self.store.get_profile(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Read-modify-write a profile with optimistic versioning: `change` is re-applied to a
+    /// fresh copy when another writer got in first (at most a few times).
+    async fn update_profile<F>(
+        &self,
+        id: Uuid,
+        revoke: Revoke,
+        mut change: F,
+    ) -> Result<ProfileRecord>
+    where
+        F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
+    {
+        for _ in 0..8 {
+            let mut p = self.profile(id).await?;
+            let expected = p.version;
+            change(&mut p)?;
+            p.version = expected + 1;
+            p.updated_at = self.clock.now();
+            match self.store.update_profile(&p, expected, revoke).await {
+                Ok(()) => return Ok(p),
+                Err(StoreError::VersionMismatch) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Storage(StoreError::VersionMismatch))
+    }
+
+    /// The server's signing key, created on first use and kept in the store.
+    async fn server_key(&self) -> Result<&KeyPair> {
+        self.server_key
+            .get_or_try_init(|| async {
+                let candidate = KeyPair::generate(self.rng.as_ref());
+                let seed = self.store.server_key_or_insert(*candidate.seed()).await?;
+                Ok(KeyPair::from_seed(&seed))
+            })
+            .await
+    }
+}

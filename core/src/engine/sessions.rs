@@ -1,0 +1,187 @@
+//! Sessions: issuing, verifying, extending and revoking authorization tokens.
+
+use uuid::Uuid;
+
+use super::Engine;
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::principal::Principal;
+use crate::profile::{Operation, ProfileKind, ProfileState};
+use crate::store::{ProfileRecord, StoreError, TokenRecord};
+use crate::token::{Token, TokenDigest, TokenKind, Ttl};
+
+/// A freshly issued token: the only time its text is available.
+#[derive(Debug)]
+pub struct Issued {
+    /// The secret token text.
+    pub token: Token,
+    /// Valid while `now < expires_at`.
+    pub expires_at: Timestamp,
+    /// The profile it belongs to.
+    pub profile_id: Uuid,
+}
+
+/// What `retrieve-token-expiry` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenExpiry {
+    /// When the token expires.
+    pub expires_at: Timestamp,
+    /// Seconds from now until then.
+    pub expires_in: u64,
+}
+
+/// Which tokens a revoke ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevokeScope {
+    /// Only the presented token.
+    #[default]
+    Token,
+    /// Every token of the profile.
+    All,
+}
+
+impl RevokeScope {
+    /// Parse `token` or `all`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "token" => Ok(Self::Token),
+            "all" => Ok(Self::All),
+            _ => Err(Error::validation(
+                "scope",
+                "scope must be \"token\" or \"all\"",
+            )),
+        }
+    }
+}
+
+/// What `retrieve-profile-id` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInfo {
+    /// Profile id.
+    pub profile_id: Uuid,
+    /// User or device.
+    pub kind: ProfileKind,
+    /// State.
+    pub state: ProfileState,
+    /// Canonical username.
+    pub username: String,
+    /// Owner, for devices.
+    pub owner: Option<Uuid>,
+}
+
+impl Engine {
+    /// Check an authorization token and return who holds it. The hot path: one store read,
+    /// no writes, no password work. Any problem (malformed, unknown, expired, revoked) is
+    /// [`Error::Unauthorized`]; a storage failure is [`Error::Storage`] (never a success).
+    pub async fn verify(&self, token: &str) -> Result<Principal> {
+        let digest = TokenDigest::of_token(TokenKind::Authorization, token)?;
+        self.verify_digest(&digest).await
+    }
+
+    /// [`Engine::verify`] for a token already digested.
+    pub async fn verify_digest(&self, digest: &TokenDigest) -> Result<Principal> {
+        let p = self
+            .store
+            .resolve_token(digest)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if p.token_kind != TokenKind::Authorization
+            || self.clock.now() >= p.expires_at
+            || p.state == ProfileState::Removed
+        {
+            return Err(Error::Unauthorized);
+        }
+        Ok(p)
+    }
+
+    /// Store a new token of `kind` for `profile` (at its current version).
+    pub(super) async fn issue(
+        &self,
+        profile: &ProfileRecord,
+        kind: TokenKind,
+        ttl_secs: u64,
+        family: Option<Uuid>,
+    ) -> Result<Issued, StoreError> {
+        let token = Token::generate(kind, self.rng.as_ref());
+        let now = self.clock.now();
+        let rec = TokenRecord {
+            digest: token.digest(),
+            profile_id: profile.id,
+            kind,
+            issued_at: now,
+            expires_at: now.plus_secs(ttl_secs),
+            family,
+        };
+        self.store.put_token(&rec, profile.version).await?;
+        Ok(Issued {
+            token,
+            expires_at: rec.expires_at,
+            profile_id: profile.id,
+        })
+    }
+
+    /// Give the presented token a new expiry, `now + ttl` (default: the configured TTL).
+    /// A revoked or expired token is never brought back ([`Error::Unauthorized`]).
+    pub async fn reauthorize(
+        &self,
+        principal: &Principal,
+        ttl: Option<Ttl>,
+    ) -> Result<TokenExpiry> {
+        principal.require(Operation::Reauthorize)?;
+        let now = self.clock.now();
+        let ttl = ttl.unwrap_or(self.cfg.default_ttl);
+        let expires_at = now.plus_secs(ttl.secs());
+        match self
+            .store
+            .set_token_expiry(&principal.token, expires_at, now)
+            .await
+        {
+            Ok(()) => Ok(TokenExpiry {
+                expires_at,
+                expires_in: ttl.secs(),
+            }),
+            Err(StoreError::NotFound) => Err(Error::Unauthorized),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Revoke the presented token, or every token of its profile. Effective before return.
+    pub async fn revoke(&self, principal: &Principal, scope: RevokeScope) -> Result<()> {
+        principal.require(Operation::Revoke)?;
+        match scope {
+            RevokeScope::Token => {
+                if !self.store.revoke_token(&principal.token).await? {
+                    return Err(Error::Unauthorized);
+                }
+            }
+            RevokeScope::All => {
+                self.store
+                    .revoke_profile_tokens(principal.profile_id)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// When the presented token expires.
+    pub fn token_expiry(&self, principal: &Principal) -> Result<TokenExpiry> {
+        principal.require(Operation::TokenExpiry)?;
+        Ok(TokenExpiry {
+            expires_at: principal.expires_at,
+            expires_in: self.clock.now().secs_until(principal.expires_at),
+        })
+    }
+
+    /// The profile behind the presented token.
+    pub async fn profile_info(&self, principal: &Principal) -> Result<ProfileInfo> {
+        principal.require(Operation::RetrieveProfileId)?;
+        let p = self.profile(principal.profile_id).await?;
+        Ok(ProfileInfo {
+            profile_id: p.id,
+            kind: p.kind,
+            state: p.state,
+            username: p.username,
+            owner: p.owner,
+        })
+    }
+}

@@ -1,0 +1,405 @@
+//! `MemoryStore`: every trait on in-process maps behind one lock. Each method takes the
+//! lock once, so each is atomic exactly as its trait documents. Nothing survives the process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{
+    ApiKeyRecord, CommandRecord, CommandStore, Conflict, KeyStore, MaintenanceStore, ProfileRecord,
+    ProfileStore, QrRecord, QrStore, Revoke, StoreError, StoreResult, ThrottleRecord,
+    ThrottleStore, TokenRecord, TokenStore,
+};
+use crate::clock::Timestamp;
+use crate::principal::Principal;
+use crate::token::TokenDigest;
+
+#[derive(Debug, Default)]
+struct Inner {
+    profiles: HashMap<Uuid, ProfileRecord>,
+    by_username: HashMap<String, Uuid>,
+    by_key: HashMap<[u8; 32], Uuid>,
+    devices: HashMap<Uuid, Vec<Uuid>>,
+    tokens: HashMap<TokenDigest, TokenRecord>,
+    tokens_by_profile: HashMap<Uuid, HashSet<TokenDigest>>,
+    qr: HashMap<TokenDigest, QrRecord>,
+    qr_by_owner: HashMap<Uuid, HashSet<TokenDigest>>,
+    commands: HashMap<Uuid, CommandRecord>,
+    throttle: HashMap<String, ThrottleRecord>,
+    server_key: Option<[u8; 32]>,
+    api_keys: HashMap<TokenDigest, ApiKeyRecord>,
+}
+
+impl Inner {
+    fn insert_profile(&mut self, p: &ProfileRecord) -> StoreResult<()> {
+        if self.by_username.contains_key(&p.username) {
+            return Err(StoreError::Conflict(Conflict::Username));
+        }
+        if self.profiles.contains_key(&p.id) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        if let Some(k) = p.public_key {
+            if self.by_key.contains_key(&k) {
+                return Err(StoreError::Conflict(Conflict::PublicKey));
+            }
+            self.by_key.insert(k, p.id);
+        }
+        self.by_username.insert(p.username.clone(), p.id);
+        if let Some(owner) = p.owner {
+            self.devices.entry(owner).or_default().push(p.id);
+        }
+        self.profiles.insert(p.id, p.clone());
+        Ok(())
+    }
+
+    fn remove_token(&mut self, d: &TokenDigest) -> bool {
+        match self.tokens.remove(d) {
+            Some(t) => {
+                if let Some(set) = self.tokens_by_profile.get_mut(&t.profile_id) {
+                    set.remove(d);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove_qr(&mut self, d: &TokenDigest) -> bool {
+        match self.qr.remove(d) {
+            Some(q) => {
+                if let Some(set) = self.qr_by_owner.get_mut(&q.owner) {
+                    set.remove(d);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn revoke(&mut self, profile: Uuid, keep: Option<&TokenDigest>) -> u64 {
+        let mut n = 0;
+        if let Some(set) = self.tokens_by_profile.remove(&profile) {
+            for d in set {
+                if keep == Some(&d) {
+                    self.tokens_by_profile.entry(profile).or_default().insert(d);
+                } else if self.tokens.remove(&d).is_some() {
+                    n += 1;
+                }
+            }
+        }
+        if let Some(set) = self.qr_by_owner.remove(&profile) {
+            for d in set {
+                if self.qr.remove(&d).is_some() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    fn profile_version(&self, id: Uuid, version: u64) -> StoreResult<()> {
+        match self.profiles.get(&id) {
+            None => Err(StoreError::NotFound),
+            Some(p) if p.version != version => Err(StoreError::VersionMismatch),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The in-memory backend: for tests, examples and `--backend memory`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied change: every method
+        // validates before it mutates. So a poisoned lock is still consistent.
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl ProfileStore for MemoryStore {
+    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()> {
+        self.write().insert_profile(profile)
+    }
+
+    async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>> {
+        Ok(self.read().profiles.get(&id).cloned())
+    }
+
+    async fn get_profile_by_username(&self, username: &str) -> StoreResult<Option<ProfileRecord>> {
+        let g = self.read();
+        Ok(g.by_username
+            .get(username)
+            .and_then(|id| g.profiles.get(id))
+            .cloned())
+    }
+
+    async fn update_profile(
+        &self,
+        profile: &ProfileRecord,
+        expected_version: u64,
+        revoke: Revoke,
+    ) -> StoreResult<()> {
+        let mut g = self.write();
+        let old = g.profiles.get(&profile.id).ok_or(StoreError::NotFound)?;
+        if old.version != expected_version {
+            return Err(StoreError::VersionMismatch);
+        }
+        let (old_key, username, owner) = (old.public_key, old.username.clone(), old.owner);
+        if let Some(k) = profile.public_key
+            && g.by_key.get(&k).is_some_and(|owner| *owner != profile.id)
+        {
+            return Err(StoreError::Conflict(Conflict::PublicKey));
+        }
+        if old_key != profile.public_key {
+            if let Some(k) = old_key {
+                g.by_key.remove(&k);
+            }
+            if let Some(k) = profile.public_key {
+                g.by_key.insert(k, profile.id);
+            }
+        }
+        let mut stored = profile.clone();
+        stored.username = username;
+        stored.owner = owner;
+        stored.version = expected_version + 1;
+        g.profiles.insert(profile.id, stored);
+        match revoke {
+            Revoke::Nothing => {}
+            Revoke::All => {
+                g.revoke(profile.id, None);
+            }
+            Revoke::AllExcept(keep) => {
+                g.revoke(profile.id, Some(&keep));
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_devices(&self, owner: Uuid) -> StoreResult<Vec<ProfileRecord>> {
+        let g = self.read();
+        Ok(g.devices
+            .get(&owner)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| g.profiles.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn create_device(
+        &self,
+        device: &ProfileRecord,
+        qr: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut g = self.write();
+        match g.qr.get(qr) {
+            Some(q) if q.expires_at > now && Some(q.owner) == device.owner => {}
+            _ => return Err(StoreError::NotFound),
+        }
+        g.insert_profile(device)?;
+        g.remove_qr(qr);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()> {
+        let mut g = self.write();
+        g.profile_version(token.profile_id, profile_version)?;
+        if g.tokens.contains_key(&token.digest) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        g.tokens.insert(token.digest, token.clone());
+        g.tokens_by_profile
+            .entry(token.profile_id)
+            .or_default()
+            .insert(token.digest);
+        Ok(())
+    }
+
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+        let g = self.read();
+        let Some(t) = g.tokens.get(digest) else {
+            return Ok(None);
+        };
+        let Some(p) = g.profiles.get(&t.profile_id) else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            profile_id: p.id,
+            kind: p.kind,
+            state: p.state,
+            owner: p.owner,
+            environments: p.environments.clone(),
+            token_kind: t.kind,
+            issued_at: t.issued_at,
+            expires_at: t.expires_at,
+            token: t.digest,
+        }))
+    }
+
+    async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+        Ok(self.read().tokens.get(digest).cloned())
+    }
+
+    async fn set_token_expiry(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut g = self.write();
+        match g.tokens.get_mut(digest) {
+            Some(t) if t.expires_at > now => {
+                t.expires_at = expires_at;
+                Ok(())
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
+        Ok(self.write().remove_token(digest))
+    }
+
+    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
+        Ok(self.write().revoke(profile, None))
+    }
+}
+
+#[async_trait]
+impl QrStore for MemoryStore {
+    async fn put_qr(&self, qr: &QrRecord, owner_version: u64) -> StoreResult<()> {
+        let mut g = self.write();
+        g.profile_version(qr.owner, owner_version)?;
+        if g.qr.contains_key(&qr.digest) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        g.qr.insert(qr.digest, qr.clone());
+        g.qr_by_owner.entry(qr.owner).or_default().insert(qr.digest);
+        Ok(())
+    }
+
+    async fn get_qr(&self, digest: &TokenDigest) -> StoreResult<Option<QrRecord>> {
+        Ok(self.read().qr.get(digest).cloned())
+    }
+}
+
+#[async_trait]
+impl CommandStore for MemoryStore {
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<()> {
+        let mut g = self.write();
+        if g.commands.contains_key(&command.id) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        g.commands.insert(command.id, command.clone());
+        Ok(())
+    }
+
+    async fn get_command(&self, id: Uuid) -> StoreResult<Option<CommandRecord>> {
+        Ok(self.read().commands.get(&id).cloned())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryStore {
+    async fn get_throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>> {
+        Ok(self.read().throttle.get(key).copied())
+    }
+
+    async fn record_failure(&self, key: &str, now: Timestamp) -> StoreResult<ThrottleRecord> {
+        let mut g = self.write();
+        let r = g.throttle.entry(key.to_owned()).or_default();
+        r.failures = r.failures.saturating_add(1);
+        r.last_failure = now;
+        Ok(*r)
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        self.write().throttle.remove(key);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryStore {
+    async fn server_key_or_insert(&self, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        Ok(*self.write().server_key.get_or_insert(candidate))
+    }
+
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        let mut g = self.write();
+        if g.api_keys.contains_key(&key.digest) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        g.api_keys.insert(key.digest, key.clone());
+        Ok(())
+    }
+
+    async fn get_api_key(&self, digest: &TokenDigest) -> StoreResult<Option<ApiKeyRecord>> {
+        Ok(self.read().api_keys.get(digest).cloned())
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        drop(self.read());
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize> {
+        let mut g = self.write();
+        let tokens: Vec<TokenDigest> = g
+            .tokens
+            .values()
+            .filter(|t| t.expires_at <= now)
+            .map(|t| t.digest)
+            .take(limit)
+            .collect();
+        let mut n = 0;
+        for d in &tokens {
+            n += usize::from(g.remove_token(d));
+        }
+        let qrs: Vec<TokenDigest> =
+            g.qr.values()
+                .filter(|q| q.expires_at <= now)
+                .map(|q| q.digest)
+                .take(limit - n)
+                .collect();
+        for d in &qrs {
+            n += usize::from(g.remove_qr(d));
+        }
+        let cmds: Vec<Uuid> = g
+            .commands
+            .values()
+            .filter(|c| c.expires_at <= now)
+            .map(|c| c.id)
+            .take(limit - n)
+            .collect();
+        for id in &cmds {
+            n += usize::from(g.commands.remove(id).is_some());
+        }
+        Ok(n)
+    }
+}

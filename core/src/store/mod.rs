@@ -1,0 +1,188 @@
+//! Storage: the domain-level traits every backend implements, and [`MemoryStore`].
+//!
+//! One trait per aggregate, all `async_trait` and object-safe, so `Arc<dyn Store>` works.
+//! Every method documents its atomicity. Operations that must change several aggregates
+//! together (a profile and its tokens, a QR token and the device it creates) are single
+//! methods, so a backend can make them one transaction; the engine never does
+//! check-then-write across two calls where correctness depends on it.
+
+mod error;
+mod memory;
+mod records;
+
+pub use error::{Conflict, StoreError};
+pub use memory::MemoryStore;
+pub use records::{
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
+    Revoke, ThrottleRecord, TokenRecord,
+};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::clock::Timestamp;
+use crate::principal::Principal;
+use crate::token::TokenDigest;
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Profiles (users and devices) and their indexes (username, public key, owner).
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    /// Insert a new profile. Atomic: the canonical username is claimed in the same
+    /// transaction, so of N concurrent creations of one name exactly one succeeds.
+    /// Errors: `Conflict(Username)` if the name is taken, `Conflict(Exists)` if the id is.
+    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()>;
+
+    /// Read a profile by id.
+    async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>>;
+
+    /// Read a profile by canonical username.
+    async fn get_profile_by_username(&self, username: &str) -> StoreResult<Option<ProfileRecord>>;
+
+    /// Replace a profile whose stored version is `expected_version` with `profile`
+    /// (whose `version` the caller has set to `expected_version + 1`), and apply `revoke`
+    /// to its tokens, all in one transaction. The username and owner never change.
+    /// The public-key index follows the new key (the old key is released).
+    /// Errors: `NotFound`, `VersionMismatch`, `Conflict(PublicKey)` when the key is bound to
+    /// another profile (nothing is written then).
+    async fn update_profile(
+        &self,
+        profile: &ProfileRecord,
+        expected_version: u64,
+        revoke: Revoke,
+    ) -> StoreResult<()>;
+
+    /// Every device profile owned by `owner` (removed ones included), in creation order.
+    async fn list_devices(&self, owner: Uuid) -> StoreResult<Vec<ProfileRecord>>;
+
+    /// Redeem a QR token into a new device profile, in one transaction: the QR record
+    /// `qr` must exist, expire after `now` and belong to `device.owner`; it is deleted and
+    /// the device created (with its username claimed) together. Of N concurrent
+    /// redemptions of one QR token exactly one succeeds.
+    /// Errors: `NotFound` (no such QR token, expired or another owner's),
+    /// `Conflict(Username)` (the QR token then stays usable).
+    async fn create_device(
+        &self,
+        device: &ProfileRecord,
+        qr: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+}
+
+/// Authorization and refresh tokens, by digest.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Store a token if its profile still has `profile_version` (so a token can never be
+    /// issued against a password that was changed meanwhile). Atomic.
+    /// Errors: `NotFound` (no profile), `VersionMismatch`, `Conflict(Exists)` (digest taken).
+    async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()>;
+
+    /// The hot path: in one read transaction, the token and its profile as a [`Principal`].
+    /// `None` if either is missing. Expiry is not checked here.
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>>;
+
+    /// Read a token record.
+    async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
+
+    /// Set a live token's expiry. Atomic with respect to revocation: a revoked or
+    /// expired (`expires_at <= now`) token is never brought back. Errors: `NotFound`.
+    async fn set_token_expiry(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Delete one token. Returns whether it existed.
+    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool>;
+
+    /// Delete every token (and QR token) of a profile, in one transaction. Returns how many.
+    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64>;
+}
+
+/// Device onboarding QR tokens (single use).
+#[async_trait]
+pub trait QrStore: Send + Sync {
+    /// Store a QR token if its owner still has `owner_version`. Atomic.
+    /// Errors: `NotFound` (no owner), `VersionMismatch`.
+    async fn put_qr(&self, qr: &QrRecord, owner_version: u64) -> StoreResult<()>;
+
+    /// Read a QR record (it is consumed only by [`ProfileStore::create_device`]).
+    async fn get_qr(&self, digest: &TokenDigest) -> StoreResult<Option<QrRecord>>;
+}
+
+/// The command log of the asynchronous (202) pattern.
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// Record a command outcome (durably, before the reply). Errors: `Conflict(Exists)`.
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<()>;
+
+    /// Read a command by id.
+    async fn get_command(&self, id: Uuid) -> StoreResult<Option<CommandRecord>>;
+}
+
+/// Per-username counters of failed credential checks.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Read the counter of a canonical username (or of any throttle key).
+    async fn get_throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>>;
+
+    /// Atomically add one failure at `now`; returns the new counter.
+    async fn record_failure(&self, key: &str, now: Timestamp) -> StoreResult<ThrottleRecord>;
+
+    /// Reset the counter (success, or an administrator's unlock).
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+}
+
+/// The server's own signing key and server API keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The stored server key seed, or `candidate` after storing it when there is none yet.
+    /// Atomic: concurrent first calls all get the same seed.
+    async fn server_key_or_insert(&self, candidate: [u8; 32]) -> StoreResult<[u8; 32]>;
+
+    /// Store a server API key's digest. Errors: `Conflict(Exists)`.
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+
+    /// Read a server API key by digest.
+    async fn get_api_key(&self, digest: &TokenDigest) -> StoreResult<Option<ApiKeyRecord>>;
+}
+
+/// Health and housekeeping.
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync {
+    /// Cheap read that fails when the store cannot serve.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Delete at most `limit` expired records (tokens and QR tokens with
+    /// `expires_at <= now`, command records past their retention). Never removes a record
+    /// that expires after `now`. Returns how many were removed.
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize>;
+}
+
+/// Everything a backend implements; blanket-implemented.
+pub trait Store:
+    ProfileStore
+    + TokenStore
+    + QrStore
+    + CommandStore
+    + ThrottleStore
+    + KeyStore
+    + MaintenanceStore
+    + std::fmt::Debug
+{
+}
+
+impl<T> Store for T where
+    T: ProfileStore
+        + TokenStore
+        + QrStore
+        + CommandStore
+        + ThrottleStore
+        + KeyStore
+        + MaintenanceStore
+        + std::fmt::Debug
+{
+}

@@ -1,0 +1,314 @@
+//! Opaque tokens: a kind prefix, 32 random bytes, base64url without padding.
+//!
+//! Only the SHA-256 digest of a token's text is ever stored; the token itself lives in a
+//! [`Token`], which zeroizes on drop and redacts itself in `Debug`.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::{Error, Result};
+use crate::random::{self, Random};
+
+/// Number of random bytes in every token.
+pub const TOKEN_BYTES: usize = 32;
+/// Length of the base64url text of [`TOKEN_BYTES`] bytes.
+const BODY_LEN: usize = 43;
+/// Length of a whole token: 4-character prefix plus body.
+pub const TOKEN_LEN: usize = 4 + BODY_LEN;
+
+/// What a token is for; each kind has its own prefix so they cannot be mixed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// `tsa_`: authorization token (`X-DPT-AUTHORIZATION`).
+    Authorization,
+    /// `tsr_`: refresh token.
+    Refresh,
+    /// `tsq_`: device onboarding QR token.
+    Qr,
+    /// `tsk_`: server API key.
+    ApiKey,
+}
+
+impl TokenKind {
+    /// The 4-character prefix of this kind.
+    #[must_use]
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::Authorization => "tsa_",
+            Self::Refresh => "tsr_",
+            Self::Qr => "tsq_",
+            Self::ApiKey => "tsk_",
+        }
+    }
+
+    /// Stable one-byte tag used by the storage layouts.
+    #[must_use]
+    pub const fn tag(self) -> u8 {
+        match self {
+            Self::Authorization => 1,
+            Self::Refresh => 2,
+            Self::Qr => 3,
+            Self::ApiKey => 4,
+        }
+    }
+
+    /// Inverse of [`TokenKind::tag`].
+    #[must_use]
+    pub const fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(Self::Authorization),
+            2 => Some(Self::Refresh),
+            3 => Some(Self::Qr),
+            4 => Some(Self::ApiKey),
+            _ => None,
+        }
+    }
+}
+
+/// A token's secret text. Zeroized on drop; `Debug` never shows it.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Token(String);
+
+impl Token {
+    /// A fresh token of `kind` from `rng`.
+    pub fn generate(kind: TokenKind, rng: &dyn Random) -> Self {
+        let mut raw = random::bytes::<TOKEN_BYTES>(rng);
+        let mut s = String::with_capacity(TOKEN_LEN);
+        s.push_str(kind.prefix());
+        URL_SAFE_NO_PAD.encode_string(raw, &mut s);
+        raw.zeroize();
+        Self(s)
+    }
+
+    /// Check that `text` is a well-formed token of `kind` (prefix, length, canonical base64url).
+    /// Any problem is [`Error::Unauthorized`]: callers must not learn which check failed.
+    pub fn parse(kind: TokenKind, text: &str) -> Result<Self> {
+        validate(kind, text)?;
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The secret text, to hand to the client once.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The digest under which the token is stored.
+    #[must_use]
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest::of(&self.0)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Check `text` is a well-formed token of `kind` without copying it.
+pub fn validate(kind: TokenKind, text: &str) -> Result<()> {
+    let body = text
+        .strip_prefix(kind.prefix())
+        .ok_or(Error::Unauthorized)?;
+    if body.len() != BODY_LEN {
+        return Err(Error::Unauthorized);
+    }
+    let mut raw = [0u8; TOKEN_BYTES + 3];
+    // decode_slice refuses non-alphabet bytes and non-canonical trailing bits.
+    match URL_SAFE_NO_PAD.decode_slice(body, &mut raw) {
+        Ok(TOKEN_BYTES) => {
+            raw.zeroize();
+            Ok(())
+        }
+        _ => Err(Error::Unauthorized),
+    }
+}
+
+/// SHA-256 of a token's text: what stores keep instead of the token.
+#[derive(Clone, Copy, Hash, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TokenDigest(pub [u8; 32]);
+
+impl TokenDigest {
+    /// The digest of a token text (or any secret code).
+    #[must_use]
+    pub fn of(text: &str) -> Self {
+        Self(Sha256::digest(text.as_bytes()).into())
+    }
+
+    /// Parse `text` as a token of `kind` and digest it, without allocating.
+    pub fn of_token(kind: TokenKind, text: &str) -> Result<Self> {
+        validate(kind, text)?;
+        Ok(Self::of(text))
+    }
+
+    /// Constant-time equality, for comparisons where a digest meets input.
+    #[must_use]
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A digest is not secret, but printing a prefix is enough to tell two apart.
+        write!(
+            f,
+            "TokenDigest({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
+    }
+}
+
+/// The lifetime of an authorization token: exactly one of the eight table values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ttl(u32);
+
+impl Ttl {
+    /// The TTL table, in seconds: 1 h, 1 d, 1 w, 30 d, 90 d, 180 d, 270 d, 360 d.
+    pub const TABLE: [u32; 8] = [
+        3600, 86_400, 604_800, 2_592_000, 7_776_000, 15_552_000, 23_328_000, 31_104_000,
+    ];
+    /// One hour, the default.
+    pub const HOUR: Self = Self(3600);
+    /// One day.
+    pub const DAY: Self = Self(86_400);
+    /// Ninety days.
+    pub const DAYS_90: Self = Self(7_776_000);
+
+    /// The TTL of `secs` seconds, if it is a table value.
+    pub fn from_secs(secs: u64) -> Result<Self> {
+        Self::TABLE
+            .iter()
+            .find(|&&t| u64::from(t) == secs)
+            .map(|&t| Self(t))
+            .ok_or(Error::InvalidTtl)
+    }
+
+    /// Parse a form value: ASCII digits only, exactly a table value.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.is_empty()
+            || text.len() > 10
+            || text.starts_with('0')
+            || !text.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(Error::InvalidTtl);
+        }
+        text.parse::<u64>()
+            .map_err(|_| Error::InvalidTtl)
+            .and_then(Self::from_secs)
+    }
+
+    /// Seconds.
+    #[must_use]
+    pub const fn secs(self) -> u64 {
+        self.0 as u64
+    }
+}
+
+impl Default for Ttl {
+    fn default() -> Self {
+        Self::HOUR
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::OsRandom;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tokens_are_prefixed_unique_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let t = Token::generate(TokenKind::Authorization, &OsRandom);
+            assert!(t.expose().starts_with("tsa_"));
+            assert_eq!(t.expose().len(), TOKEN_LEN);
+            assert!(seen.insert(t.expose().to_owned()));
+            assert_eq!(
+                Token::parse(TokenKind::Authorization, t.expose())
+                    .unwrap()
+                    .digest(),
+                t.digest()
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_tokens_are_unauthorized() {
+        let t = Token::generate(TokenKind::Authorization, &OsRandom);
+        let good = t.expose().to_owned();
+        let cases = [
+            String::new(),
+            " ".to_owned() + &good,
+            good.clone() + " ",
+            good[..good.len() - 1].to_owned(),
+            good.clone() + "A",
+            good.replacen("tsa_", "tsr_", 1),
+            good.replacen("tsa_", "TSA_", 1),
+            format!("tsa_{}", "+".repeat(43)),
+            format!("tsa_{}", "é".repeat(21)),
+        ];
+        for c in &cases {
+            assert_eq!(
+                TokenDigest::of_token(TokenKind::Authorization, c),
+                Err(Error::Unauthorized),
+                "{c:?}"
+            );
+        }
+        // a non-canonical last character (low bits set) is refused too
+        let mut nc = good[..good.len() - 1].to_owned();
+        let last = good.as_bytes()[good.len() - 1];
+        let alt = if last == b'B' { 'C' } else { 'B' };
+        nc.push(alt);
+        let canonical_alt = URL_SAFE_NO_PAD.decode(&nc[4..]).is_ok();
+        assert_eq!(
+            validate(TokenKind::Authorization, &nc).is_ok(),
+            canonical_alt
+        );
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let t = Token::generate(TokenKind::Refresh, &OsRandom);
+        let d = format!("{t:?}");
+        assert!(!d.contains(&t.expose()[4..]));
+    }
+
+    #[test]
+    fn ttl_accepts_exactly_the_table() {
+        for t in Ttl::TABLE {
+            assert_eq!(Ttl::parse(&t.to_string()).unwrap().secs(), u64::from(t));
+        }
+        for bad in [
+            "-1",
+            "0",
+            "3601",
+            "1e9",
+            "3600.0",
+            "0x10",
+            " 3600",
+            "3600 ",
+            "",
+            "18446744073709551616",
+            "03600",
+        ] {
+            assert_eq!(Ttl::parse(bad), Err(Error::InvalidTtl), "{bad}");
+        }
+        assert!(Error::InvalidTtl.to_string().contains("31104000"));
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let _ = TokenDigest::of_token(TokenKind::Authorization, &s);
+            let _ = Ttl::parse(&s);
+        }
+    }
+}

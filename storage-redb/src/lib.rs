@@ -1,0 +1,1 @@
+//! tessera-storage-redb (work in progress).

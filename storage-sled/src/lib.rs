@@ -1,0 +1,1 @@
+//! tessera-storage-sled (work in progress).
