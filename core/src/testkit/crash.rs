@@ -1,0 +1,1 @@
+//! SIGKILL crash harness (placeholder, written next).
