@@ -50,29 +50,53 @@ async fn principal(e: &Engine, token: &str) -> Principal {
 async fn engine_register_activate_and_expire(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(s);
     let id = e.register_profile("Alice", PW).await.unwrap();
-    assert_eq!(e.register_profile("ALICE", PW).await, Err(Error::UsernameTaken));
-    assert_eq!(e.register_profile("ａｌｉｃｅ", PW).await, Err(Error::UsernameTaken));
-    assert!(matches!(e.register_profile("bob", "password12345678").await, Err(Error::WeakPassword { .. })));
+    assert_eq!(
+        e.register_profile("ALICE", PW).await,
+        Err(Error::UsernameTaken)
+    );
+    assert_eq!(
+        e.register_profile("ａｌｉｃｅ", PW).await,
+        Err(Error::UsernameTaken)
+    );
+    assert!(matches!(
+        e.register_profile("bob", "password12345678").await,
+        Err(Error::WeakPassword { .. })
+    ));
     let t = e.authenticate("alice", PW, None).await.unwrap();
     assert_eq!(t.expires_at, clock.now().plus_secs(3600));
     let p = principal(&e, t.token.expose()).await;
-    assert_eq!((p.profile_id, p.kind, p.state), (id, ProfileKind::User, ProfileState::Incomplete));
+    assert_eq!(
+        (p.profile_id, p.kind, p.state),
+        (id, ProfileKind::User, ProfileState::Incomplete)
+    );
     // guards of an incomplete profile
-    assert_eq!(e.change_password(&p, PW, PW2).await, Err(Error::ProfileIncomplete));
-    assert_eq!(e.generate_qr_token(&p, None, None).await.err(), Some(Error::ProfileIncomplete));
+    assert_eq!(
+        e.change_password(&p, PW, PW2).await,
+        Err(Error::ProfileIncomplete)
+    );
+    assert_eq!(
+        e.generate_qr_token(&p, None, None).await.err(),
+        Some(Error::ProfileIncomplete)
+    );
     assert_eq!(e.list_devices(&p).await, Err(Error::ProfileIncomplete));
     e.token_expiry(&p).unwrap();
     assert_eq!(e.profile_info(&p).await.unwrap().username, "alice");
     // key registration: proof required, strict
     let kp = KeyPair::generate(&OsRandom);
     let key = kp.public().to_privicore_hex();
-    assert!(matches!(e.register_public_key(&p, &key, "").await, Err(Error::InvalidSignature(_))));
+    assert!(matches!(
+        e.register_public_key(&p, &key, "").await,
+        Err(Error::InvalidSignature(_))
+    ));
     let other = KeyPair::generate(&OsRandom);
     assert!(matches!(
         e.register_public_key(&p, &key, &other.prove(id)).await,
         Err(Error::InvalidSignature(_))
     ));
-    assert_eq!(e.register_public_key(&p, &key, &kp.prove(id)).await, Ok(ProfileState::Active));
+    assert_eq!(
+        e.register_public_key(&p, &key, &kp.prove(id)).await,
+        Ok(ProfileState::Active)
+    );
     let p = principal(&e, t.token.expose()).await;
     assert!(p.require_active().is_ok());
     assert_eq!(e.public_key(&p, None).await.unwrap(), kp.public());
@@ -106,13 +130,26 @@ async fn engine_reauthorize_and_revoke(s: Arc<dyn Store>) {
     let p = principal(&e, &tok).await;
     e.revoke(&p, RevokeScope::Token).await.unwrap();
     assert_eq!(e.verify(&tok).await, Err(Error::Unauthorized));
-    assert_eq!(e.revoke(&p, RevokeScope::Token).await, Err(Error::Unauthorized));
-    assert_eq!(e.reauthorize(&p, None).await, Err(Error::Unauthorized), "revoked stays revoked");
+    assert_eq!(
+        e.revoke(&p, RevokeScope::Token).await,
+        Err(Error::Unauthorized)
+    );
+    assert_eq!(
+        e.reauthorize(&p, None).await,
+        Err(Error::Unauthorized),
+        "revoked stays revoked"
+    );
     let po = principal(&e, other.token.expose()).await;
     let third = e.authenticate("alice", PW, None).await.unwrap();
     e.revoke(&po, RevokeScope::All).await.unwrap();
-    assert_eq!(e.verify(other.token.expose()).await, Err(Error::Unauthorized));
-    assert_eq!(e.verify(third.token.expose()).await, Err(Error::Unauthorized));
+    assert_eq!(
+        e.verify(other.token.expose()).await,
+        Err(Error::Unauthorized)
+    );
+    assert_eq!(
+        e.verify(third.token.expose()).await,
+        Err(Error::Unauthorized)
+    );
     // an expired token cannot be reauthorized
     let t = e.authenticate("alice", PW, None).await.unwrap();
     let p = principal(&e, t.token.expose()).await;
@@ -126,17 +163,27 @@ async fn engine_change_password_ends_other_sessions(s: Arc<dyn Store>) {
     let b = e.authenticate("alice", PW, None).await.unwrap();
     let pa = principal(&e, &a).await;
     let qr = e.generate_qr_token(&pa, None, None).await.unwrap();
-    assert!(matches!(e.change_password(&pa, PW, "password12345678").await, Err(Error::WeakPassword { .. })));
-    assert_eq!(e.change_password(&pa, "not the password at all", PW2).await, Err(Error::WrongPassword));
+    assert!(matches!(
+        e.change_password(&pa, PW, "password12345678").await,
+        Err(Error::WeakPassword { .. })
+    ));
+    assert_eq!(
+        e.change_password(&pa, "not the password at all", PW2).await,
+        Err(Error::WrongPassword)
+    );
     e.change_password(&pa, PW, PW2).await.unwrap();
     assert!(e.verify(&a).await.is_ok(), "the calling token stays valid");
     assert_eq!(e.verify(b.token.expose()).await, Err(Error::Unauthorized));
     assert_eq!(
-        e.redeem_qr_token(qr.token.expose(), "alice-phone", DEV_PW, None, None).await,
+        e.redeem_qr_token(qr.token.expose(), "alice-phone", DEV_PW, None, None)
+            .await,
         Err(Error::InvalidQrToken),
         "the issuer's password change revokes QR tokens"
     );
-    assert_eq!(e.authenticate("alice", PW, None).await.err(), Some(Error::Unauthorized));
+    assert_eq!(
+        e.authenticate("alice", PW, None).await.err(),
+        Some(Error::Unauthorized)
+    );
     e.authenticate("alice", PW2, None).await.unwrap();
 }
 
@@ -144,17 +191,31 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
     let (e, _) = test_engine(s);
     let (owner, otok) = active_user(&e, "alice").await;
     let po = principal(&e, &otok).await;
-    let qr = e.generate_qr_token(&po, Some(120), Some("phone")).await.unwrap();
+    let qr = e
+        .generate_qr_token(&po, Some(120), Some("phone"))
+        .await
+        .unwrap();
     assert!(qr.uri.starts_with("tessera://onboard?token=tsq_"));
     let server = e.server_public_key().await.unwrap();
-    server.verify(qr.uri.as_bytes(), &hex::decode(&qr.signature).unwrap()).unwrap();
+    server
+        .verify(qr.uri.as_bytes(), &hex::decode(&qr.signature).unwrap())
+        .unwrap();
     let enr = e
-        .redeem_qr_token(qr.token.expose(), "alice-phone", DEV_PW, None, Some("storage,authenticator"))
+        .redeem_qr_token(
+            qr.token.expose(),
+            "alice-phone",
+            DEV_PW,
+            None,
+            Some("storage,authenticator"),
+        )
         .await
         .unwrap();
     let dt = e.authenticate("alice-phone", DEV_PW, None).await.unwrap();
     let pd = principal(&e, dt.token.expose()).await;
-    assert_eq!((pd.kind, pd.state, pd.owner), (ProfileKind::Device, ProfileState::Incomplete, Some(owner)));
+    assert_eq!(
+        (pd.kind, pd.state, pd.owner),
+        (ProfileKind::Device, ProfileState::Incomplete, Some(owner))
+    );
     // the device registers its key: pending until approved
     let kp = KeyPair::generate(&OsRandom);
     let st = e
@@ -165,7 +226,10 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
     let pd = principal(&e, dt.token.expose()).await;
     assert_eq!(e.list_devices(&pd).await, Err(Error::DevicePending));
     let cfg = e.device_configuration(&pd, enr.device_id).await.unwrap();
-    assert_eq!((cfg.owner, cfg.device.state), (owner, ProfileState::Pending));
+    assert_eq!(
+        (cfg.owner, cfg.device.state),
+        (owner, ProfileState::Pending)
+    );
     let devices = e.list_devices(&po).await.unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].name.as_deref(), Some("phone"));
@@ -173,20 +237,54 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
     // another user sees nothing of it
     let (_, btok) = active_user(&e, "bob").await;
     let pb = principal(&e, &btok).await;
-    assert_eq!(e.approve_device(&pb, enr.device_id).await, Err(Error::NotFound));
-    assert_eq!(e.device_configuration(&pb, enr.device_id).await, Err(Error::NotFound));
-    assert_eq!(e.approve_device(&po, Uuid::new_v4()).await, Err(Error::NotFound));
+    assert_eq!(
+        e.approve_device(&pb, enr.device_id).await,
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        e.device_configuration(&pb, enr.device_id).await,
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        e.approve_device(&po, Uuid::new_v4()).await,
+        Err(Error::NotFound)
+    );
     // approve → active; the device operates
     e.approve_device(&po, enr.device_id).await.unwrap();
-    assert_eq!(e.approve_device(&po, enr.device_id).await.unwrap_err().code(), "validation_failed");
+    assert_eq!(
+        e.approve_device(&po, enr.device_id)
+            .await
+            .unwrap_err()
+            .code(),
+        "validation_failed"
+    );
     let pd = principal(&e, dt.token.expose()).await;
     assert_eq!(pd.state, ProfileState::Active);
-    assert_eq!(e.generate_qr_token(&pd, None, None).await.err(), Some(Error::Forbidden));
-    let with_meta = e.configure_device_meta(&po, enr.device_id, r#"{"rack": 4}"#).await.unwrap();
-    assert_eq!(with_meta.meta.as_deref(), Some(r#"{"rack":4}"#));
-    assert_eq!(e.configure_device_meta(&po, enr.device_id, "[1]").await.unwrap_err().code(), "validation_failed");
     assert_eq!(
-        e.configure_device_meta(&po, enr.device_id, &format!("{{\"a\":\"{}\"}}", "x".repeat(4100))).await.unwrap_err().code(),
+        e.generate_qr_token(&pd, None, None).await.err(),
+        Some(Error::Forbidden)
+    );
+    let with_meta = e
+        .configure_device_meta(&po, enr.device_id, r#"{"rack": 4}"#)
+        .await
+        .unwrap();
+    assert_eq!(with_meta.meta.as_deref(), Some(r#"{"rack":4}"#));
+    assert_eq!(
+        e.configure_device_meta(&po, enr.device_id, "[1]")
+            .await
+            .unwrap_err()
+            .code(),
+        "validation_failed"
+    );
+    assert_eq!(
+        e.configure_device_meta(
+            &po,
+            enr.device_id,
+            &format!("{{\"a\":\"{}\"}}", "x".repeat(4100))
+        )
+        .await
+        .unwrap_err()
+        .code(),
         "validation_failed"
     );
     // reject → its tokens die at once; it may still log in to learn its state
@@ -197,16 +295,23 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
     assert_eq!(pr.state, ProfileState::Rejected);
     e.token_expiry(&pr).unwrap();
     assert_eq!(
-        e.register_public_key(&pr, &kp.public().to_raw_hex(), &kp.prove(enr.profile_id)).await,
+        e.register_public_key(&pr, &kp.public().to_raw_hex(), &kp.prove(enr.profile_id))
+            .await,
         Err(Error::DeviceRejected)
     );
     assert_eq!(e.list_devices(&pr).await, Err(Error::DeviceRejected));
     // remove → gone: tokens dead, cannot authenticate, not listed
     e.remove_device(&po, enr.device_id).await.unwrap();
     assert_eq!(e.verify(rt.token.expose()).await, Err(Error::Unauthorized));
-    assert_eq!(e.authenticate("alice-phone", DEV_PW, None).await.err(), Some(Error::Unauthorized));
+    assert_eq!(
+        e.authenticate("alice-phone", DEV_PW, None).await.err(),
+        Some(Error::Unauthorized)
+    );
     assert!(e.list_devices(&po).await.unwrap().is_empty());
-    assert_eq!(e.remove_device(&po, enr.device_id).await, Err(Error::NotFound));
+    assert_eq!(
+        e.remove_device(&po, enr.device_id).await,
+        Err(Error::NotFound)
+    );
 }
 
 async fn engine_qr_token_rules(s: Arc<dyn Store>) {
@@ -215,7 +320,10 @@ async fn engine_qr_token_rules(s: Arc<dyn Store>) {
     let po = principal(&e, &otok).await;
     for bad in [0, 59, 901, u64::MAX] {
         assert_eq!(
-            e.generate_qr_token(&po, Some(bad), None).await.unwrap_err().code(),
+            e.generate_qr_token(&po, Some(bad), None)
+                .await
+                .unwrap_err()
+                .code(),
             "validation_failed",
             "ttl {bad}"
         );
@@ -223,23 +331,31 @@ async fn engine_qr_token_rules(s: Arc<dyn Store>) {
     let qr = e.generate_qr_token(&po, None, None).await.unwrap();
     assert_eq!(qr.expires_at, clock.now().plus_secs(300));
     assert_eq!(
-        e.redeem_qr_token("tsq_nonsense", "dev-one", DEV_PW, None, None).await,
+        e.redeem_qr_token("tsq_nonsense", "dev-one", DEV_PW, None, None)
+            .await,
         Err(Error::InvalidQrToken)
     );
     assert_eq!(
-        e.redeem_qr_token(qr.token.expose(), "dev-one", DEV_PW, None, Some("printer")).await.unwrap_err().code(),
+        e.redeem_qr_token(qr.token.expose(), "dev-one", DEV_PW, None, Some("printer"))
+            .await
+            .unwrap_err()
+            .code(),
         "validation_failed"
     );
     clock.advance(300);
     assert_eq!(
-        e.redeem_qr_token(qr.token.expose(), "dev-one", DEV_PW, None, None).await,
+        e.redeem_qr_token(qr.token.expose(), "dev-one", DEV_PW, None, None)
+            .await,
         Err(Error::InvalidQrToken),
         "expired"
     );
     let qr = e.generate_qr_token(&po, Some(60), None).await.unwrap();
-    e.redeem_qr_token(qr.token.expose(), "dev-one", DEV_PW, None, None).await.unwrap();
+    e.redeem_qr_token(qr.token.expose(), "dev-one", DEV_PW, None, None)
+        .await
+        .unwrap();
     assert_eq!(
-        e.redeem_qr_token(qr.token.expose(), "dev-two", DEV_PW, None, None).await,
+        e.redeem_qr_token(qr.token.expose(), "dev-two", DEV_PW, None, None)
+            .await,
         Err(Error::InvalidQrToken),
         "single use"
     );
@@ -250,7 +366,10 @@ async fn engine_qr_token_rules(s: Arc<dyn Store>) {
         .map(|i| {
             let e = Arc::clone(&e);
             let text = text.clone();
-            tokio::spawn(async move { e.redeem_qr_token(&text, &format!("racer-{i}"), DEV_PW, None, None).await })
+            tokio::spawn(async move {
+                e.redeem_qr_token(&text, &format!("racer-{i}"), DEV_PW, None, None)
+                    .await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -267,19 +386,44 @@ async fn engine_throttles_per_username(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(Arc::clone(&s));
     active_user(&e, "alice").await;
     for _ in 0..5 {
-        assert_eq!(e.authenticate("alice", "wrong password here", None).await.err(), Some(Error::Unauthorized));
+        assert_eq!(
+            e.authenticate("alice", "wrong password here", None)
+                .await
+                .err(),
+            Some(Error::Unauthorized)
+        );
     }
     let refused = e.authenticate("alice", PW, None).await.unwrap_err();
-    assert_eq!(refused, Error::TooManyAttempts { retry_after: 1 }, "correct password refused in the window");
-    assert_eq!(s.get_throttle("alice").await.unwrap().unwrap().failures, 5, "refusals do not count");
+    assert_eq!(
+        refused,
+        Error::TooManyAttempts { retry_after: 1 },
+        "correct password refused in the window"
+    );
+    assert_eq!(
+        s.get_throttle("alice").await.unwrap().unwrap().failures,
+        5,
+        "refusals do not count"
+    );
     clock.advance(1);
     e.authenticate("alice", PW, None).await.unwrap();
-    assert_eq!(s.get_throttle("alice").await.unwrap(), None, "success resets");
+    assert_eq!(
+        s.get_throttle("alice").await.unwrap(),
+        None,
+        "success resets"
+    );
     // unknown names are throttled the same way
     for _ in 0..5 {
-        assert_eq!(e.authenticate("nobody", "wrong password here", None).await.err(), Some(Error::Unauthorized));
+        assert_eq!(
+            e.authenticate("nobody", "wrong password here", None)
+                .await
+                .err(),
+            Some(Error::Unauthorized)
+        );
     }
-    assert!(matches!(e.authenticate("nobody", PW, None).await, Err(Error::TooManyAttempts { .. })));
+    assert!(matches!(
+        e.authenticate("nobody", PW, None).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
     // the backoff grows and is capped; an admin unlock clears it
     for _ in 0..20 {
         clock.advance(901);
@@ -332,7 +476,11 @@ async fn engine_concurrent_registrations_and_logins(s: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let e = Arc::clone(&e);
-            tokio::spawn(async move { e.authenticate("carol", PW, None).await.map(|i| i.token.expose().to_owned()) })
+            tokio::spawn(async move {
+                e.authenticate("carol", PW, None)
+                    .await
+                    .map(|i| i.token.expose().to_owned())
+            })
         })
         .collect();
     let mut tokens = std::collections::HashSet::new();
@@ -347,7 +495,12 @@ async fn engine_command_log_and_server_key(s: Arc<dyn Store>) {
     let mut events = e.subscribe();
     let id = Uuid::new_v4();
     let c = e
-        .record_command(Some(id), CommandStatus::Succeeded, "Command completed successfully", vec![("k".into(), "v".into())])
+        .record_command(
+            Some(id),
+            CommandStatus::Succeeded,
+            "Command completed successfully",
+            vec![("k".into(), "v".into())],
+        )
         .await
         .unwrap();
     assert_eq!(events.recv().await.unwrap().command, c);

@@ -90,14 +90,19 @@ async fn race_revoke_against_reauthorize(s: Arc<dyn Store>) {
         let d = t.digest;
         let revoke = tokio::spawn(async move { s1.revoke_token(&d).await });
         let extend = tokio::spawn(async move {
-            s2.set_token_expiry(&d, Timestamp(90_000), Timestamp(10)).await
+            s2.set_token_expiry(&d, Timestamp(90_000), Timestamp(10))
+                .await
         });
         assert!(revoke.await.unwrap().unwrap(), "the revoke found the token");
         match extend.await.unwrap() {
             Ok(()) | Err(StoreError::NotFound) => {}
             Err(e) => panic!("unexpected {e:?}"),
         }
-        assert_eq!(s.resolve_token(&d).await.unwrap(), None, "revoked token came back");
+        assert_eq!(
+            s.resolve_token(&d).await.unwrap(),
+            None,
+            "revoked token came back"
+        );
         assert_eq!(s.get_token(&d).await.unwrap(), None);
     }
 }
@@ -113,5 +118,8 @@ async fn race_server_key_created_once(s: Arc<dyn Store>) {
     for t in tasks {
         keys.push(t.await.unwrap());
     }
-    assert!(keys.windows(2).all(|w| w[0] == w[1]), "every caller sees one key");
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "every caller sees one key"
+    );
 }

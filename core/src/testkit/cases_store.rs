@@ -63,7 +63,10 @@ async fn profile_create_and_read(s: Arc<dyn Store>) {
     p.password_temporary = true;
     s.create_profile(&p).await.unwrap();
     assert_eq!(s.get_profile(p.id).await.unwrap().as_ref(), Some(&p));
-    assert_eq!(s.get_profile_by_username("alice").await.unwrap().as_ref(), Some(&p));
+    assert_eq!(
+        s.get_profile_by_username("alice").await.unwrap().as_ref(),
+        Some(&p)
+    );
     assert_eq!(s.get_profile(Uuid::new_v4()).await.unwrap(), None);
     assert_eq!(s.get_profile_by_username("bob").await.unwrap(), None);
     let mut d = device(p.id, "alice-phone");
@@ -87,8 +90,15 @@ async fn profile_username_and_id_unique(s: Arc<dyn Store>) {
         s.create_profile(&same_id).await,
         Err(StoreError::Conflict(Conflict::Exists))
     );
-    assert_eq!(s.get_profile_by_username("bob").await.unwrap(), None, "no half-created profile");
-    assert_eq!(s.get_profile(p.id).await.unwrap().unwrap().username, "alice");
+    assert_eq!(
+        s.get_profile_by_username("bob").await.unwrap(),
+        None,
+        "no half-created profile"
+    );
+    assert_eq!(
+        s.get_profile(p.id).await.unwrap().unwrap().username,
+        "alice"
+    );
 }
 
 async fn profile_update_checks_version(s: Arc<dyn Store>) {
@@ -128,7 +138,12 @@ async fn profile_update_keeps_username_and_owner(s: Arc<dyn Store>) {
     let got = s.get_profile(p.id).await.unwrap().unwrap();
     assert_eq!(got.username, "alice");
     assert_eq!(got.owner, None);
-    assert!(s.get_profile_by_username("mallory").await.unwrap().is_none());
+    assert!(
+        s.get_profile_by_username("mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn public_key_index_follows_updates(s: Arc<dyn Store>) {
@@ -157,7 +172,10 @@ async fn public_key_index_follows_updates(s: Arc<dyn Store>) {
     a4.version = 4;
     s.update_profile(&a4, 3, Revoke::Nothing).await.unwrap();
     s.update_profile(&b2, 1, Revoke::Nothing).await.unwrap();
-    assert_eq!(s.get_profile(b.id).await.unwrap().unwrap().public_key, Some([1; 32]));
+    assert_eq!(
+        s.get_profile(b.id).await.unwrap().unwrap().public_key,
+        Some([1; 32])
+    );
 }
 
 async fn token_put_checks_profile_version(s: Arc<dyn Store>) {
@@ -167,7 +185,10 @@ async fn token_put_checks_profile_version(s: Arc<dyn Store>) {
     assert_eq!(s.put_token(&t, 2).await, Err(StoreError::VersionMismatch));
     assert_eq!(s.get_token(&t.digest).await.unwrap(), None);
     s.put_token(&t, 1).await.unwrap();
-    assert_eq!(s.put_token(&t, 1).await, Err(StoreError::Conflict(Conflict::Exists)));
+    assert_eq!(
+        s.put_token(&t, 1).await,
+        Err(StoreError::Conflict(Conflict::Exists))
+    );
     let orphan = token_record(Uuid::new_v4(), 5000);
     assert_eq!(s.put_token(&orphan, 1).await, Err(StoreError::NotFound));
 }
@@ -199,7 +220,10 @@ async fn token_resolve_and_read(s: Arc<dyn Store>) {
     rt.kind = TokenKind::Refresh;
     s.put_token(&rt, 1).await.unwrap();
     let dp = s.resolve_token(&rt.digest).await.unwrap().unwrap();
-    assert_eq!((dp.kind, dp.owner, dp.token_kind), (ProfileKind::Device, Some(p.id), TokenKind::Refresh));
+    assert_eq!(
+        (dp.kind, dp.owner, dp.token_kind),
+        (ProfileKind::Device, Some(p.id), TokenKind::Refresh)
+    );
 }
 
 async fn token_expiry_update(s: Arc<dyn Store>) {
@@ -207,20 +231,28 @@ async fn token_expiry_update(s: Arc<dyn Store>) {
     s.create_profile(&p).await.unwrap();
     let t = token_record(p.id, 5000);
     s.put_token(&t, 1).await.unwrap();
-    s.set_token_expiry(&t.digest, Timestamp(9000), Timestamp(4999)).await.unwrap();
-    assert_eq!(s.get_token(&t.digest).await.unwrap().unwrap().expires_at, Timestamp(9000));
+    s.set_token_expiry(&t.digest, Timestamp(9000), Timestamp(4999))
+        .await
+        .unwrap();
     assert_eq!(
-        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(9000)).await,
+        s.get_token(&t.digest).await.unwrap().unwrap().expires_at,
+        Timestamp(9000)
+    );
+    assert_eq!(
+        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(9000))
+            .await,
         Err(StoreError::NotFound),
         "an expired token is never extended"
     );
     assert_eq!(
-        s.set_token_expiry(&TokenDigest([3; 32]), Timestamp(20_000), Timestamp(0)).await,
+        s.set_token_expiry(&TokenDigest([3; 32]), Timestamp(20_000), Timestamp(0))
+            .await,
         Err(StoreError::NotFound)
     );
     assert!(s.revoke_token(&t.digest).await.unwrap());
     assert_eq!(
-        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(0)).await,
+        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(0))
+            .await,
         Err(StoreError::NotFound),
         "a revoked token is never brought back"
     );
@@ -240,11 +272,18 @@ async fn token_revoke_one_and_all(s: Arc<dyn Store>) {
     s.put_qr(&qr(a.id, 5000), 1).await.unwrap();
     assert!(s.revoke_token(&ta[0].digest).await.unwrap());
     assert!(!s.revoke_token(&ta[0].digest).await.unwrap());
-    assert_eq!(s.revoke_profile_tokens(a.id).await.unwrap(), 3, "2 tokens + 1 QR token");
+    assert_eq!(
+        s.revoke_profile_tokens(a.id).await.unwrap(),
+        3,
+        "2 tokens + 1 QR token"
+    );
     for t in &ta {
         assert_eq!(s.resolve_token(&t.digest).await.unwrap(), None);
     }
-    assert!(s.resolve_token(&tb.digest).await.unwrap().is_some(), "other profiles untouched");
+    assert!(
+        s.resolve_token(&tb.digest).await.unwrap().is_some(),
+        "other profiles untouched"
+    );
     assert_eq!(s.revoke_profile_tokens(a.id).await.unwrap(), 0);
 }
 
@@ -263,7 +302,9 @@ async fn update_profile_revokes_atomically(s: Arc<dyn Store>) {
     let mut a2 = a.clone();
     a2.password_hash = Some("$argon2id$new".into());
     a2.version = 2;
-    s.update_profile(&a2, 1, Revoke::AllExcept(keep.digest)).await.unwrap();
+    s.update_profile(&a2, 1, Revoke::AllExcept(keep.digest))
+        .await
+        .unwrap();
     assert!(s.resolve_token(&keep.digest).await.unwrap().is_some());
     assert_eq!(s.resolve_token(&other.digest).await.unwrap(), None);
     assert_eq!(s.get_qr(&q.digest).await.unwrap(), None);
@@ -283,9 +324,15 @@ async fn update_profile_revokes_atomically(s: Arc<dyn Store>) {
     assert_eq!(s.resolve_token(&keep.digest).await.unwrap(), None);
     // a token put after the update must name the new version
     let late = token_record(a.id, 5000);
-    assert_eq!(s.put_token(&late, 2).await, Err(StoreError::VersionMismatch));
+    assert_eq!(
+        s.put_token(&late, 2).await,
+        Err(StoreError::VersionMismatch)
+    );
     s.put_token(&late, 3).await.unwrap();
-    assert_eq!(s.resolve_token(&late.digest).await.unwrap().unwrap().state, ProfileState::Active);
+    assert_eq!(
+        s.resolve_token(&late.digest).await.unwrap().unwrap().state,
+        ProfileState::Active
+    );
 }
 
 async fn qr_put_get_and_redeem_once(s: Arc<dyn Store>) {
@@ -293,11 +340,16 @@ async fn qr_put_get_and_redeem_once(s: Arc<dyn Store>) {
     s.create_profile(&owner).await.unwrap();
     let q = qr(owner.id, 5000);
     assert_eq!(s.put_qr(&q, 9).await, Err(StoreError::VersionMismatch));
-    assert_eq!(s.put_qr(&qr(Uuid::new_v4(), 5000), 1).await, Err(StoreError::NotFound));
+    assert_eq!(
+        s.put_qr(&qr(Uuid::new_v4(), 5000), 1).await,
+        Err(StoreError::NotFound)
+    );
     s.put_qr(&q, 1).await.unwrap();
     assert_eq!(s.get_qr(&q.digest).await.unwrap().as_ref(), Some(&q));
     let d = device(owner.id, "alice-phone");
-    s.create_device(&d, &q.digest, Timestamp(4999)).await.unwrap();
+    s.create_device(&d, &q.digest, Timestamp(4999))
+        .await
+        .unwrap();
     assert_eq!(s.get_qr(&q.digest).await.unwrap(), None, "consumed");
     assert_eq!(s.get_profile(d.id).await.unwrap().as_ref(), Some(&d));
     let d2 = device(owner.id, "alice-tablet");
@@ -317,21 +369,26 @@ async fn qr_redeem_refusals_leave_it_usable(s: Arc<dyn Store>) {
     s.put_qr(&q, 1).await.unwrap();
     // expired at `now`
     assert_eq!(
-        s.create_device(&device(owner.id, "dev-a"), &q.digest, Timestamp(5000)).await,
+        s.create_device(&device(owner.id, "dev-a"), &q.digest, Timestamp(5000))
+            .await,
         Err(StoreError::NotFound)
     );
     // another owner's QR token
     assert_eq!(
-        s.create_device(&device(other.id, "dev-b"), &q.digest, Timestamp(10)).await,
+        s.create_device(&device(other.id, "dev-b"), &q.digest, Timestamp(10))
+            .await,
         Err(StoreError::NotFound)
     );
     // username taken: the QR token stays usable
     assert_eq!(
-        s.create_device(&device(owner.id, "bob"), &q.digest, Timestamp(10)).await,
+        s.create_device(&device(owner.id, "bob"), &q.digest, Timestamp(10))
+            .await,
         Err(StoreError::Conflict(Conflict::Username))
     );
     assert!(s.get_qr(&q.digest).await.unwrap().is_some());
-    s.create_device(&device(owner.id, "dev-c"), &q.digest, Timestamp(10)).await.unwrap();
+    s.create_device(&device(owner.id, "dev-c"), &q.digest, Timestamp(10))
+        .await
+        .unwrap();
     for n in ["dev-a", "dev-b"] {
         assert_eq!(s.get_profile_by_username(n).await.unwrap(), None);
     }
@@ -348,7 +405,13 @@ async fn devices_listed_by_owner(s: Arc<dyn Store>) {
         s.create_profile(&d).await.unwrap();
     }
     s.create_profile(&device(b.id, "bob-dev")).await.unwrap();
-    let listed: Vec<Uuid> = s.list_devices(a.id).await.unwrap().iter().map(|p| p.id).collect();
+    let listed: Vec<Uuid> = s
+        .list_devices(a.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(listed, ids, "creation order");
     assert_eq!(s.list_devices(b.id).await.unwrap().len(), 1);
     assert!(s.list_devices(Uuid::new_v4()).await.unwrap().is_empty());
@@ -360,13 +423,19 @@ async fn command_log(s: Arc<dyn Store>) {
         profile_id: Some(Uuid::new_v4()),
         status: CommandStatus::Succeeded,
         body: "Command completed successfully".into(),
-        result: vec![("deviceIdentifier".into(), "x".into()), ("profileId".into(), "y".into())],
+        result: vec![
+            ("deviceIdentifier".into(), "x".into()),
+            ("profileId".into(), "y".into()),
+        ],
         created_at: Timestamp(1000),
         expires_at: Timestamp(2000),
     };
     s.put_command(&c).await.unwrap();
     assert_eq!(s.get_command(c.id).await.unwrap().as_ref(), Some(&c));
-    assert_eq!(s.put_command(&c).await, Err(StoreError::Conflict(Conflict::Exists)));
+    assert_eq!(
+        s.put_command(&c).await,
+        Err(StoreError::Conflict(Conflict::Exists))
+    );
     assert_eq!(s.get_command(Uuid::new_v4()).await.unwrap(), None);
     let mut failed = c.clone();
     failed.id = Uuid::new_v4();
@@ -374,7 +443,10 @@ async fn command_log(s: Arc<dyn Store>) {
     failed.profile_id = None;
     failed.result.clear();
     s.put_command(&failed).await.unwrap();
-    assert_eq!(s.get_command(failed.id).await.unwrap().as_ref(), Some(&failed));
+    assert_eq!(
+        s.get_command(failed.id).await.unwrap().as_ref(),
+        Some(&failed)
+    );
 }
 
 async fn throttle_counters(s: Arc<dyn Store>) {
@@ -392,7 +464,11 @@ async fn throttle_counters(s: Arc<dyn Store>) {
 
 async fn server_and_api_keys(s: Arc<dyn Store>) {
     assert_eq!(s.server_key_or_insert([1; 32]).await.unwrap(), [1; 32]);
-    assert_eq!(s.server_key_or_insert([2; 32]).await.unwrap(), [1; 32], "created once");
+    assert_eq!(
+        s.server_key_or_insert([2; 32]).await.unwrap(),
+        [1; 32],
+        "created once"
+    );
     let k = ApiKeyRecord {
         digest: TokenDigest([5; 32]),
         name: "billing".into(),
@@ -400,7 +476,10 @@ async fn server_and_api_keys(s: Arc<dyn Store>) {
     };
     s.put_api_key(&k).await.unwrap();
     assert_eq!(s.get_api_key(&k.digest).await.unwrap().as_ref(), Some(&k));
-    assert_eq!(s.put_api_key(&k).await, Err(StoreError::Conflict(Conflict::Exists)));
+    assert_eq!(
+        s.put_api_key(&k).await,
+        Err(StoreError::Conflict(Conflict::Exists))
+    );
     assert_eq!(s.get_api_key(&TokenDigest([6; 32])).await.unwrap(), None);
 }
 
@@ -431,7 +510,9 @@ async fn purge_removes_only_expired(s: Arc<dyn Store>) {
     // an extended token leaves its old expiry behind
     let moved = token_record(p.id, 105);
     s.put_token(&moved, 1).await.unwrap();
-    s.set_token_expiry(&moved.digest, Timestamp(7000), Timestamp(0)).await.unwrap();
+    s.set_token_expiry(&moved.digest, Timestamp(7000), Timestamp(0))
+        .await
+        .unwrap();
 
     let now = Timestamp(110);
     let first = s.purge_expired(now, 4).await.unwrap();
@@ -450,14 +531,21 @@ async fn purge_removes_only_expired(s: Arc<dyn Store>) {
         assert_eq!(s.get_token(&t.digest).await.unwrap(), None);
     }
     for t in live.iter().chain([&moved]) {
-        assert!(s.get_token(&t.digest).await.unwrap().is_some(), "unexpired token purged");
+        assert!(
+            s.get_token(&t.digest).await.unwrap().is_some(),
+            "unexpired token purged"
+        );
     }
     assert_eq!(s.get_qr(&old_qr.digest).await.unwrap(), None);
     assert!(s.get_qr(&new_qr.digest).await.unwrap().is_some());
     assert_eq!(s.get_command(old_c.id).await.unwrap(), None);
     assert!(s.get_command(new_c.id).await.unwrap().is_some());
     // purged tokens no longer count as the profile's
-    assert_eq!(s.revoke_profile_tokens(p.id).await.unwrap(), 7, "5 live + moved + new QR");
+    assert_eq!(
+        s.revoke_profile_tokens(p.id).await.unwrap(),
+        7,
+        "5 live + moved + new QR"
+    );
 }
 
 async fn ping_answers(s: Arc<dyn Store>) {

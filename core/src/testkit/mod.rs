@@ -13,7 +13,6 @@
 //! 20 redemptions of one QR token, revoke racing reauthorize) and the engine end to end on
 //! the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
 
-
 /// Wrap `async fn(Arc<dyn Store>)` cases into [`Case`] pointers.
 macro_rules! case_list {
     ($($f:ident),* $(,)?) => {
@@ -21,10 +20,10 @@ macro_rules! case_list {
     };
 }
 
-pub mod crash;
 mod cases_engine;
 mod cases_race;
 mod cases_store;
+pub mod crash;
 mod fixtures;
 
 use std::future::Future;
