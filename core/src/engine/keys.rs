@@ -79,3 +79,36 @@ impl Engine {
         (hex::encode(*kp.seed()), kp.public().to_privicore_hex())
     }
 }
+
+impl Engine {
+    /// Create a server API key named `name` (1–64 printable characters). Only its digest is
+    /// stored; the returned token (`tsk_…`) is shown once.
+    pub async fn create_api_key(&self, name: &str) -> Result<crate::token::Token> {
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(Error::validation(
+                "name",
+                "name: 1-64 characters, no control characters",
+            ));
+        }
+        let token =
+            crate::token::Token::generate(crate::token::TokenKind::ApiKey, self.rng.as_ref());
+        let rec = crate::store::ApiKeyRecord {
+            digest: token.digest(),
+            name: name.to_owned(),
+            created_at: self.clock.now(),
+        };
+        self.store.put_api_key(&rec).await?;
+        Ok(token)
+    }
+
+    /// Check a server API key; returns its name. Any problem is [`Error::Unauthorized`].
+    pub async fn verify_api_key(&self, key: &str) -> Result<String> {
+        let digest = crate::token::TokenDigest::of_token(crate::token::TokenKind::ApiKey, key)?;
+        self.store
+            .get_api_key(&digest)
+            .await?
+            .filter(|k| k.digest.ct_eq(&digest))
+            .map(|k| k.name)
+            .ok_or(Error::Unauthorized)
+    }
+}

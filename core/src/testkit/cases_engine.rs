@@ -108,7 +108,6 @@ async fn engine_register_activate_and_expire(s: Arc<dyn Store>) {
         Err(Error::InvalidPublicKey(_))
     ));
     // expiry at the second: valid at expiresAt−1, not at expiresAt+1
-    clock.set(t.expires_at);
     clock.set(crate::Timestamp(t.expires_at.0 - 1));
     assert!(e.verify(t.token.expose()).await.is_ok());
     clock.advance(2);
@@ -514,4 +513,12 @@ async fn engine_command_log_and_server_key(s: Arc<dyn Store>) {
     let k1 = e.server_public_key().await.unwrap();
     let (e2, _) = test_engine(s);
     assert_eq!(e2.server_public_key().await.unwrap(), k1);
+    // server API keys: shown once, stored as a digest
+    let key = e.create_api_key("billing").await.unwrap();
+    assert_eq!(e2.verify_api_key(key.expose()).await.unwrap(), "billing");
+    assert_eq!(e2.verify_api_key("tsk_bad").await, Err(Error::Unauthorized));
+    assert_eq!(
+        e.create_api_key("").await.unwrap_err().code(),
+        "validation_failed"
+    );
 }
