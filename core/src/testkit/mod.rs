@@ -13,6 +13,8 @@
 //! 20 redemptions of one QR token, revoke racing reauthorize) and the engine end to end on
 //! the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
 
+#![allow(clippy::too_many_lines)] // test scenarios read top to bottom
+
 /// Wrap `async fn(Arc<dyn Store>)` cases into [`Case`] pointers.
 macro_rules! case_list {
     ($($f:ident),* $(,)?) => {
