@@ -79,6 +79,16 @@ pub trait TokenStore: Send + Sync {
     /// Errors: `NotFound` (no profile), `VersionMismatch`, `Conflict(Exists)` (digest taken).
     async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()>;
 
+    /// Store many tokens at once, each if its profile has the paired version (bulk loads:
+    /// imports and benchmarks). Backends may do this in one transaction; the default calls
+    /// [`TokenStore::put_token`] for each and stops at the first error.
+    async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
+        for (t, v) in tokens {
+            self.put_token(t, *v).await?;
+        }
+        Ok(())
+    }
+
     /// The hot path: in one read transaction, the token and its profile as a [`Principal`].
     /// `None` if either is missing. Expiry is not checked here.
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>>;
