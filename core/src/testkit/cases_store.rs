@@ -21,6 +21,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     public_key_index_follows_updates,
     token_put_checks_profile_version,
     token_resolve_and_read,
+    token_bulk_put,
     token_expiry_update,
     token_revoke_one_and_all,
     update_profile_revokes_atomically,
@@ -224,6 +225,34 @@ async fn token_resolve_and_read(s: Arc<dyn Store>) {
         (dp.kind, dp.owner, dp.token_kind),
         (ProfileKind::Device, Some(p.id), TokenKind::Refresh)
     );
+}
+
+async fn token_bulk_put(s: Arc<dyn Store>) {
+    let (a, b) = (profile("alice"), profile("bob"));
+    s.create_profile(&a).await.unwrap();
+    s.create_profile(&b).await.unwrap();
+    let batch: Vec<_> = (0..200)
+        .map(|i| (token_record(if i % 2 == 0 { a.id } else { b.id }, 5000), 1))
+        .collect();
+    s.put_tokens(&batch).await.unwrap();
+    for (t, _) in &batch {
+        assert_eq!(
+            s.resolve_token(&t.digest)
+                .await
+                .unwrap()
+                .unwrap()
+                .profile_id,
+            t.profile_id
+        );
+    }
+    assert_eq!(
+        s.revoke_profile_tokens(a.id).await.unwrap(),
+        100,
+        "indexed by profile"
+    );
+    let stale = vec![(token_record(b.id, 5000), 9)];
+    assert_eq!(s.put_tokens(&stale).await, Err(StoreError::VersionMismatch));
+    assert_eq!(s.get_token(&stale[0].0.digest).await.unwrap(), None);
 }
 
 async fn token_expiry_update(s: Arc<dyn Store>) {
