@@ -27,6 +27,7 @@ mod cases_race;
 mod cases_store;
 pub mod crash;
 mod fixtures;
+pub mod fuzz;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,122 @@
+//! The hot path: checking a presented token, tessera against JWT and PASETO.
+//!
+//! Groups (results in `target/criterion/<group>/<function>/`):
+//! - `verify`: `tessera_memory` (1,000,000 live tokens, a random one of 10,000 per
+//!   iteration), `jwt_hs256`, `jwt_eddsa`, `paseto_v4_local`, `paseto_v4_public`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use pasetors::claims::{Claims, ClaimsValidationRules};
+use pasetors::keys::{AsymmetricKeyPair, Generate, SymmetricKey};
+use pasetors::token::UntrustedToken;
+use pasetors::version4::V4;
+use pasetors::{Local, Public};
+use serde::{Deserialize, Serialize};
+use tessera_benches::{SAMPLE, engine, populate, run, runtime};
+use tessera_core::{MemoryStore, Store};
+
+const TOTAL: usize = 1_000_000;
+
+#[derive(Serialize, Deserialize)]
+struct JwtClaims {
+    sub: String,
+    exp: u64,
+    iat: u64,
+}
+
+fn jwt_claims() -> JwtClaims {
+    let now = jsonwebtoken::get_current_timestamp();
+    JwtClaims {
+        sub: "6f0e3c1e-8a2b-4c55-9a65-0d6c1d5b7a10".into(),
+        exp: now + 3600,
+        iat: now,
+    }
+}
+
+fn tessera(c: &mut Criterion) {
+    let rt = runtime();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let sample = populate(&rt, &store, TOTAL, "memory");
+    let engine = engine(store);
+    let mut g = c.benchmark_group("verify");
+    let mut i = 0usize;
+    g.bench_function("tessera_memory", |b| {
+        b.iter(|| {
+            i = (i + 7_919) % SAMPLE;
+            run(&rt, engine.verify(black_box(&sample[i]))).expect("valid")
+        });
+    });
+    g.finish();
+}
+
+fn peers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("verify");
+
+    let secret = [7u8; 32];
+    let hs = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &jwt_claims(),
+        &EncodingKey::from_secret(&secret),
+    )
+    .expect("hs256");
+    let hs_key = DecodingKey::from_secret(&secret);
+    let hs_validation = Validation::new(Algorithm::HS256);
+    g.bench_function("jwt_hs256", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<JwtClaims>(black_box(&hs), &hs_key, &hs_validation)
+                .expect("valid")
+        });
+    });
+
+    let signing = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let der = ed25519_dalek::pkcs8::EncodePrivateKey::to_pkcs8_der(&signing).expect("pkcs8");
+    let ed = jsonwebtoken::encode(
+        &Header::new(Algorithm::EdDSA),
+        &jwt_claims(),
+        &EncodingKey::from_ed_der(der.as_bytes()),
+    )
+    .expect("eddsa");
+    let x = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        signing.verifying_key().as_bytes(),
+    );
+    let ed_key = DecodingKey::from_ed_components(&x).expect("ed key");
+    let ed_validation = Validation::new(Algorithm::EdDSA);
+    g.bench_function("jwt_eddsa", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<JwtClaims>(black_box(&ed), &ed_key, &ed_validation)
+                .expect("valid")
+        });
+    });
+
+    let mut claims = Claims::new().expect("claims");
+    claims
+        .subject("6f0e3c1e-8a2b-4c55-9a65-0d6c1d5b7a10")
+        .expect("sub");
+    let rules = ClaimsValidationRules::new();
+    let sk = SymmetricKey::<V4>::generate().expect("key");
+    let local = pasetors::local::encrypt(&sk, &claims, None, None).expect("local");
+    g.bench_function("paseto_v4_local", |b| {
+        b.iter(|| {
+            let t =
+                UntrustedToken::<Local, V4>::try_from(black_box(local.as_str())).expect("parse");
+            pasetors::local::decrypt(&sk, &t, &rules, None, None).expect("valid")
+        });
+    });
+    let kp = AsymmetricKeyPair::<V4>::generate().expect("keys");
+    let public = pasetors::public::sign(&kp.secret, &claims, None, None).expect("public");
+    g.bench_function("paseto_v4_public", |b| {
+        b.iter(|| {
+            let t =
+                UntrustedToken::<Public, V4>::try_from(black_box(public.as_str())).expect("parse");
+            pasetors::public::verify(&kp.public, &t, &rules, None, None).expect("valid")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, tessera, peers);
+criterion_main!(benches);

@@ -1,0 +1,62 @@
+//! Fuzz-target bodies, shared by `fuzz/` (cargo-fuzz) and the regression test that replays
+//! every saved input in `fuzz/regressions/<target>/` under `cargo test`.
+//!
+//! Each function takes arbitrary bytes, must never panic on its own, and asserts the
+//! properties its parser promises.
+
+use crate::key::PublicKey;
+use crate::token::{Token, TokenDigest, TokenKind, Ttl};
+use crate::username;
+
+/// Token parsing: never panics; whatever parses re-formats to the same text, and the
+/// digest of a parsed token equals the digest of its text.
+pub fn token_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for kind in [
+        TokenKind::Authorization,
+        TokenKind::Refresh,
+        TokenKind::Qr,
+        TokenKind::ApiKey,
+    ] {
+        if let Ok(t) = Token::parse(kind, text) {
+            assert_eq!(t.expose(), text);
+            assert!(text.starts_with(kind.prefix()));
+            assert_eq!(TokenDigest::of_token(kind, text).ok(), Some(t.digest()));
+        }
+    }
+    if let Ok(ttl) = Ttl::parse(text) {
+        assert_eq!(ttl.secs().to_string(), text);
+    }
+}
+
+/// Public-key parsing: never panics; an accepted key round-trips through both encodings.
+pub fn public_key(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(k) = PublicKey::parse(text) {
+        assert_eq!(PublicKey::parse(&k.to_privicore_hex()).ok(), Some(k));
+        assert_eq!(PublicKey::parse(&k.to_raw_hex()).ok(), Some(k));
+    }
+}
+
+/// Username canonicalisation: never panics, idempotent, output within the rules.
+pub fn username(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(c) = username::canonicalize(text) {
+        assert_eq!(username::canonicalize(&c).as_deref(), Ok(c.as_str()));
+        assert!((username::MIN_LEN..=username::MAX_LEN).contains(&c.len()));
+        assert!(c.is_ascii());
+    }
+}
+
+/// Every target by name, for the regression runner.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("token_parse", token_parse),
+    ("public_key", public_key),
+    ("username", username),
+];
