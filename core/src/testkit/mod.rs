@@ -2,7 +2,7 @@
 //!
 //! A backend's test calls [`run_all`] with a factory of fresh, empty stores:
 //!
-//! ```ignore
+//! ```text
 //! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 //! async fn conformance() {
 //!     tessera_core::testkit::run_all(|| Arc::new(MyStore::open_temp())).await;
