@@ -1,0 +1,82 @@
+//! The command line of the `tessera` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tessera_adapters::store::Backend;
+
+/// tessera: an identity server speaking the Privicore profile API.
+///
+/// Every flag can also be set with its `TESSERA_*` environment variable; the optional TOML
+/// file (`--config`) sets the engine policy (TTL, passwords, argon2, pepper, hash pool,
+/// throttle, QR TTLs, key proof, /generate-keys). Logs go to stderr; set the level with
+/// `TESSERA_LOG` (e.g. `info`, `tessera=debug`).
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Offline administration (stop the server first: the store allows one process).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory of the store, created on first start.
+    #[arg(long, env = "TESSERA_DATA_DIR", default_value = "./tessera-data")]
+    pub data_dir: PathBuf,
+    /// Storage backend.
+    #[arg(long, env = "TESSERA_BACKEND", value_enum, default_value = "redb")]
+    pub backend: Backend,
+}
+
+/// `tessera serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed on stdout).
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:9009")]
+    pub listen: SocketAddr,
+    /// Serve /metrics on this address instead of the main listener.
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// TOML configuration file (see the README's configuration table).
+    #[arg(long, env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `tessera admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a server API key (`tsk_…`): printed once, only its digest is stored.
+    CreateApiKey {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A name for the key (1-64 characters).
+        #[arg(long)]
+        name: String,
+    },
+    /// Clear the login throttle of a username.
+    Unlock {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The username.
+        #[arg(long)]
+        username: String,
+    },
+}

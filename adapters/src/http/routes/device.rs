@@ -1,0 +1,199 @@
+//! Device onboarding and management routes.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tessera_core::Device;
+
+use super::super::{ApiError, AppState, Authenticated, Form, accepted, json as reply};
+use super::{uuid_field, uuid_path};
+
+pub(in crate::http) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/device/request-unique-identifier",
+            post(request_unique_identifier),
+        )
+        .route(
+            "/device/retrieve-unique-identifier",
+            post(retrieve_unique_identifier),
+        )
+        .route(
+            "/device/retrieve-profile-devices",
+            get(retrieve_profile_devices),
+        )
+        .route("/device/configure-device-meta", post(configure_device_meta))
+        .route("/device/approve-device", post(approve_device))
+        .route("/device/reject-device", post(reject_device))
+        .route(
+            "/device/retrieve-device-configuration/{deviceIdentifier}",
+            get(retrieve_device_configuration),
+        )
+        .route("/device/remove", post(remove_device))
+}
+
+/// Stored meta text as a JSON value (`null` when unset).
+fn meta_value(meta: Option<&str>) -> Value {
+    meta.and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn device_json(d: &Device) -> Value {
+    json!({
+        "deviceIdentifier": d.device_id.hyphenated().to_string(),
+        "deviceName": d.name,
+        "role": d.roles.names(),
+        "state": d.state.as_str(),
+        "meta": meta_value(d.meta.as_deref()),
+        "createdAt": d.created_at.to_rfc3339(),
+    })
+}
+
+/// `POST /device/request-unique-identifier`: redeem a QR token into a device profile.
+async fn request_unique_identifier(
+    State(s): State<AppState>,
+    form: Form,
+) -> Result<Response, ApiError> {
+    let [qr, username, password] = form.required(["qrToken", "username", "password"])?;
+    let (name, role) = (form.optional("deviceName")?, form.optional("role")?);
+    let e = s
+        .engine
+        .redeem_qr_token(qr, username, password, name, role)
+        .await?;
+    let result = vec![
+        (
+            "deviceIdentifier".to_owned(),
+            e.device_id.hyphenated().to_string(),
+        ),
+        (
+            "profileId".to_owned(),
+            e.profile_id.hyphenated().to_string(),
+        ),
+    ];
+    accepted(&s, Some(e.profile_id), "Device registered", result).await
+}
+
+/// `POST /device/retrieve-unique-identifier`: the device created by command `commandId`.
+async fn retrieve_unique_identifier(
+    State(s): State<AppState>,
+    form: Form,
+) -> Result<Response, ApiError> {
+    let [id] = form.required(["commandId"])?;
+    let id = uuid_field("commandId", id)?;
+    let rec = s
+        .engine
+        .command(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let get = |k: &str| {
+        rec.result
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    match (get("deviceIdentifier"), get("profileId")) {
+        (Some(d), Some(p)) => Ok(reply(
+            StatusCode::OK,
+            &json!({"deviceIdentifier": d, "profileId": p}),
+        )),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// `GET /device/retrieve-profile-devices`: the owner's devices.
+async fn retrieve_profile_devices(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+) -> Result<Response, ApiError> {
+    let devices = s.engine.list_devices(&p).await?;
+    let list: Vec<Value> = devices.iter().map(device_json).collect();
+    Ok(reply(StatusCode::OK, &list))
+}
+
+/// `POST /device/configure-device-meta`: form `deviceIdentifier`, `meta`.
+async fn configure_device_meta(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    form: Form,
+) -> Result<Response, ApiError> {
+    let [id, meta] = form.required(["deviceIdentifier", "meta"])?;
+    let id = uuid_field("deviceIdentifier", id)?;
+    s.engine.configure_device_meta(&p, id, meta).await?;
+    accepted(&s, Some(p.profile_id), "Device meta configured", Vec::new()).await
+}
+
+/// `POST /device/approve-device` [P].
+async fn approve_device(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    form: Form,
+) -> Result<Response, ApiError> {
+    let [id] = form.required(["deviceIdentifier"])?;
+    let d = s
+        .engine
+        .approve_device(&p, uuid_field("deviceIdentifier", id)?)
+        .await?;
+    accepted(&s, Some(p.profile_id), "Device approved", device_result(&d)).await
+}
+
+/// `POST /device/reject-device`.
+async fn reject_device(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    form: Form,
+) -> Result<Response, ApiError> {
+    let [id] = form.required(["deviceIdentifier"])?;
+    let d = s
+        .engine
+        .reject_device(&p, uuid_field("deviceIdentifier", id)?)
+        .await?;
+    accepted(&s, Some(p.profile_id), "Device rejected", device_result(&d)).await
+}
+
+/// `POST /device/remove` [P].
+async fn remove_device(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    form: Form,
+) -> Result<Response, ApiError> {
+    let [id] = form.required(["deviceIdentifier"])?;
+    let d = s
+        .engine
+        .remove_device(&p, uuid_field("deviceIdentifier", id)?)
+        .await?;
+    accepted(&s, Some(p.profile_id), "Device removed", device_result(&d)).await
+}
+
+fn device_result(d: &Device) -> Vec<(String, String)> {
+    vec![
+        (
+            "deviceIdentifier".to_owned(),
+            d.device_id.hyphenated().to_string(),
+        ),
+        ("state".to_owned(), d.state.as_str().to_owned()),
+    ]
+}
+
+/// `GET /device/retrieve-device-configuration/{deviceIdentifier}` [P]: hyphenated keys.
+async fn retrieve_device_configuration(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = s.engine.device_configuration(&p, uuid_path(&id)?).await?;
+    Ok(reply(
+        StatusCode::OK,
+        &json!({
+            "device-identifier": c.device.device_id.hyphenated().to_string(),
+            "profile-id": c.device.profile_id.hyphenated().to_string(),
+            "owner-profile-id": c.owner.hyphenated().to_string(),
+            "role": c.device.roles.names(),
+            "state": c.device.state.as_str(),
+            "meta": meta_value(c.device.meta.as_deref()),
+            "cab-public-key": c.server_key.to_privicore_hex(),
+        }),
+    ))
+}

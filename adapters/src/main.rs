@@ -1,0 +1,151 @@
+//! `tessera`: the identity server binary (`serve`, `admin create-api-key`, `admin unlock`).
+
+mod cli;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser as _;
+use tessera_adapters::config::FileConfig;
+use tessera_adapters::http::{self, Metrics};
+use tessera_adapters::server;
+use tessera_adapters::store::open_store;
+use tessera_core::Engine;
+
+use cli::{AdminCommand, Cli, Command, ServeArgs, StoreArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tessera: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Admin(AdminCommand::CreateApiKey { store, name }) => {
+                let engine = offline_engine(&store)?;
+                let key = engine
+                    .create_api_key(&name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{}", key.expose());
+                eprintln!("API key {name:?} created; it is shown only this once.");
+                Ok(())
+            }
+            Command::Admin(AdminCommand::Unlock { store, username }) => {
+                let engine = offline_engine(&store)?;
+                engine.unlock(&username).await.map_err(|e| e.to_string())?;
+                eprintln!("throttle of {username:?} cleared");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "tessera failed");
+            eprintln!("tessera: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+/// An engine on the store with default settings, for the admin commands.
+fn offline_engine(store: &StoreArgs) -> Result<Engine, String> {
+    let s = open_store(store.backend, &store.data_dir).map_err(|e| e.to_string())?;
+    Engine::builder()
+        .store(s)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let mut engine_cfg = file.engine_config()?;
+    if engine_cfg.allow_weak_hash_params {
+        tracing::warn!(
+            "allow_weak_hash_params is set: argon2 parameters may be below OWASP's. Tests only!"
+        );
+    }
+    if file.public_url.is_none() {
+        engine_cfg.public_url = format!("http://{}", args.listen);
+    }
+    let store = open_store(args.store.backend, &args.store.data_dir).map_err(|e| e.to_string())?;
+    let mut builder = Engine::builder().store(store).config(engine_cfg);
+    if let Some(pepper) = file.pepper()? {
+        builder = builder.pepper(pepper);
+    }
+    let engine = Arc::new(builder.build().map_err(|e| e.to_string())?);
+    engine
+        .health()
+        .await
+        .map_err(|e| format!("store check failed: {e:?}"))?;
+    let purger = engine.spawn_purger(Duration::from_secs(60), 1000);
+
+    let metrics = Arc::new(Metrics::default());
+    let mut http_cfg = file.http_config();
+    http_cfg.metrics_route = args.metrics_listen.is_none();
+    let app = http::router_with_metrics(Arc::clone(&engine), http_cfg, Arc::clone(&metrics));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let metrics_task = match args.metrics_listen {
+        Some(m) => {
+            let l = tokio::net::TcpListener::bind(m)
+                .await
+                .map_err(|e| format!("cannot listen on {m}: {e}"))?;
+            tracing::info!(address = %l.local_addr().map_err(|e| e.to_string())?, "metrics listening");
+            let app = http::metrics_only(Arc::clone(&engine), metrics);
+            let mut rx = stop_rx.clone();
+            Some(tokio::spawn(server::serve(
+                l,
+                app,
+                file.server_config(),
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
+    tracing::info!(address = %addr, backend = args.store.backend.as_str(), data_dir = %args.store.data_dir.display(), "tessera listening");
+    // One line on stdout for scripts and tests that start the server on port 0.
+    println!("tessera listening on http://{addr}");
+    let shutdown = async move {
+        server::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let result = server::serve(listener, app, file.server_config(), shutdown).await;
+    drop(stop_rx);
+    if let Some(t) = metrics_task {
+        let _ = t.await;
+    }
+    purger.abort();
+    tracing::info!("tessera stopped");
+    result.map_err(|e| e.to_string())
+}
