@@ -1,0 +1,203 @@
+use tessera_core::store::{
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
+    ThrottleRecord, TokenRecord,
+};
+use tessera_core::token::{TokenDigest, TokenKind};
+use tessera_core::{ProfileKind, ProfileState, Timestamp};
+use uuid::Uuid;
+
+use super::*;
+
+fn user() -> ProfileRecord {
+    ProfileRecord {
+        id: Uuid::from_u128(7),
+        kind: ProfileKind::User,
+        username: "alice".into(),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        password_temporary: true,
+        state: ProfileState::Active,
+        public_key: Some([9; 32]),
+        owner: None,
+        device: None,
+        environments: vec!["prod".into(), "staging".into()],
+        created_at: Timestamp(1_767_225_600),
+        updated_at: Timestamp(1_767_225_700),
+        version: 3,
+    }
+}
+
+fn device() -> ProfileRecord {
+    ProfileRecord {
+        id: Uuid::from_u128(8),
+        kind: ProfileKind::Device,
+        username: "alice-phone".into(),
+        password_hash: None,
+        password_temporary: false,
+        state: ProfileState::Pending,
+        public_key: None,
+        owner: Some(Uuid::from_u128(7)),
+        device: Some(DeviceInfo {
+            device_id: Uuid::from_u128(99),
+            name: Some("phone".into()),
+            roles: DeviceRoles(3),
+            meta: Some("{\"a\":1}".into()),
+        }),
+        environments: vec![],
+        created_at: Timestamp(-5),
+        updated_at: Timestamp(0),
+        version: 0,
+    }
+}
+
+/// Every strict prefix of a record fails to decode (no panic), and so does one more byte.
+fn rejects_damage<T: std::fmt::Debug>(
+    data: &[u8],
+    decode: impl Fn(&[u8]) -> Result<T, DecodeError>,
+) {
+    for n in 0..data.len() {
+        assert!(decode(&data[..n]).is_err(), "prefix of {n} bytes decoded");
+    }
+    let mut long = data.to_vec();
+    long.push(0);
+    assert_eq!(
+        decode(&long).unwrap_err().what,
+        "trailing bytes after the record"
+    );
+}
+
+#[test]
+fn profiles_round_trip() {
+    for p in [user(), device()] {
+        let bytes = encode_profile(&p);
+        assert_eq!(decode_profile(p.id, &bytes).unwrap(), p);
+        rejects_damage(&bytes, |b| decode_profile(p.id, b));
+    }
+}
+
+#[test]
+fn principal_reads_the_prefix() {
+    let p = device();
+    let t = TokenRecord {
+        digest: TokenDigest([1; 32]),
+        profile_id: p.id,
+        kind: TokenKind::Refresh,
+        issued_at: Timestamp(10),
+        expires_at: Timestamp(20),
+        family: Some(Uuid::from_u128(5)),
+    };
+    let got = decode_principal(&t, p.id, &encode_profile(&p)).unwrap();
+    assert_eq!(got.owner, p.owner);
+    assert_eq!(got.state, ProfileState::Pending);
+    assert_eq!(got.token_kind, TokenKind::Refresh);
+    assert_eq!(got.expires_at, Timestamp(20));
+    let u = user();
+    let got = decode_principal(&t, u.id, &encode_profile(&u)).unwrap();
+    assert_eq!(got.environments, u.environments);
+}
+
+#[test]
+fn tokens_round_trip() {
+    for family in [None, Some(Uuid::from_u128(5))] {
+        let t = TokenRecord {
+            digest: TokenDigest([1; 32]),
+            profile_id: Uuid::from_u128(7),
+            kind: TokenKind::Authorization,
+            issued_at: Timestamp(10),
+            expires_at: Timestamp(i64::MAX),
+            family,
+        };
+        let bytes = encode_token(&t);
+        assert_eq!(decode_token(t.digest, &bytes).unwrap(), t);
+        rejects_damage(&bytes, |b| decode_token(t.digest, b));
+    }
+}
+
+#[test]
+fn other_records_round_trip() {
+    for name in [None, Some("tablet".to_owned())] {
+        let q = QrRecord {
+            digest: TokenDigest([2; 32]),
+            owner: Uuid::from_u128(7),
+            issued_at: Timestamp(1),
+            expires_at: Timestamp(2),
+            device_name: name,
+        };
+        let bytes = encode_qr(&q);
+        assert_eq!(decode_qr(q.digest, &bytes).unwrap(), q);
+        rejects_damage(&bytes, |b| decode_qr(q.digest, b));
+    }
+    let c = CommandRecord {
+        id: Uuid::from_u128(3),
+        profile_id: Some(Uuid::from_u128(7)),
+        status: CommandStatus::Succeeded,
+        body: "done".into(),
+        result: vec![("deviceIdentifier".into(), "x".into())],
+        created_at: Timestamp(1),
+        expires_at: Timestamp(2),
+    };
+    let bytes = encode_command(&c);
+    assert_eq!(decode_command(c.id, &bytes).unwrap(), c);
+    rejects_damage(&bytes, |b| decode_command(c.id, b));
+    let t = ThrottleRecord {
+        failures: 6,
+        last_failure: Timestamp(44),
+    };
+    assert_eq!(decode_throttle(&encode_throttle(t)).unwrap(), t);
+    rejects_damage(&encode_throttle(t), decode_throttle);
+    let k = ApiKeyRecord {
+        digest: TokenDigest([4; 32]),
+        name: "ci".into(),
+        created_at: Timestamp(9),
+    };
+    let bytes = encode_api_key(&k);
+    assert_eq!(decode_api_key(k.digest, &bytes).unwrap(), k);
+    rejects_damage(&bytes, |b| decode_api_key(k.digest, b));
+}
+
+#[test]
+fn bad_enums_and_flags_are_errors() {
+    let mut b = encode_profile(&user());
+    b[0] = 9;
+    assert_eq!(
+        decode_profile(Uuid::nil(), &b).unwrap_err().what,
+        "unknown profile kind"
+    );
+    let mut b = encode_profile(&user());
+    b[1] = 0;
+    assert_eq!(
+        decode_profile(Uuid::nil(), &b).unwrap_err().what,
+        "unknown profile state"
+    );
+    let mut b = encode_profile(&user());
+    b[2] |= 0x80;
+    assert_eq!(decode_profile(Uuid::nil(), &b).unwrap_err().offset, 2);
+    let mut b = encode_profile(&user());
+    b[19] = 0xff; // an absurd environment count must not allocate or panic
+    assert!(decode_profile(Uuid::nil(), &b).is_err());
+    let mut b = encode_token(&TokenRecord {
+        digest: TokenDigest([1; 32]),
+        profile_id: Uuid::nil(),
+        kind: TokenKind::Authorization,
+        issued_at: Timestamp(0),
+        expires_at: Timestamp(0),
+        family: None,
+    });
+    b[16] = 0;
+    assert_eq!(
+        decode_token(TokenDigest([1; 32]), &b).unwrap_err().offset,
+        16
+    );
+    b[16] = 1;
+    b[33] = 2;
+    assert!(decode_token(TokenDigest([1; 32]), &b).is_err());
+    let mut s = encode_api_key(&ApiKeyRecord {
+        digest: TokenDigest([4; 32]),
+        name: "ab".into(),
+        created_at: Timestamp(9),
+    });
+    s[12] = 0xff;
+    assert_eq!(
+        decode_api_key(TokenDigest([4; 32]), &s).unwrap_err().what,
+        "string is not UTF-8"
+    );
+}

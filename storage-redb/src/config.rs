@@ -1,0 +1,50 @@
+//! [`RedbConfig`]: how [`crate::RedbStore::open_with`] opens the database file.
+
+/// Options of a redb store. `RedbConfig::default()` suits a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedbConfig {
+    /// Bytes of memory redb may use to cache pages. Default 64 MiB.
+    pub cache_size: usize,
+    /// Save the allocator state with every commit, so that reopening after a crash takes
+    /// milliseconds instead of a walk over the whole file; commits are a little slower.
+    /// Default `true`.
+    pub quick_repair: bool,
+    /// Verify the checksum of every page each time the store opens (not only after a
+    /// crash), so a file damaged outside redb is refused as `Corrupt` at open instead of
+    /// failing later. Reads the whole file. Default `false`.
+    pub check_integrity_on_open: bool,
+}
+
+impl Default for RedbConfig {
+    fn default() -> Self {
+        Self {
+            cache_size: 64 * 1024 * 1024,
+            quick_repair: true,
+            check_integrity_on_open: false,
+        }
+    }
+}
+
+impl RedbConfig {
+    /// Set [`RedbConfig::cache_size`].
+    #[must_use]
+    pub const fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size = bytes;
+        self
+    }
+
+    /// Set [`RedbConfig::quick_repair`].
+    #[must_use]
+    pub const fn quick_repair(mut self, on: bool) -> Self {
+        self.quick_repair = on;
+        self
+    }
+
+    /// Set [`RedbConfig::check_integrity_on_open`].
+    #[must_use]
+    pub const fn check_integrity_on_open(mut self, on: bool) -> Self {
+        self.check_integrity_on_open = on;
+        self
+    }
+}

@@ -1,0 +1,170 @@
+//! The redb tables of format version 1 and the byte layout of their keys.
+//!
+//! Every key is a fixed-width byte array (`&[u8; N]`, compared bytewise) or a `&str`;
+//! every record value is `&[u8]` in a layout of [`crate::codec`]. Index tables hold no
+//! data of their own: each entry is written and removed in the same write transaction as
+//! the record it points to, so a reader never sees one without the other.
+//!
+//! | table               | key                                          | value            |
+//! |---------------------|----------------------------------------------|------------------|
+//! | `meta`              | name (`format_version`, `device_seq`, `server_key`) | bytes      |
+//! | `profiles`          | profile id (16)                              | profile record   |
+//! | `usernames`         | canonical username (str)                     | profile id (16)  |
+//! | `public_keys`       | Ed25519 public key (32)                      | profile id (16)  |
+//! | `devices`           | owner id (16) ‖ creation sequence (u64 BE)   | device id (16)   |
+//! | `tokens`            | token digest (32)                            | token record     |
+//! | `tokens_by_profile` | profile id (16) ‖ token digest (32)          | `()`             |
+//! | `qr`                | QR digest (32)                               | QR record        |
+//! | `qr_by_owner`       | owner id (16) ‖ QR digest (32)               | `()`             |
+//! | `commands`          | command id (16)                              | command record   |
+//! | `expiry`            | expires_at (8, [`time_key`]) ‖ kind (1) ‖ id (32) | `()`        |
+//! | `throttle`          | throttle key (str)                           | throttle record  |
+//! | `api_keys`          | API key digest (32)                          | API key record   |
+//!
+//! Big-endian integers in keys make byte order equal numeric order, so `devices` lists
+//! an owner's devices in creation order and `expiry` yields the earliest expiry first.
+
+use redb::TableDefinition;
+use tessera_core::Timestamp;
+use tessera_core::token::TokenDigest;
+use uuid::Uuid;
+
+/// Format metadata: `format_version` (u32 LE), `device_seq` (u64 LE), `server_key` (32).
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Profile records by id.
+pub const PROFILES: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("profiles");
+/// Canonical username → profile id.
+pub const USERNAMES: TableDefinition<&str, &[u8; 16]> = TableDefinition::new("usernames");
+/// Public key → profile id.
+pub const PUBLIC_KEYS: TableDefinition<&[u8; 32], &[u8; 16]> = TableDefinition::new("public_keys");
+/// Owner ‖ creation sequence → device profile id.
+pub const DEVICES: TableDefinition<&[u8; 24], &[u8; 16]> = TableDefinition::new("devices");
+/// Token records by digest.
+pub const TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("tokens");
+/// Profile ‖ token digest.
+pub const TOKENS_BY_PROFILE: TableDefinition<&[u8; 48], ()> =
+    TableDefinition::new("tokens_by_profile");
+/// QR records by digest.
+pub const QR: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("qr");
+/// Owner ‖ QR digest.
+pub const QR_BY_OWNER: TableDefinition<&[u8; 48], ()> = TableDefinition::new("qr_by_owner");
+/// Command records by id.
+pub const COMMANDS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("commands");
+/// Expiry ‖ kind ‖ id of every token, QR token and command.
+pub const EXPIRY: TableDefinition<&[u8; 41], ()> = TableDefinition::new("expiry");
+/// Throttle records by key.
+pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
+/// API key records by digest.
+pub const API_KEYS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_keys");
+
+/// `meta` key of the format version.
+pub const META_FORMAT_VERSION: &str = "format_version";
+/// `meta` key of the device creation counter.
+pub const META_DEVICE_SEQ: &str = "device_seq";
+/// `meta` key of the server signing-key seed.
+pub const META_SERVER_KEY: &str = "server_key";
+
+/// Which record an `expiry` entry points to (byte 8 of its key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Expiring {
+    /// A token; the id is its digest.
+    Token = 1,
+    /// A QR token; the id is its digest.
+    Qr = 2,
+    /// A command; the id is its uuid followed by 16 zero bytes.
+    Command = 3,
+}
+
+impl Expiring {
+    /// Inverse of `as u8`.
+    pub const fn from_u8(n: u8) -> Option<Self> {
+        match n {
+            1 => Some(Self::Token),
+            2 => Some(Self::Qr),
+            3 => Some(Self::Command),
+            _ => None,
+        }
+    }
+}
+
+/// A timestamp as 8 bytes whose byte order is its numeric order (sign bit flipped, BE).
+pub const fn time_key(t: Timestamp) -> [u8; 8] {
+    ((t.0 as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// `expiry` key of a record.
+pub fn expiry_key(expires_at: Timestamp, kind: Expiring, id: &[u8]) -> [u8; 41] {
+    let mut k = [0u8; 41];
+    k[..8].copy_from_slice(&time_key(expires_at));
+    k[8] = kind as u8;
+    k[9..9 + id.len()].copy_from_slice(id);
+    k
+}
+
+/// The first `expiry` key after every entry that expires at or before `now`.
+pub fn expiry_bound(now: Timestamp) -> Option<[u8; 41]> {
+    let next = now.0.checked_add(1)?;
+    let mut k = [0u8; 41];
+    k[..8].copy_from_slice(&time_key(Timestamp(next)));
+    Some(k)
+}
+
+/// `tokens_by_profile` / `qr_by_owner` key.
+pub fn pair_key(profile: Uuid, digest: &TokenDigest) -> [u8; 48] {
+    let mut k = [0u8; 48];
+    k[..16].copy_from_slice(profile.as_bytes());
+    k[16..].copy_from_slice(&digest.0);
+    k
+}
+
+/// The half-open range of `pair_key`s of one profile.
+pub fn pair_range(profile: Uuid) -> ([u8; 48], [u8; 48]) {
+    let mut lo = [0u8; 48];
+    lo[..16].copy_from_slice(profile.as_bytes());
+    let mut hi = [0xffu8; 48];
+    hi[..16].copy_from_slice(profile.as_bytes());
+    (lo, hi)
+}
+
+/// `devices` key.
+pub fn device_key(owner: Uuid, seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(owner.as_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Lowercase hex of a key, for error locations.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_as_numbers() {
+        let ts = [i64::MIN, -5, -1, 0, 1, 1_767_225_600, i64::MAX];
+        for w in ts.windows(2) {
+            assert!(time_key(Timestamp(w[0])) < time_key(Timestamp(w[1])));
+        }
+    }
+
+    #[test]
+    fn expiry_bound_covers_now_and_not_later() {
+        let now = Timestamp(100);
+        let b = expiry_bound(now).unwrap();
+        let at_now = expiry_key(now, Expiring::Command, &[0xff; 32]);
+        let later = expiry_key(Timestamp(101), Expiring::Token, &[0; 32]);
+        assert!(at_now < b);
+        assert!(later >= b);
+        assert!(expiry_bound(Timestamp(i64::MAX)).is_none());
+    }
+}
