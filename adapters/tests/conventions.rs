@@ -265,7 +265,7 @@ async fn authorization_header_rules() {
         b"".to_vec(),
         format!(" {}", u.token).into_bytes(),
         format!("{} x", u.token).into_bytes(),
-        u.token[..u.token.len() - 1].as_bytes().to_vec(),
+        u.token.as_bytes()[..u.token.len() - 1].to_vec(),
         format!("{}A", u.token).into_bytes(),
         changed.into_bytes(),
         u.token.replace("tsa_", "tsr_").into_bytes(),

@@ -78,6 +78,7 @@ impl Reply {
     }
 }
 
+#[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub engine: Arc<Engine>,

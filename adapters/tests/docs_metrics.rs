@@ -1,0 +1,152 @@
+//! `GET /openapi.json`, `GET /metrics` and `GET /utility/check-server-health`.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, password};
+
+/// Every route of the router (API.md Utility, Profile, Public key, Device onboarding).
+const ROUTES: [(&str, &str); 24] = [
+    ("post", "/profile/register-profile"),
+    ("post", "/profile/authenticate"),
+    ("get", "/profile/retrieve-profile-id"),
+    ("post", "/profile/change-password"),
+    ("post", "/profile/generate-qr-token"),
+    ("post", "/profile/reauthorize-authorization-token"),
+    ("post", "/profile/revoke-authorization-token"),
+    ("post", "/profile/retrieve-token-expiry"),
+    ("get", "/generate-keys"),
+    ("post", "/public-key/register-public-key"),
+    ("get", "/public-key/retrieve-public-key"),
+    ("get", "/public-key/retrieve-cab-public-key"),
+    ("post", "/device/request-unique-identifier"),
+    ("post", "/device/retrieve-unique-identifier"),
+    ("get", "/device/retrieve-profile-devices"),
+    ("post", "/device/configure-device-meta"),
+    ("post", "/device/approve-device"),
+    ("post", "/device/reject-device"),
+    (
+        "get",
+        "/device/retrieve-device-configuration/{deviceIdentifier}",
+    ),
+    ("post", "/device/remove"),
+    ("get", "/utility/check-server-health"),
+    ("get", "/request-status/{commandId}"),
+    ("get", "/openapi.json"),
+    ("get", "/metrics"),
+];
+
+#[tokio::test]
+async fn openapi_documents_every_route_field_and_error() {
+    let app = TestApp::new();
+    let r = app.get("/openapi.json", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(
+        paths.len(),
+        ROUTES.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    for (method, path) in ROUTES {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} undocumented");
+        // every documented route exists in the router (not 404)
+        let concrete = path
+            .replace("{deviceIdentifier}", "x")
+            .replace("{commandId}", "x");
+        let r = if method == "get" {
+            app.get(&concrete, None).await
+        } else {
+            app.post(&concrete, None, &[]).await
+        };
+        assert!(
+            r.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        if path.contains('{') {
+            continue;
+        }
+        assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "ErrorBody",
+        "Credentials",
+        "DeviceConfigurationReply",
+        "CommandAccepted",
+    ] {
+        assert!(schemas.contains_key(name), "{name}");
+    }
+    let cfg = &schemas["DeviceConfigurationReply"]["properties"];
+    assert!(cfg["cab-public-key"].is_object() && cfg["device-identifier"].is_object());
+    assert!(schemas["ChangePasswordForm"]["properties"]["currentPassword"].is_object());
+    assert!(doc["components"]["securitySchemes"]["token"]["name"] == "X-DPT-AUTHORIZATION");
+    let text = r.text();
+    for code in [
+        "invalid_ttl",
+        "profile_incomplete",
+        "too_many_attempts",
+        "overloaded",
+        "invalid_qr_token",
+    ] {
+        assert!(text.contains(code), "{code} undocumented");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_logins_and_verifications() {
+    let app = TestApp::new();
+    let u = app.incomplete_user("metricsuser").await;
+    app.post(
+        "/profile/authenticate",
+        None,
+        &[
+            ("username", "metricsuser"),
+            ("password", "wrong wrong wrong"),
+        ],
+    )
+    .await;
+    app.get("/profile/retrieve-profile-id", Some("tsa_bad"))
+        .await;
+    app.get("/nope", None).await;
+    let _ = password("m");
+    let r = app.get("/metrics", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text();
+    for needle in [
+        "tessera_http_requests_total{route=\"/profile/authenticate\",method=\"POST\",status=\"200\"} 1",
+        "tessera_http_requests_total{route=\"/profile/authenticate\",method=\"POST\",status=\"401\"} 1",
+        "tessera_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
+        "tessera_http_request_duration_seconds_bucket{route=\"/profile/register-profile\",le=\"+Inf\"} 1",
+        "tessera_logins_total{outcome=\"success\"} 1",
+        "tessera_logins_total{outcome=\"unauthorized\"} 1",
+        "tessera_tokens_verified_total{result=\"valid\"} 1",
+        "tessera_tokens_verified_total{result=\"rejected\"} 1",
+        "tessera_hash_queue_depth 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle}\n{text}");
+    }
+    assert!(!text.contains(&u.token));
+}
+
+#[tokio::test]
+async fn health_reports_version_and_every_reply_has_a_request_id() {
+    let app = TestApp::new();
+    let r = app.get("/utility/check-server-health", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let j = r.json();
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["storage"], "ok");
+    assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
+    let id = r.headers["x-request-id"].to_str().unwrap();
+    uuid::Uuid::parse_str(id).unwrap();
+}
