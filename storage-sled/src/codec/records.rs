@@ -1,0 +1,209 @@
+//! The token, QR token, command, throttle and API-key layouts (see [`crate::codec`]).
+
+use tessera_core::store::{
+    ApiKeyRecord, CommandRecord, CommandStatus, QrRecord, ThrottleRecord, TokenRecord,
+};
+use tessera_core::{Timestamp, TokenDigest, TokenKind};
+use uuid::Uuid;
+
+use super::{Reader, Result, Writer};
+
+/// Encode a token (its digest is the key).
+pub fn encode_token(t: &TokenRecord) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(50));
+    w.uuid(t.profile_id);
+    w.u8(t.kind.tag());
+    w.time(t.issued_at);
+    w.time(t.expires_at);
+    w.opt(t.family, Writer::uuid);
+    w.0
+}
+
+/// The fixed fields of a token value, decoded without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenView {
+    /// Owner profile.
+    pub profile_id: Uuid,
+    /// Authorization or refresh.
+    pub kind: TokenKind,
+    /// Issue time.
+    pub issued_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Refresh family.
+    pub family: Option<Uuid>,
+}
+
+/// Decode a token value.
+pub fn decode_token_view(b: &[u8]) -> Result<TokenView> {
+    let mut r = Reader::new(b);
+    let profile_id = r.uuid()?;
+    let kind = TokenKind::from_tag(r.u8()?).ok_or_else(|| r.bad_tag("unknown token kind"))?;
+    let issued_at = r.time()?;
+    let expires_at = r.time()?;
+    let family = r.opt(Reader::uuid)?;
+    r.end()?;
+    Ok(TokenView {
+        profile_id,
+        kind,
+        issued_at,
+        expires_at,
+        family,
+    })
+}
+
+/// Decode a token stored under `digest`.
+pub fn decode_token(digest: TokenDigest, b: &[u8]) -> Result<TokenRecord> {
+    let v = decode_token_view(b)?;
+    Ok(TokenRecord {
+        digest,
+        profile_id: v.profile_id,
+        kind: v.kind,
+        issued_at: v.issued_at,
+        expires_at: v.expires_at,
+        family: v.family,
+    })
+}
+
+/// Encode a QR token (its digest is the key).
+pub fn encode_qr(q: &QrRecord) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(48));
+    w.uuid(q.owner);
+    w.time(q.issued_at);
+    w.time(q.expires_at);
+    w.opt(q.device_name.as_deref(), Writer::str);
+    w.0
+}
+
+/// Decode a QR token stored under `digest`.
+pub fn decode_qr(digest: TokenDigest, b: &[u8]) -> Result<QrRecord> {
+    let mut r = Reader::new(b);
+    let q = QrRecord {
+        digest,
+        owner: r.uuid()?,
+        issued_at: r.time()?,
+        expires_at: r.time()?,
+        device_name: r.opt(Reader::str)?,
+    };
+    r.end()?;
+    Ok(q)
+}
+
+/// Encode a command (its id is the key).
+pub fn encode_command(c: &CommandRecord) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(64 + c.body.len()));
+    w.opt(c.profile_id, Writer::uuid);
+    w.u8(c.status as u8);
+    w.time(c.created_at);
+    w.time(c.expires_at);
+    w.str(&c.body);
+    w.len(c.result.len());
+    for (k, v) in &c.result {
+        w.str(k);
+        w.str(v);
+    }
+    w.0
+}
+
+/// Decode a command stored under `id`.
+pub fn decode_command(id: Uuid, b: &[u8]) -> Result<CommandRecord> {
+    let mut r = Reader::new(b);
+    let profile_id = r.opt(Reader::uuid)?;
+    let status =
+        CommandStatus::from_u8(r.u8()?).ok_or_else(|| r.bad_tag("unknown command status"))?;
+    let created_at = r.time()?;
+    let expires_at = r.time()?;
+    let body = r.str()?;
+    let n = r.count()?;
+    let mut result = Vec::with_capacity(n);
+    for _ in 0..n {
+        result.push((r.str()?, r.str()?));
+    }
+    r.end()?;
+    Ok(CommandRecord {
+        id,
+        profile_id,
+        status,
+        body,
+        result,
+        created_at,
+        expires_at,
+    })
+}
+
+/// The expiry of an encoded command, without decoding its strings.
+pub fn command_expiry(b: &[u8]) -> Result<Timestamp> {
+    let mut r = Reader::new(b);
+    r.opt(Reader::uuid)?;
+    r.u8()?;
+    r.time()?;
+    r.time()
+}
+
+/// Encode a throttle counter.
+pub fn encode_throttle(t: &ThrottleRecord) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(12));
+    w.u32(t.failures);
+    w.time(t.last_failure);
+    w.0
+}
+
+/// Decode a throttle counter.
+pub fn decode_throttle(b: &[u8]) -> Result<ThrottleRecord> {
+    let mut r = Reader::new(b);
+    let t = ThrottleRecord {
+        failures: r.u32()?,
+        last_failure: r.time()?,
+    };
+    r.end()?;
+    Ok(t)
+}
+
+/// Encode an API key (its digest is the key).
+pub fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(16 + k.name.len()));
+    w.time(k.created_at);
+    w.str(&k.name);
+    w.0
+}
+
+/// Decode an API key stored under `digest`.
+pub fn decode_api_key(digest: TokenDigest, b: &[u8]) -> Result<ApiKeyRecord> {
+    let mut r = Reader::new(b);
+    let k = ApiKeyRecord {
+        digest,
+        created_at: r.time()?,
+        name: r.str()?,
+    };
+    r.end()?;
+    Ok(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_layout_is_fixed() {
+        let t = TokenRecord {
+            digest: TokenDigest([1; 32]),
+            profile_id: Uuid::new_v4(),
+            kind: TokenKind::Refresh,
+            issued_at: Timestamp(10),
+            expires_at: Timestamp(20),
+            family: None,
+        };
+        let b = encode_token(&t);
+        assert_eq!(b.len(), 34);
+        assert_eq!(&b[..16], t.profile_id.as_bytes());
+        assert_eq!(b[16], 2);
+        assert_eq!(&b[17..25], &10i64.to_le_bytes());
+        assert_eq!(decode_token(t.digest, &b).unwrap(), t);
+        let mut bad = b.clone();
+        bad[16] = 9;
+        assert_eq!(
+            decode_token_view(&bad).unwrap_err().what,
+            "unknown token kind"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! [`SledStore`]: the storage traits on sled trees.
+//!
+//! **Atomicity.** Every write that touches more than one key is one sled multi-tree
+//! transaction (`(&a, &b, …).transaction(…)`); records and their index entries are never
+//! written apart. sled 0.34 runs transactions under a process-wide lock, so they are
+//! serialisable. Inside a transaction only point reads are possible (a scan would
+//! deadlock on that lock), so revoking *every* token of a profile is optimistic: see
+//! `revoke.rs`.
+//!
+//! **Durability.** Every write calls `Db::flush` (an fsync of sled's log) before it returns,
+//! also when it ends in a refusal, since a refusal may rest on another writer's
+//! not-yet-flushed data.
+//!
+//! **Blocking.** A flush takes milliseconds, so every write (transaction + flush) runs on
+//! tokio's blocking pool (`spawn_blocking`), or inline when there is no tokio runtime.
+//! Reads are point lookups in sled's page cache and run inline on the calling task.
+
+mod maintenance;
+mod open;
+mod profiles;
+mod records;
+mod revoke;
+mod tokens;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tessera_core::store::StoreResult;
+
+use crate::codec::DecodeError;
+use crate::config::SledConfig;
+use crate::error::{corrupt, from_join, from_sled};
+use crate::trees::Trees;
+
+/// The sled backend. Cheap to clone (an `Arc`); every clone is the same store.
+///
+/// Open it once per process: the data directory is locked while a `SledStore` on it is
+/// alive, and a second open (from this or another process) fails at once with
+/// `StoreError::Unavailable { retryable: false, .. }`.
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    db: sled::Db,
+    t: Trees,
+    dir: PathBuf,
+    purge_chunk: usize,
+}
+
+impl fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // sled's own Debug dumps every tree; show where the store is instead.
+        f.debug_struct("SledStore")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Open the store in `dir`, creating the directory and an empty store if needed, with
+    /// the default [`SledConfig`].
+    ///
+    /// Errors: `Unavailable { retryable: false }` when another process has it open or the
+    /// directory cannot be used; `Corrupt` for an unknown format version, a missing or
+    /// damaged format record, or data sled cannot recover.
+    pub fn open(dir: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(dir, &SledConfig::default())
+    }
+
+    /// [`open`](Self::open) with explicit settings.
+    pub fn open_with(dir: impl AsRef<Path>, config: &SledConfig) -> StoreResult<Self> {
+        let inner = open::open(dir.as_ref(), config)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Bytes sled's files take on disk now.
+    pub fn size_on_disk(&self) -> StoreResult<u64> {
+        self.inner.db.size_on_disk().map_err(from_sled)
+    }
+
+    /// Run a write (a transaction) off the async executor, then flush it to disk.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let job = move || {
+            let r = f(&inner);
+            let flushed = inner.db.flush().map_err(from_sled);
+            match r {
+                Ok(v) => flushed.map(|_| v),
+                Err(e) => Err(e),
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => rt.spawn_blocking(job).await.map_err(|e| from_join(&e))?,
+            Err(_) => job(),
+        }
+    }
+}
+
+/// Point read of `tree[key]`, decoded with `decode`.
+fn read<T>(
+    tree: &sled::Tree,
+    name: &str,
+    key: &[u8],
+    decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+) -> StoreResult<Option<T>> {
+    match tree.get(key).map_err(from_sled)? {
+        None => Ok(None),
+        Some(v) => decode(&v).map(Some).map_err(|e| corrupt(name, key, e)),
+    }
+}

@@ -1,0 +1,163 @@
+//! Revoking everything attached to a profile, and the deletions revocation and purge share.
+//!
+//! A sled transaction can only do point reads, so the profile's tokens and QR tokens are
+//! listed by a prefix scan before it. Every transaction that attaches a token or QR token
+//! to a profile bumps the profile's `attach_gen` counter; the revoking transaction re-reads
+//! the counter and, if it moved since the scan, aborts with [`Abort::Stale`] so the caller
+//! scans again. Tokens *removed* meanwhile need no such check: deleting an absent key is
+//! a no-op.
+
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use tessera_core::store::{QrRecord, StoreResult};
+use tessera_core::{StoreError, TokenDigest};
+use uuid::Uuid;
+
+use super::Inner;
+use crate::codec::{TokenView, decode_fixed, decode_qr, decode_token_view};
+use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, from_sled};
+use crate::trees::{EXP_QR, EXP_TOKEN, expiry_key, pair_key};
+
+/// How often a revocation rescans before giving up (only under a storm of new tokens for
+/// the very profile being revoked).
+const MAX_RESCANS: usize = 64;
+
+/// Run `f` until it does not end in `Abort::Stale`.
+pub(super) fn with_retry<T>(mut f: impl FnMut() -> Result<T, Abort>) -> StoreResult<T> {
+    for _ in 0..MAX_RESCANS {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(Abort::Store(e)) => return Err(e),
+            Err(Abort::Stale) => {}
+        }
+    }
+    Err(StoreError::Unavailable {
+        retryable: true,
+        message: "revocation kept racing new tokens of the same profile".into(),
+    })
+}
+
+/// What was attached to a profile when it was scanned (outside a transaction).
+pub(super) struct Attached {
+    generation: u64,
+    tokens: Vec<[u8; 32]>,
+    qrs: Vec<[u8; 32]>,
+}
+
+pub(super) fn generation(raw: Option<&[u8]>, profile: &[u8; 16]) -> Result<u64, StoreError> {
+    raw.map_or(Ok(0), |v| {
+        decode_fixed::<8>(v)
+            .map(u64::from_le_bytes)
+            .map_err(|e| corrupt("attach_gen", profile, e))
+    })
+}
+
+/// Bump the profile's attachment generation (inside the attaching transaction).
+pub(super) fn bump_generation(attach: &TransactionalTree, profile: Uuid) -> TxResult<()> {
+    let id = profile.as_bytes();
+    let g = match generation(attach.get(id)?.as_deref(), id) {
+        Ok(g) => g,
+        Err(e) => return abort(e),
+    };
+    attach.insert(&id[..], &(g + 1).to_le_bytes()[..])?;
+    Ok(())
+}
+
+/// Read the generation, then list the profile's tokens and QR tokens.
+pub(super) fn scan_attached(db: &Inner, profile: Uuid) -> StoreResult<Attached> {
+    let t = &db.t;
+    let id = profile.as_bytes();
+    let raw = t.attach_gen.get(id).map_err(from_sled)?;
+    let generation = generation(raw.as_deref(), id)?;
+    let scan = |tree: &sled::Tree, name: &str| -> StoreResult<Vec<[u8; 32]>> {
+        let mut out = Vec::new();
+        for k in tree.scan_prefix(id).keys() {
+            let k = k.map_err(from_sled)?;
+            let d = k.get(16..).and_then(|d| <[u8; 32]>::try_from(d).ok());
+            out.push(d.ok_or_else(|| corrupt_entry(name, &k, "key is not id ‖ digest"))?);
+        }
+        Ok(out)
+    };
+    Ok(Attached {
+        generation,
+        tokens: scan(&t.profile_tokens, "profile_tokens")?,
+        qrs: scan(&t.owner_qr, "owner_qr")?,
+    })
+}
+
+/// The trees a revocation writes.
+pub(super) struct RevokeTx<'a> {
+    pub tokens: &'a TransactionalTree,
+    pub profile_tokens: &'a TransactionalTree,
+    pub qr: &'a TransactionalTree,
+    pub owner_qr: &'a TransactionalTree,
+    pub expiry: &'a TransactionalTree,
+    pub attach: &'a TransactionalTree,
+}
+
+/// Delete what `a` lists (but `keep`), if nothing was attached since the scan; otherwise
+/// abort with `Stale` so the caller rescans. Returns how many records were deleted.
+pub(super) fn revoke_attached(
+    tx: &RevokeTx<'_>,
+    profile: Uuid,
+    a: &Attached,
+    keep: Option<&TokenDigest>,
+) -> TxResult<u64> {
+    let id = profile.as_bytes();
+    match generation(tx.attach.get(id)?.as_deref(), id) {
+        Ok(g) if g == a.generation => {}
+        Ok(_) => return Err(ConflictableTransactionError::Abort(Abort::Stale)),
+        Err(e) => return abort(e),
+    }
+    let mut n = 0;
+    for d in &a.tokens {
+        if keep.is_some_and(|k| k.0 == *d) {
+            continue;
+        }
+        if let Some(raw) = tx.tokens.get(d)? {
+            let v = match decode_token_view(&raw) {
+                Ok(v) => v,
+                Err(e) => return abort_corrupt("tokens", d, e),
+            };
+            remove_token_tx(tx.tokens, tx.profile_tokens, tx.expiry, d, &v)?;
+            n += 1;
+        }
+    }
+    for d in &a.qrs {
+        if let Some(raw) = tx.qr.get(d)? {
+            let q = match decode_qr(TokenDigest(*d), &raw) {
+                Ok(q) => q,
+                Err(e) => return abort_corrupt("qr", d, e),
+            };
+            remove_qr_tx(tx.qr, tx.owner_qr, tx.expiry, &q)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Delete a token and its index entries.
+pub(super) fn remove_token_tx(
+    tokens: &TransactionalTree,
+    profile_tokens: &TransactionalTree,
+    expiry: &TransactionalTree,
+    digest: &[u8; 32],
+    v: &TokenView,
+) -> TxResult<()> {
+    tokens.remove(&digest[..])?;
+    profile_tokens.remove(&pair_key(v.profile_id, digest)[..])?;
+    expiry.remove(expiry_key(v.expires_at, EXP_TOKEN, digest))?;
+    Ok(())
+}
+
+/// Delete a QR token and its index entries.
+pub(super) fn remove_qr_tx(
+    qr: &TransactionalTree,
+    owner_qr: &TransactionalTree,
+    expiry: &TransactionalTree,
+    q: &QrRecord,
+) -> TxResult<()> {
+    qr.remove(&q.digest.0[..])?;
+    owner_qr.remove(&pair_key(q.owner, &q.digest.0)[..])?;
+    expiry.remove(expiry_key(q.expires_at, EXP_QR, &q.digest.0))?;
+    Ok(())
+}

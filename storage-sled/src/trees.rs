@@ -1,0 +1,164 @@
+//! The named sled trees and their key layouts. Values are described in [`crate::codec`].
+//!
+//! | tree             | key                                   | value                       |
+//! |------------------|---------------------------------------|-----------------------------|
+//! | `meta`           | `format_version`, `server_key`        | `u32` LE / 32-byte seed     |
+//! | `profiles`       | profile id (16)                       | profile record              |
+//! | `usernames`      | canonical username (UTF-8)            | profile id (16)             |
+//! | `public_keys`    | Ed25519 key (32)                      | profile id (16)             |
+//! | `devices`        | owner id (16)                         | device ids (16 each), in creation order |
+//! | `tokens`         | token digest (32)                     | token record                |
+//! | `profile_tokens` | profile id (16) ‖ token digest (32)   | empty                       |
+//! | `qr`             | QR token digest (32)                  | QR record                   |
+//! | `owner_qr`       | owner id (16) ‖ QR digest (32)        | empty                       |
+//! | `attach_gen`     | profile id (16)                       | `u64` LE: +1 whenever a token or QR token is attached to the profile |
+//! | `commands`       | command id (16)                       | command record              |
+//! | `throttle`       | throttle key (UTF-8)                  | throttle record             |
+//! | `api_keys`       | API key digest (32)                   | API key record              |
+//! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command) ‖ key in its tree | empty |
+//!
+//! Every index entry is written in the same transaction as its record, so an index entry
+//! never outlives or precedes its record.
+
+use sled::{Db, Tree};
+use tessera_core::Timestamp;
+use uuid::Uuid;
+
+/// `meta` key of the format version.
+pub const FORMAT_KEY: &[u8] = b"format_version";
+/// `meta` key of the server key seed.
+pub const SERVER_KEY: &[u8] = b"server_key";
+
+/// Expiry index kind of a token.
+pub const EXP_TOKEN: u8 = 1;
+/// Expiry index kind of a QR token.
+pub const EXP_QR: u8 = 2;
+/// Expiry index kind of a command.
+pub const EXP_COMMAND: u8 = 3;
+
+/// Every tree of the store, opened once.
+#[derive(Clone)]
+pub struct Trees {
+    pub meta: Tree,
+    pub profiles: Tree,
+    pub usernames: Tree,
+    pub public_keys: Tree,
+    pub devices: Tree,
+    pub tokens: Tree,
+    pub profile_tokens: Tree,
+    pub qr: Tree,
+    pub owner_qr: Tree,
+    pub attach_gen: Tree,
+    pub commands: Tree,
+    pub throttle: Tree,
+    pub api_keys: Tree,
+    pub expiry: Tree,
+}
+
+impl Trees {
+    /// Open (or create) every tree of `db`.
+    pub fn open(db: &Db) -> sled::Result<Self> {
+        Ok(Self {
+            meta: db.open_tree("meta")?,
+            profiles: db.open_tree("profiles")?,
+            usernames: db.open_tree("usernames")?,
+            public_keys: db.open_tree("public_keys")?,
+            devices: db.open_tree("devices")?,
+            tokens: db.open_tree("tokens")?,
+            profile_tokens: db.open_tree("profile_tokens")?,
+            qr: db.open_tree("qr")?,
+            owner_qr: db.open_tree("owner_qr")?,
+            attach_gen: db.open_tree("attach_gen")?,
+            commands: db.open_tree("commands")?,
+            throttle: db.open_tree("throttle")?,
+            api_keys: db.open_tree("api_keys")?,
+            expiry: db.open_tree("expiry")?,
+        })
+    }
+
+    /// Whether any tree but `meta` holds a record.
+    pub fn any_data(&self) -> bool {
+        [
+            &self.profiles,
+            &self.usernames,
+            &self.public_keys,
+            &self.devices,
+            &self.tokens,
+            &self.profile_tokens,
+            &self.qr,
+            &self.owner_qr,
+            &self.attach_gen,
+            &self.commands,
+            &self.throttle,
+            &self.api_keys,
+            &self.expiry,
+        ]
+        .iter()
+        .any(|t| !t.is_empty())
+    }
+}
+
+/// `id ‖ digest`: a `profile_tokens` or `owner_qr` key.
+pub fn pair_key(id: Uuid, digest: &[u8; 32]) -> [u8; 48] {
+    let mut k = [0u8; 48];
+    k[..16].copy_from_slice(id.as_bytes());
+    k[16..].copy_from_slice(digest);
+    k
+}
+
+/// Timestamps as big-endian with the sign bit flipped, so byte order is time order.
+pub const fn time_key(t: Timestamp) -> [u8; 8] {
+    ((t.0 as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// An `expiry` key.
+pub fn expiry_key(at: Timestamp, kind: u8, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + key.len());
+    k.extend_from_slice(&time_key(at));
+    k.push(kind);
+    k.extend_from_slice(key);
+    k
+}
+
+/// A parsed `expiry` key.
+pub struct ExpiryEntry<'a> {
+    /// When the record expires.
+    pub at: Timestamp,
+    /// [`EXP_TOKEN`], [`EXP_QR`] or [`EXP_COMMAND`].
+    pub kind: u8,
+    /// The record's key in its tree.
+    pub key: &'a [u8],
+}
+
+/// Parse an `expiry` key; `None` if it is malformed.
+pub fn parse_expiry_key(k: &[u8]) -> Option<ExpiryEntry<'_>> {
+    let (time, rest) = k.split_first_chunk::<8>()?;
+    let (&kind, key) = rest.split_first()?;
+    let at = Timestamp((u64::from_be_bytes(*time) ^ (1 << 63)) as i64);
+    let ok = match kind {
+        EXP_TOKEN | EXP_QR => key.len() == 32,
+        EXP_COMMAND => key.len() == 16,
+        _ => false,
+    };
+    ok.then_some(ExpiryEntry { at, kind, key })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_like_time() {
+        let ts = [i64::MIN, -1, 0, 1, 1000, i64::MAX];
+        for w in ts.windows(2) {
+            assert!(time_key(Timestamp(w[0])) < time_key(Timestamp(w[1])));
+        }
+        let k = expiry_key(Timestamp(-7), EXP_COMMAND, &[3; 16]);
+        let e = parse_expiry_key(&k).unwrap();
+        assert_eq!(
+            (e.at, e.kind, e.key),
+            (Timestamp(-7), EXP_COMMAND, &[3u8; 16][..])
+        );
+        assert!(parse_expiry_key(&k[..20]).is_none());
+    }
+}
