@@ -8,7 +8,7 @@ use tessera_core::{MemoryStore, Store};
 /// A storage backend of `tessera serve`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
-    /// redb in `<data-dir>/tessera.redb`: the default, durable.
+    /// redb in `<data-dir>/tessera.redb`: the default, durable (fsync before every reply).
     Redb,
     /// sled in `<data-dir>/sled` (experimental).
     Sled,
@@ -44,7 +44,15 @@ impl std::error::Error for OpenError {}
 pub fn open_store(backend: Backend, dir: &Path) -> Result<Arc<dyn Store>, OpenError> {
     match backend {
         Backend::Memory => Ok(Arc::new(MemoryStore::new())),
-        Backend::Redb | Backend::Sled => Err(OpenError(format!(
+        Backend::Redb => tessera_storage_redb::RedbStore::open(dir)
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| {
+                OpenError(format!(
+                    "cannot open the redb store in {}: {e}",
+                    dir.display()
+                ))
+            }),
+        Backend::Sled => Err(OpenError(format!(
             "the {} backend is not available in this build yet (data dir {}); use --backend memory",
             backend.as_str(),
             dir.display()
