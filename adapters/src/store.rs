@@ -52,10 +52,16 @@ pub fn open_store(backend: Backend, dir: &Path) -> Result<Arc<dyn Store>, OpenEr
                     dir.display()
                 ))
             }),
-        Backend::Sled => Err(OpenError(format!(
-            "the {} backend is not available in this build yet (data dir {}); use --backend memory",
-            backend.as_str(),
-            dir.display()
-        ))),
+        Backend::Sled => {
+            let sled_dir = dir.join("sled");
+            tessera_storage_sled::SledStore::open(&sled_dir)
+                .map(|s| Arc::new(s) as Arc<dyn Store>)
+                .map_err(|e| {
+                    OpenError(format!(
+                        "cannot open the sled store in {}: {e}",
+                        sled_dir.display()
+                    ))
+                })
+        }
     }
 }

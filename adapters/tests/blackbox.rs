@@ -1,5 +1,5 @@
 //! Black-box test: builds and starts the real `tessera` binary on a free loopback port with
-//! a temporary data directory (redb), drives the whole Privicore workflow over HTTP with
+//! a temporary data directory (redb, and sled), drives the whole Privicore workflow over HTTP with
 //! reqwest, restarts the server on the same directory and checks that tokens, revocations
 //! and commands survived. Finally greps the server's log output and the data directory for
 //! every secret used.
@@ -214,10 +214,19 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn privicore_workflow_against_the_real_binary() {
+async fn privicore_workflow_against_the_real_binary_on_redb() {
+    workflow("redb").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privicore_workflow_against_the_real_binary_on_sled() {
+    workflow("sled").await;
+}
+
+async fn workflow(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("server.log");
-    let server = Server::start(tmp.path(), &log, "redb").await;
+    let server = Server::start(tmp.path(), &log, backend).await;
     let c = Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),
@@ -430,7 +439,7 @@ async fn privicore_workflow_against_the_real_binary() {
 
     // restart on the same directory: tokens, revocations, passwords and commands survived
     server.stop().await;
-    let server = Server::start(tmp.path(), &log, "redb").await;
+    let server = Server::start(tmp.path(), &log, backend).await;
     let c = Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),
