@@ -67,6 +67,17 @@ impl TokenStore for RedbStore {
             .await
     }
 
+    /// All or nothing: one write transaction, so on the first error none is stored.
+    async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
+        let batch = tokens.to_vec();
+        self.write(move |tx| {
+            batch
+                .iter()
+                .try_for_each(|(t, v)| write::put_token(tx, t, *v))
+        })
+        .await
+    }
+
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
         self.read_here(|rx| read::principal(rx, digest))
     }
