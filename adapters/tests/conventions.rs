@@ -85,6 +85,30 @@ async fn body_over_16_kib_is_413() {
 }
 
 #[tokio::test]
+async fn a_body_that_never_ends_is_408() {
+    let cfg = tessera_adapters::http::HttpConfig {
+        request_timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let app = TestApp::with(std::sync::Arc::new(tessera_core::MemoryStore::new()), cfg);
+    let (mut tx, body) = http_body_util::channel::Channel::<axum::body::Bytes>::new(1);
+    tx.send_data(axum::body::Bytes::from_static(b"username=a"))
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            Method::POST,
+            "/profile/authenticate",
+            None,
+            Some(FORM),
+            Body::new(body),
+        )
+        .await;
+    r.expect_error(408, "request_timeout");
+    drop(tx);
+}
+
+#[tokio::test]
 async fn json_and_multipart_are_415() {
     let app = TestApp::new();
     for ct in [
