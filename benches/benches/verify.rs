@@ -1,11 +1,12 @@
 //! The hot path: checking a presented token, tessera against JWT and PASETO.
 //!
 //! Groups (results in `target/criterion/<group>/<function>/`):
-//! - `verify`: `tessera_memory` (1,000,000 live tokens, a random one of 10,000 per
-//!   iteration), `jwt_hs256`, `jwt_eddsa`, `paseto_v4_local`, `paseto_v4_public`.
+//! - `verify`: `tessera_memory`, `tessera_redb`, `tessera_sled` (1,000,000 live tokens, a
+//!   random one of 10,000 per iteration), `jwt_hs256`, `jwt_eddsa`, `paseto_v4_local`,
+//!   `paseto_v4_public`;
+//! - `verify_scale`: `tessera_redb_10k`, `tessera_redb_1m`.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -15,8 +16,7 @@ use pasetors::token::UntrustedToken;
 use pasetors::version4::V4;
 use pasetors::{Local, Public};
 use serde::{Deserialize, Serialize};
-use tessera_benches::{SAMPLE, engine, populate, run, runtime};
-use tessera_core::{MemoryStore, Store};
+use tessera_benches::{SAMPLE, engine, open_backend, run, runtime};
 
 const TOTAL: usize = 1_000_000;
 
@@ -36,20 +36,30 @@ fn jwt_claims() -> JwtClaims {
     }
 }
 
-fn tessera(c: &mut Criterion) {
+fn bench_verify(c: &mut Criterion, group: &str, name: &str, backend: &str, total: usize) {
     let rt = runtime();
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let sample = populate(&rt, &store, TOTAL, "memory");
+    let (store, sample) = open_backend(&rt, backend, total);
     let engine = engine(store);
-    let mut g = c.benchmark_group("verify");
+    let mut g = c.benchmark_group(group);
     let mut i = 0usize;
-    g.bench_function("tessera_memory", |b| {
+    g.bench_function(name, |b| {
         b.iter(|| {
             i = (i + 7_919) % SAMPLE;
             run(&rt, engine.verify(black_box(&sample[i]))).expect("valid")
         });
     });
     g.finish();
+}
+
+fn tessera(c: &mut Criterion) {
+    bench_verify(c, "verify", "tessera_memory", "memory", TOTAL);
+    bench_verify(c, "verify", "tessera_redb", "redb", TOTAL);
+    bench_verify(c, "verify", "tessera_sled", "sled", TOTAL);
+}
+
+fn scale(c: &mut Criterion) {
+    bench_verify(c, "verify_scale", "tessera_redb_10k", "redb", 10_000);
+    bench_verify(c, "verify_scale", "tessera_redb_1m", "redb", TOTAL);
 }
 
 fn peers(c: &mut Criterion) {
@@ -118,5 +128,5 @@ fn peers(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, tessera, peers);
+criterion_group!(benches, tessera, peers, scale);
 criterion_main!(benches);

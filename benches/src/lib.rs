@@ -162,6 +162,34 @@ pub fn open_backend(
             let sample = populate(rt, &store, total, "memory");
             (store, sample)
         }
+        "redb" | "sled" => {
+            let dir = cache_dir(&format!("{backend}-{total}"));
+            let marker = dir.join("sample.txt");
+            let cached = std::fs::read_to_string(&marker).ok();
+            if cached.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            let store = open_durable(backend, &dir);
+            let sample = if let Some(text) = cached {
+                eprintln!("fixture {backend}-{total}: reusing {}", dir.display());
+                text.lines().map(str::to_owned).collect()
+            } else {
+                let sample = populate(rt, &store, total, &format!("{backend}-{total}"));
+                std::fs::write(&marker, sample.join("\n")).expect("write sample");
+                sample
+            };
+            (store, sample)
+        }
         other => panic!("unknown backend {other} (memory, redb, sled)"),
+    }
+}
+
+/// Open (or create) a durable store of `backend` in `dir`.
+pub fn open_durable(backend: &str, dir: &std::path::Path) -> Arc<dyn Store> {
+    std::fs::create_dir_all(dir).expect("bench dir");
+    match backend {
+        "redb" => Arc::new(tessera_storage_redb::RedbStore::open(dir).expect("open redb")),
+        "sled" => Arc::new(tessera_storage_sled::SledStore::open(dir).expect("open sled")),
+        other => panic!("not a durable backend: {other}"),
     }
 }
