@@ -79,9 +79,11 @@ pub trait TokenStore: Send + Sync {
     /// Errors: `NotFound` (no profile), `VersionMismatch`, `Conflict(Exists)` (digest taken).
     async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()>;
 
-    /// Store many tokens at once, each if its profile has the paired version (bulk loads:
-    /// imports and benchmarks). Backends may do this in one transaction; the default calls
-    /// [`TokenStore::put_token`] for each and stops at the first error.
+    /// Store many tokens at once, each if its profile has the paired version (bulk loads,
+    /// and the access + refresh pair of a login). Durable backends do this in one
+    /// transaction, so a failing batch stores nothing; the default (for simple backends)
+    /// calls [`TokenStore::put_token`] for each and stops at the first error, keeping the
+    /// tokens already stored.
     async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
         for (t, v) in tokens {
             self.put_token(t, *v).await?;

@@ -217,7 +217,7 @@ where
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let delay = 10 + u64::from(u16::from_le_bytes(random::bytes::<2>(&OsRandom)) % 250);
+        let delay = 20 + u64::from(u16::from_le_bytes(random::bytes::<2>(&OsRandom)) % 480);
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().expect("SIGKILL child"); // std's kill is SIGKILL on Unix
         let status = child.wait().expect("wait child");
