@@ -37,7 +37,8 @@ use crate::trees::Trees;
 ///
 /// Open it once per process: the data directory is locked while a `SledStore` on it is
 /// alive, and a second open (from this or another process) fails at once with
-/// `StoreError::Unavailable { retryable: false, .. }`.
+/// `StoreError::Unavailable { retryable: false, .. }`. Dropping the last clone closes the
+/// store and returns once sled has released the directory, so it can be reopened at once.
 #[derive(Clone)]
 pub struct SledStore {
     inner: Arc<Inner>,
@@ -48,6 +49,8 @@ pub(crate) struct Inner {
     t: Trees,
     dir: PathBuf,
     purge_chunk: usize,
+    /// Last: dropped after `db` and `t`, it waits for sled to release the directory.
+    _release: open::LockRelease,
 }
 
 impl fmt::Debug for SledStore {

@@ -23,9 +23,6 @@ const EMPTY: &[u8] = &[];
 /// How often `resolve_token` re-reads a token that changed under it.
 const MAX_RESOLVE_TRIES: usize = 16;
 
-/// Tokens per transaction of a bulk load.
-const BULK_CHUNK: usize = 4096;
-
 /// A token to store, encoded, with the profile version it requires.
 struct NewToken {
     digest: [u8; 32],
@@ -96,16 +93,10 @@ impl TokenStore for SledStore {
         self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
-    /// Transactions of up to [`BULK_CHUNK`] tokens each, one flush at the end. A refused
-    /// token stops the load; the chunks before it stay written.
+    /// One transaction for the whole batch and one flush: a refused token stores nothing.
     async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
         let batch: Vec<NewToken> = tokens.iter().map(|(t, v)| NewToken::new(t, *v)).collect();
-        self.write(move |db: &Inner| {
-            batch
-                .chunks(BULK_CHUNK)
-                .try_for_each(|chunk| put_batch(db, chunk))
-        })
-        .await
+        self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
     /// Two point reads (token, then profile) and a re-read of the token: if the token is
