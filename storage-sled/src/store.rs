@@ -19,6 +19,7 @@ mod maintenance;
 mod open;
 mod profiles;
 mod records;
+mod release;
 mod revoke;
 mod tokens;
 
@@ -50,7 +51,7 @@ pub(crate) struct Inner {
     dir: PathBuf,
     purge_chunk: usize,
     /// Last: dropped after `db` and `t`, it waits for sled to release the directory.
-    _release: open::LockRelease,
+    _release: release::LockRelease,
 }
 
 impl fmt::Debug for SledStore {

@@ -31,6 +31,19 @@ fn dir_bytes(path: &Path) -> u64 {
         .sum()
 }
 
+/// The bytes of every key and value, what a store without overhead would take.
+fn logical_bytes(dir: &Path) -> u64 {
+    let db = common::raw(dir);
+    let mut n = 0;
+    for name in db.tree_names() {
+        for kv in &db.open_tree(name).unwrap() {
+            let (k, v) = kv.unwrap();
+            n += (k.len() + v.len()) as u64;
+        }
+    }
+    n
+}
+
 #[tokio::test]
 #[ignore = "writes a million tokens; run in the benchmarks job"]
 async fn million_tokens_bytes_per_token() {
@@ -56,14 +69,17 @@ async fn million_tokens_bytes_per_token() {
     let reported = s.size_on_disk().unwrap();
     drop(s);
     let after = dir_bytes(dir.path());
+    let logical = logical_bytes(dir.path());
     let per = |b: u64| b as f64 / total as f64;
     eprintln!(
         "sled scale: {total} tokens over {PROFILES} profiles in {elapsed:?} ({:.0}/s)\n\
          files: {before} B before tokens, {after} B after = {:.1} B/token ({:.1} B/token \
-         including profiles); sled size_on_disk {reported} B",
+         including profiles); sled size_on_disk {reported} B; keys + values {logical} B \
+         ({:.1} B/token including profiles)",
         total as f64 / elapsed.as_secs_f64(),
         per(after.saturating_sub(before)),
         per(after),
+        per(logical),
     );
     // Reopen (sled may compact its log on recovery) and spot-check.
     let s = SledStore::open(dir.path()).unwrap();

@@ -15,15 +15,13 @@
 use std::fs;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use fs2::FileExt;
+use std::path::Path;
 
 use tessera_core::StoreError;
 use tessera_core::store::StoreResult;
 
 use super::Inner;
+use super::release::LockRelease;
 use crate::codec::{FORMAT_VERSION, decode_fixed};
 use crate::config::SledConfig;
 use crate::error::{corrupt, from_io, from_open, from_sled};
@@ -39,12 +37,9 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
     fs::create_dir_all(dir).map_err(|e| from_io(&e, &format!("creating {}", dir.display())))?;
     let sled_dir = dir.join(SLED_DIR);
     // Declared before `db`, so on an error below it runs after `db` is dropped.
-    let mut release = LockRelease {
-        file: sled_dir.join("db"),
-        armed: false,
-    };
+    let mut release = LockRelease::default();
     let db = open_sled(&sled_dir, config)?;
-    release.armed = true;
+    release.arm(&sled_dir.join("db"));
     let t = Trees::open(&db).map_err(|e| from_open(&sled_dir, e))?;
     let marker = read_marker(dir)?;
     let stored = t.meta.get(FORMAT_KEY).map_err(from_sled)?;
@@ -103,41 +98,6 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
         purge_chunk: config.purge_chunk.max(1),
         _release: release,
     })
-}
-
-/// Waits, when dropped, until sled has let go of its lock on `file`.
-///
-/// Dropping a `sled::Db` stops its flusher and flushes, but I/O tasks already on sled's
-/// thread pool keep the data file, and with it the `flock`, open for a few more
-/// milliseconds. A process that closes a store and then starts another process on the
-/// same directory (a restart, the crash test's parent) would see "in use" in that
-/// window; this makes closing a store synchronous instead. It must be dropped after
-/// every sled handle (it is the last field of `Inner`).
-pub(super) struct LockRelease {
-    file: PathBuf,
-    armed: bool,
-}
-
-/// How long a drop waits for sled's thread pool at most.
-const RELEASE_WAIT: Duration = Duration::from_secs(10);
-
-impl Drop for LockRelease {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let deadline = Instant::now() + RELEASE_WAIT;
-        while Instant::now() < deadline {
-            let Ok(f) = fs::File::open(&self.file) else {
-                return;
-            };
-            if FileExt::try_lock_exclusive(&f).is_ok() {
-                let _ = FileExt::unlock(&f);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 /// Open sled, turning its errors, and a panic on data it cannot parse, into `StoreError`.

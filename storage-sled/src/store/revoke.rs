@@ -43,7 +43,8 @@ pub(super) struct Attached {
     qrs: Vec<[u8; 32]>,
 }
 
-pub(super) fn generation(raw: Option<&[u8]>, profile: &[u8; 16]) -> Result<u64, StoreError> {
+/// A profile's attachment generation from its stored value (0 when absent).
+fn generation(raw: Option<&[u8]>, profile: &[u8; 16]) -> Result<u64, StoreError> {
     raw.map_or(Ok(0), |v| {
         decode_fixed::<8>(v)
             .map(u64::from_le_bytes)
