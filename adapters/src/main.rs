@@ -119,7 +119,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             let l = tokio::net::TcpListener::bind(m)
                 .await
                 .map_err(|e| format!("cannot listen on {m}: {e}"))?;
-            tracing::info!(address = %l.local_addr().map_err(|e| e.to_string())?, "metrics listening");
+            let maddr = l.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(address = %maddr, "metrics listening");
+            println!("tessera metrics on http://{maddr}");
             let app = http::metrics_only(Arc::clone(&engine), metrics);
             let mut rx = stop_rx.clone();
             Some(tokio::spawn(server::serve(

@@ -205,3 +205,54 @@ fn a_second_server_on_the_same_redb_dir_exits_at_once() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("redb"), "{}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn metrics_can_have_their_own_listener() {
+    use tokio::io::AsyncBufReadExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("t.toml");
+    std::fs::write(
+        &cfg,
+        "allow_weak_hash_params = true\n[argon2]\nmemory_kib = 64\niterations = 1\n",
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "memory"])
+        .arg("--config")
+        .arg(&cfg)
+        .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let metrics = lines.next_line().await.unwrap().unwrap();
+    let main = lines.next_line().await.unwrap().unwrap();
+    let metrics = metrics
+        .strip_prefix("tessera metrics on ")
+        .unwrap()
+        .to_owned();
+    let main = main
+        .strip_prefix("tessera listening on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{main}/utility/check-server-health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let m = http.get(format!("{metrics}/metrics")).send().await.unwrap();
+    assert_eq!(m.status(), 200);
+    assert!(
+        m.text()
+            .await
+            .unwrap()
+            .contains("route=\"/utility/check-server-health\"")
+    );
+    let none = http.get(format!("{main}/metrics")).send().await.unwrap();
+    assert_eq!(none.status(), 404);
+    child.kill().await.unwrap();
+}
