@@ -40,7 +40,7 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
     let mut release = LockRelease::default();
     let db = open_sled(&sled_dir, config)?;
     release.arm(&sled_dir.join("db"));
-    let t = Trees::open(&db).map_err(|e| from_open(&sled_dir, e))?;
+    let t = Trees::open(&db).map_err(|e| from_open(dir, e))?;
     let marker = read_marker(dir)?;
     let stored = t.meta.get(FORMAT_KEY).map_err(from_sled)?;
     let format_location = || format!("{}: tree `meta`, key format_version", sled_dir.display());
@@ -105,7 +105,7 @@ fn open_sled(path: &Path, config: &SledConfig) -> StoreResult<sled::Db> {
     let cfg = config.to_sled(path);
     match catch_unwind(AssertUnwindSafe(|| cfg.open())) {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(e)) => Err(from_open(path, e)),
+        Ok(Err(e)) => Err(from_open(path.parent().unwrap_or(path), e)),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()
