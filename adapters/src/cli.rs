@@ -10,7 +10,7 @@ use tessera_adapters::store::Backend;
 ///
 /// Every flag can also be set with its `TESSERA_*` environment variable; the optional TOML
 /// file (`--config`) sets the engine policy (TTL, passwords, argon2, pepper, hash pool,
-/// throttle, QR TTLs, key proof, /generate-keys). Logs go to stderr; set the level with
+/// throttle, QR TTLs, key proof, /generate-keys, the /ws channel). Logs go to stderr; set the level with
 /// `TESSERA_LOG` (e.g. `info`, `tessera=debug`).
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about, long_about)]
@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// Serve /metrics on this address instead of the main listener.
     #[arg(long, env = "TESSERA_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Origins allowed to open a `/ws` channel, comma-separated (`*` for any); replaces
+    /// `ws.allowed_origins` of the config file. Requests without `Origin` are always allowed.
+    #[arg(long, env = "TESSERA_WS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub ws_allowed_origins: Option<Vec<String>>,
     /// TOML configuration file (see the README's configuration table).
     #[arg(long, env = "TESSERA_CONFIG")]
     pub config: Option<PathBuf>,

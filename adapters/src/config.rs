@@ -39,7 +39,19 @@
 //! header_read_timeout_secs = 10
 //! max_connections = 1024
 //! shutdown_grace_secs = 30
+//!
+//! [ws]                                    # GET /ws, the command channel
+//! allowed_origins = ["https://app.example.com"]   # or "*"; no Origin header is always allowed
+//! max_message_bytes = 16384
+//! ping_interval_secs = 30
+//! idle_timeout_secs = 90
+//! join_timeout_secs = 10
+//! recheck_secs = 10                       # token re-check when no command arrives
+//! max_channels = 4096
 //! ```
+//!
+//! `TESSERA_WS_ALLOWED_ORIGINS` (comma-separated) or `--ws-allowed-origins` replaces
+//! `ws.allowed_origins`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,6 +98,9 @@ pub struct FileConfig {
     /// HTTP server limits.
     #[serde(default)]
     pub http: HttpSection,
+    /// The `/ws` channel.
+    #[serde(default)]
+    pub ws: WsSection,
 }
 
 /// `[password]`.
@@ -158,6 +173,27 @@ pub struct HttpSection {
     pub shutdown_grace_secs: Option<u64>,
 }
 
+/// `[ws]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsSection {
+    /// Origins allowed to open a channel (default: none; requests without `Origin` are
+    /// always allowed).
+    pub allowed_origins: Option<Vec<String>>,
+    /// Largest client frame, in bytes (default 16384).
+    pub max_message_bytes: Option<usize>,
+    /// Ping interval (default 30 s).
+    pub ping_interval_secs: Option<u64>,
+    /// Close after this long without a frame from the client (default 90 s).
+    pub idle_timeout_secs: Option<u64>,
+    /// Close when no join arrives within this time (default 10 s).
+    pub join_timeout_secs: Option<u64>,
+    /// Re-check the token this often when no command arrives (default 10 s).
+    pub recheck_secs: Option<u64>,
+    /// Open channels at most (default 4096).
+    pub max_channels: Option<usize>,
+}
+
 impl FileConfig {
     /// Read and parse `path`.
     pub fn load(path: &Path) -> Result<Self, String> {
@@ -218,6 +254,23 @@ impl FileConfig {
         if let Some(s) = self.http.request_timeout_secs {
             h.request_timeout = Duration::from_secs(s.max(1));
         }
+        let (w, c) = (&mut h.ws, &self.ws);
+        if let Some(o) = &c.allowed_origins {
+            w.allowed_origins.clone_from(o);
+        }
+        if let Some(n) = c.max_message_bytes {
+            w.max_message_bytes = n.max(256);
+        }
+        let secs = |v: Option<u64>, slot: &mut Duration| {
+            if let Some(s) = v {
+                *slot = Duration::from_secs(s.max(1));
+            }
+        };
+        secs(c.ping_interval_secs, &mut w.ping_interval);
+        secs(c.idle_timeout_secs, &mut w.idle_timeout);
+        secs(c.join_timeout_secs, &mut w.join_timeout);
+        secs(c.recheck_secs, &mut w.recheck_interval);
+        set(&mut w.max_channels, c.max_channels.map(|n| n.max(1)));
         h
     }
 
@@ -285,6 +338,16 @@ mod tests {
         assert_eq!(e.hash_params.m_kib, 64);
         assert_eq!(e.qr_ttl_max, 600);
         assert_eq!(c.server_config().max_connections, 5);
+        let ws = FileConfig::parse(
+            "[ws]\nallowed_origins = [\"https://a.test\"]\nrecheck_secs = 2\nmax_channels = 7\n",
+        )
+        .unwrap()
+        .http_config()
+        .ws;
+        assert_eq!(ws.allowed_origins, ["https://a.test"]);
+        assert_eq!(ws.recheck_interval, Duration::from_secs(2));
+        assert_eq!(ws.max_channels, 7);
+        assert!(FileConfig::parse("[ws]\ntypo = 1").is_err());
         assert!(
             FileConfig::parse("default_ttl = 5")
                 .unwrap()

@@ -5,6 +5,9 @@
 //! - [`http`]: the Privicore-compatible HTTP API (`router(engine, cfg)`), plus the pieces a
 //!   service that embeds the engine needs: the [`http::AuthLayer`] tower layer and the
 //!   [`http::Authenticated`] / [`http::Active`] axum extractors.
+//! - [`ws`]: `GET /ws`, the profile command channel (join, signed command pushes).
+//! - [`message`]: authenticating JSON messages that carry their token in a `token` field
+//!   (optionally signed), for queue consumers and other transports.
 //! - [`server`]: the hardened accept loop (connection limit, header read timeout, graceful
 //!   shutdown) the `tessera` binary runs the router on.
 //! - [`config`]: the TOML configuration file of `tessera serve`.
@@ -16,5 +19,7 @@
 
 pub mod config;
 pub mod http;
+pub mod message;
 pub mod server;
 pub mod store;
+pub mod ws;

@@ -107,6 +107,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let metrics = Arc::new(Metrics::default());
     let mut http_cfg = file.http_config();
     http_cfg.metrics_route = args.metrics_listen.is_none();
+    if let Some(origins) = args.ws_allowed_origins {
+        http_cfg.ws.allowed_origins = origins
+            .into_iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+    }
     let app = http::router_with_metrics(Arc::clone(&engine), http_cfg, Arc::clone(&metrics));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

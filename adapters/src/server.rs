@@ -1,5 +1,6 @@
-//! The accept loop: HTTP/1.1 on hyper with a connection limit, a header read timeout and a
-//! graceful shutdown that lets in-flight requests finish.
+//! The accept loop: HTTP/1.1 on hyper (with upgrades, for WebSockets) with a connection
+//! limit, a header read timeout and a graceful shutdown that lets in-flight requests finish
+//! and tells WebSocket channels to close.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,10 +8,9 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,16 +34,44 @@ impl Default for ServerConfig {
     }
 }
 
+/// Handed to every request as an extension by [`serve`]: long-lived work a request starts
+/// (a WebSocket channel) holds a clone to learn of shutdown, and `serve` waits (within the
+/// grace period) until every clone is dropped.
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Completes once shutdown has begun (at once if it has).
+    pub async fn requested(&mut self) {
+        // An error means the server is gone: that is a shutdown too.
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+
+    /// Whether shutdown has begun.
+    #[must_use]
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
 /// Serve `app` on `listener` until `shutdown` completes, then stop accepting and wait (at
-/// most `cfg.shutdown_grace`) for open requests to finish.
+/// most `cfg.shutdown_grace`) for open requests, and for the holders of [`Shutdown`]
+/// (WebSocket channels, which close on the signal), to finish.
+///
+/// Connections are served with HTTP upgrades enabled (for `GET /ws`); an upgraded
+/// connection leaves the connection limit once upgraded (channels have their own limit).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
+    let max = cfg
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let permits = Arc::new(Semaphore::new(max));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = app.layer(axum::Extension(Shutdown(stop_rx.clone())));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(cfg.header_read_timeout)
@@ -68,21 +96,42 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let conn = http.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let conn = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => Some(r),
+                _ = stop.wait_for(|s| *s) => None,
+            };
+            let result = if let Some(r) = result {
+                r
+            } else {
+                // finish the request in flight, then close
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            };
+            if let Err(e) = result {
                 tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
             }
             drop(permit);
         });
     }
     drop(listener);
+    drop(app);
+    drop(stop_rx);
+    let _ = stop_tx.send(true);
     tracing::info!(
-        open = graceful.count(),
-        "shutting down: waiting for in-flight requests"
+        open = max - permits.available_permits(),
+        "shutting down: waiting for in-flight requests and channels"
     );
-    if tokio::time::timeout(cfg.shutdown_grace, graceful.shutdown())
+    let drained = async {
+        let _ = permits.acquire_many(max as u32).await;
+        stop_tx.closed().await;
+    };
+    if tokio::time::timeout(cfg.shutdown_grace, drained)
         .await
         .is_err()
     {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use common::{TestApp, password};
 
 /// Every route of the router (API.md Utility, Profile, Public key, Device onboarding).
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 25] = [
     ("post", "/profile/register-profile"),
     ("post", "/profile/authenticate"),
     ("get", "/profile/retrieve-profile-id"),
@@ -32,6 +32,7 @@ const ROUTES: [(&str, &str); 24] = [
     ("post", "/device/remove"),
     ("get", "/utility/check-server-health"),
     ("get", "/request-status/{commandId}"),
+    ("get", "/ws"),
     ("get", "/openapi.json"),
     ("get", "/metrics"),
 ];

@@ -52,6 +52,8 @@ pub struct HttpConfig {
     /// Serve `GET /metrics` on this router (default true; false when it has its own
     /// listener).
     pub metrics_route: bool,
+    /// The `/ws` channel's settings.
+    pub ws: crate::ws::WsConfig,
 }
 
 impl Default for HttpConfig {
@@ -61,6 +63,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             generate_keys: true,
             metrics_route: true,
+            ws: crate::ws::WsConfig::default(),
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct AppState {
     pub cfg: Arc<HttpConfig>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The open `/ws` channels.
+    pub channels: Arc<crate::ws::Channels>,
 }
 
 /// The request id of the current request (a UUID), in request extensions.
@@ -89,13 +94,15 @@ pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
 pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> Router {
     let state = AppState {
         engine: Arc::clone(&engine),
+        channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
         cfg: Arc::new(cfg),
         metrics,
     };
     let mut app = routes::profile::routes()
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
-        .merge(routes::utility::routes());
+        .merge(routes::utility::routes())
+        .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());
     }
@@ -117,6 +124,7 @@ pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
         engine,
         cfg: Arc::new(HttpConfig::default()),
         metrics,
+        channels: Arc::new(crate::ws::Channels::new(1)),
     };
     metrics_router().fallback(not_found).with_state(state)
 }

@@ -42,7 +42,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         generate_keys, register_public_key, retrieve_public_key, retrieve_cab_public_key,
         request_unique_identifier, retrieve_unique_identifier, retrieve_profile_devices,
         configure_device_meta, approve_device, reject_device, retrieve_device_configuration,
-        remove_device, health, request_status, openapi_json, metrics
+        remove_device, health, request_status, ws, openapi_json, metrics
     ),
     components(schemas(ErrorBody)),
     modifiers(&TokenScheme),
@@ -50,6 +50,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "profile", description = "Profiles and sessions"),
         (name = "public-key", description = "Ed25519 public keys"),
         (name = "device", description = "Device onboarding and management"),
+        (name = "channel", description = "The WebSocket command channel"),
         (name = "utility", description = "Health, command status, documents")
     )
 )]
@@ -232,6 +233,23 @@ async fn health() {}
     params(("commandId" = String, Path)),
     responses((status = 200, body = CommandStatusReply), (status = 404, body = ErrorBody)))]
 async fn request_status() {}
+
+#[utoipa::path(get, path = "/ws", tag = "channel",
+    description = "Upgrades to a WebSocket (the profile command channel). First frame: \
+        {\"type\":\"join\",\"authorizationToken\":\"tsa_…\",\"correlationId\":\"c-1\"}; reply \
+        {\"correlationId\":\"c-1\",\"status\":200,\"data\":{\"channelId\":\"<profileId>\",\
+        \"message\":\"Successfully joined profile channel.\"}} (same shape with 401/403 and \
+        data.error for a refused token, then close). Then every command of the profile is \
+        pushed as {\"data\":{…as /request-status…},\"signature\":\"<hex Ed25519 by the server \
+        key over the RFC 8785 bytes of data>\"}. Closed with 4401 \"token revoked\" / \"token \
+        expired\" when the token ends.",
+    responses(
+        (status = 101, description = "Switching protocols: the channel is open"),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade"),
+        (status = 403, body = ErrorBody, description = "Origin not allowed"),
+        (status = 503, body = ErrorBody, description = "Too many open channels"),
+    ))]
+async fn ws() {}
 
 #[utoipa::path(get, path = "/openapi.json", tag = "utility",
     responses((status = 200, description = "This document")))]

@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use tessera_core::Device;
+use tessera_core::{
+    Device, DeviceEnrollment, Engine, Principal, ProfileKind, ProfileState, TokenDigest, TokenKind,
+};
+use uuid::Uuid;
 
 use super::super::{ApiError, AppState, Authenticated, Form, accepted, json as reply};
 use super::{uuid_field, uuid_path};
@@ -73,7 +76,44 @@ async fn request_unique_identifier(
             e.profile_id.hyphenated().to_string(),
         ),
     ];
-    accepted(&s, Some(e.profile_id), "Device registered", result).await
+    // The owner follows onboarding on their channel: the command is theirs.
+    let owner = enrollment_owner(&s.engine, &e).await;
+    accepted(
+        &s,
+        Some(owner.unwrap_or(e.profile_id)),
+        "Device registered",
+        result,
+    )
+    .await
+}
+
+/// The owner of a device just created from a QR token.
+///
+/// `DeviceEnrollment` does not carry it; the device's configuration does, and a device may
+/// read its own configuration in any state. So the read is made as the device, by a
+/// principal built here for that one call and dropped (no token exists behind it, and it
+/// reveals only the owner id, to this handler). `None` if the read fails (then the command
+/// stays the device's).
+async fn enrollment_owner(engine: &Engine, e: &DeviceEnrollment) -> Option<Uuid> {
+    let now = engine.now();
+    let device = Principal {
+        profile_id: e.profile_id,
+        kind: ProfileKind::Device,
+        state: ProfileState::Incomplete,
+        owner: None,
+        environments: Vec::new(),
+        token_kind: TokenKind::Authorization,
+        issued_at: now,
+        expires_at: now,
+        token: TokenDigest([0; 32]),
+    };
+    match engine.device_configuration(&device, e.device_id).await {
+        Ok(c) => Some(c.owner),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot find the owner of a new device");
+            None
+        }
+    }
 }
 
 /// `POST /device/retrieve-unique-identifier`: the device created by command `commandId`.

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::super::{ApiError, AppState, json as reply};
 
@@ -45,16 +45,7 @@ async fn request_status(
         .command(id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let mut data = Map::new();
-    data.insert("type".into(), "X-DPT-CAB-ID".into());
-    data.insert("id".into(), rec.id.hyphenated().to_string().into());
-    data.insert("command_status".into(), (rec.status as u8).into());
-    data.insert("body".into(), rec.body.into());
-    if !rec.result.is_empty() {
-        let result: Map<String, Value> =
-            rec.result.into_iter().map(|(k, v)| (k, v.into())).collect();
-        data.insert("result".into(), result.into());
-    }
+    let data = crate::ws::command_data(&rec);
     Ok(reply(StatusCode::OK, &json!({ "data": data })))
 }
 
