@@ -397,7 +397,7 @@ async fn malformed_messages_are_refused() {
         ),
         (
             "duplicated key",
-            text.replacen("{", "{\"type\":\"x\",", 1).into_bytes(),
+            text.replacen('{', "{\"type\":\"x\",", 1).into_bytes(),
         ),
         (
             "too deep",
