@@ -10,8 +10,8 @@ use tessera_adapters::store::Backend;
 ///
 /// Every flag can also be set with its `TESSERA_*` environment variable; the optional TOML
 /// file (`--config`) sets the engine policy (TTL, passwords, argon2, pepper, hash pool,
-/// throttle, QR TTLs, key proof, /generate-keys, the /ws channel). Logs go to stderr; set the level with
-/// `TESSERA_LOG` (e.g. `info`, `tessera=debug`).
+/// throttle, QR TTLs, key proof, /generate-keys, the /ws channel). Logs go to stderr; set
+/// the level with `TESSERA_LOG` (e.g. `info`, `tessera=debug`).
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about, long_about)]
 pub struct Cli {

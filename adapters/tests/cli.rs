@@ -33,6 +33,8 @@ fn help_documents_every_command_and_flag() {
         "--backend",
         "--config",
         "--metrics-listen",
+        "--ws-allowed-origins",
+        "TESSERA_WS_ALLOWED_ORIGINS",
         "TESSERA_LISTEN",
         "TESSERA_DATA_DIR",
         "TESSERA_BACKEND",

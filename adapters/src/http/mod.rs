@@ -6,6 +6,8 @@
 //! per request, metrics, a handler timeout (408), and a final pass that gives every error
 //! response (including the framework's own 404/405/413) the JSON error body.
 //!
+//! The router also serves `GET /ws`, the command channel of [`crate::ws`].
+//!
 //! Services that embed the engine use [`AuthLayer`] with [`Authenticated`] / [`Active`].
 
 mod auth;
