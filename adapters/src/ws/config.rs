@@ -15,7 +15,8 @@ pub struct WsConfig {
     pub max_message_bytes: usize,
     /// How often the server pings a joined socket (default 30 s).
     pub ping_interval: Duration,
-    /// A socket that sent nothing (not even a pong) for this long is closed (default 90 s).
+    /// A socket that sent nothing (not even a pong) for this long is closed (default 90 s;
+    /// at least twice `ping_interval` is used, so a live client always has time to answer).
     pub idle_timeout: Duration,
     /// A socket that has not joined within this time is closed (default 10 s).
     pub join_timeout: Duration,

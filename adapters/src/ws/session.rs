@@ -208,13 +208,15 @@ async fn channel(
     let channel: Uuid = principal.profile_id;
     let owner = principal.owner;
     let mut recheck_at = next_check(engine, &principal, cfg);
+    // A live client answers each ping, so the idle limit must leave room for one round.
+    let idle_timeout = cfg.idle_timeout.max(cfg.ping_interval * 2);
     let mut ping_at = Instant::now() + cfg.ping_interval;
-    let mut idle_at = Instant::now() + cfg.idle_timeout;
+    let mut idle_at = Instant::now() + idle_timeout;
     loop {
         tokio::select! {
             () = wait_shutdown(shutdown) => return close(close_code::AWAY, "server shutting down"),
             frame = socket.recv() => {
-                idle_at = Instant::now() + cfg.idle_timeout;
+                idle_at = Instant::now() + idle_timeout;
                 match frame {
                     None | Some(Ok(Message::Close(_))) => return None,
                     Some(Err(e)) => return receive_error(&e),
