@@ -174,10 +174,9 @@ impl HashPool {
         let depth = Arc::new(AtomicUsize::new(0));
         for i in 0..workers {
             let rx = Arc::clone(&rx);
-            let depth = Arc::clone(&depth);
             std::thread::Builder::new()
                 .name(format!("tessera-hash-{i}"))
-                .spawn(move || worker(&rx, &depth))
+                .spawn(move || worker(&rx))
                 .map_err(|e| Error::Config(format!("cannot start hash worker: {e}")))?;
         }
         Ok(Self {
@@ -196,8 +195,16 @@ impl HashPool {
         F: FnOnce() -> T + Send + 'static,
     {
         let (done, result) = tokio::sync::oneshot::channel();
+        let depth = Arc::clone(&self.depth);
         let job: Job = Box::new(move || {
-            let _ = done.send(f());
+            // A panicking job must not kill the worker: catch it, the caller sees Overloaded.
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            // The depth drops before the caller is woken, so a caller that has its
+            // answer never observes its own job as still queued.
+            depth.fetch_sub(1, Ordering::SeqCst);
+            if let Ok(value) = out {
+                let _ = done.send(value);
+            }
         });
         let sent = {
             let guard = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
@@ -250,16 +257,14 @@ impl Drop for HashPool {
     }
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>, depth: &AtomicUsize) {
+fn worker(rx: &Mutex<Receiver<Job>>) {
     loop {
         let job = {
             let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
             guard.recv()
         };
         let Ok(job) = job else { return };
-        // A panicking job must not kill the worker: catch it, the caller sees Overloaded.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        depth.fetch_sub(1, Ordering::SeqCst);
+        job();
     }
 }
 

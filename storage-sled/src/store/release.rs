@@ -2,8 +2,10 @@
 //!
 //! Dropping a `sled::Db` stops its flusher and flushes, but I/O tasks already queued on
 //! sled's thread pool keep the data file, and with it the `flock`, open a few milliseconds
-//! longer. A process that closes a store and then starts another process on the same
-//! directory (a restart, the crash test's parent) would see "in use" in that window.
+//! longer, and a child process forked meanwhile by another thread shares the open file
+//! (and its lock) until it execs. A process that closes a store and then opens it again or
+//! starts another process on the same directory (a restart, the crash test's parent) would
+//! see "in use" in that window.
 //! [`LockRelease`] closes it: dropped after every sled handle, it waits until this process
 //! no longer has the data file open.
 
@@ -36,11 +38,14 @@ impl Drop for LockRelease {
         let Some(file) = &self.file else { return };
         let deadline = Instant::now() + RELEASE_WAIT;
         loop {
+            // Closed here is not enough: a child forked by another thread of this process
+            // shares the open file (and its lock) until it execs. So once the file is
+            // closed here (or where /proc is missing) probe the lock itself. Another process
+            // that took the lock already makes this wait until the deadline, which only
+            // delays this drop.
             let closed = match open_here(file) {
-                Some(open) => !open,
-                // No /proc: probe the lock. Another process that took the lock already
-                // makes this wait until the deadline, which only delays this drop.
-                None => lock_free(file),
+                Some(true) => false,
+                Some(false) | None => lock_free(file),
             };
             if closed || Instant::now() >= deadline {
                 return;
