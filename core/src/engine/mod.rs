@@ -12,6 +12,7 @@ mod commands;
 mod credentials;
 mod devices;
 mod external;
+mod external_rules;
 mod keys;
 mod new_password;
 mod reset;
@@ -23,6 +24,10 @@ pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::CommandEvent;
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
 pub use external::{ExternalUpsert, ExternalUser, ExternalUserUpsert};
+pub use external_rules::{
+    MAX_EMAIL_LEN, MAX_ENVIRONMENT_LEN, MAX_ENVIRONMENTS, MAX_EXTERNAL_ID_LEN, MAX_METADATA_BYTES,
+};
+pub use reset::RESET_CODE_LEN;
 pub use sessions::{Issued, ProfileInfo, RevokeScope, TokenExpiry};
 pub use token_api::{Login, TokenSet};
 
