@@ -14,6 +14,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::Engine;
+use super::OPTIMISTIC_RETRIES;
 use super::external_rules::{
     apply_grants, invalid, metadata_text, validate_email, validate_environments,
     validate_external_id,
@@ -121,7 +122,7 @@ impl Engine {
         validate_environments(&req.environments)?;
         // The temporary password's hash, made once for the name it is checked against.
         let mut hashed: Option<(String, String)> = None;
-        for _ in 0..8 {
+        for _ in 0..OPTIMISTIC_RETRIES {
             let stored = self.store.get_external_user(&valid.external_id).await?;
             let name = match (&stored, &valid.username) {
                 (Some(u), _) => self.profile(u.profile_id).await?.username,
@@ -300,7 +301,7 @@ impl Engine {
     ) -> Result<ExternalUpsert> {
         let mut token = None;
         if create_token {
-            for _ in 0..8 {
+            for _ in 0..OPTIMISTIC_RETRIES {
                 match self
                     .issue(
                         &profile,

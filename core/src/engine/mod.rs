@@ -49,6 +49,11 @@ use crate::store::{ProfileRecord, Revoke, Store, StoreError};
 /// Number of lock stripes serialising credential checks per username.
 const STRIPES: usize = 1024;
 
+/// How often an optimistic read-modify-write is retried on a version mismatch. Each
+/// mismatch means another writer committed, so this bounds the number of concurrent
+/// writers of one record that all still succeed (the slowest waits one round per winner).
+pub(crate) const OPTIMISTIC_RETRIES: usize = 64;
+
 /// The identity engine. See the crate docs for a quickstart.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -154,7 +159,7 @@ impl Engine {
     where
         F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
     {
-        for _ in 0..8 {
+        for _ in 0..OPTIMISTIC_RETRIES {
             let mut p = self.profile(id).await?;
             let expected = p.version;
             change(&mut p)?;
