@@ -10,8 +10,9 @@
 //! ```
 //!
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
-//! 20 redemptions of one QR token, revoke racing reauthorize) and the engine end to end on
-//! the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
+//! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
+//! token, 20 takes of one single-use token, 16 creations of one server-registered user) and
+//! the engine end to end on the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
 
 #![allow(clippy::too_many_lines)] // test scenarios read top to bottom
 
@@ -23,8 +24,13 @@ macro_rules! case_list {
 }
 
 mod cases_engine;
+mod cases_external;
 mod cases_race;
+mod cases_reset;
 mod cases_store;
+mod cases_token_api;
+mod cases_tokens;
+mod cases_users;
 pub mod crash;
 mod fixtures;
 pub mod fuzz;
@@ -35,7 +41,9 @@ use std::sync::Arc;
 
 use crate::store::Store;
 
-pub use fixtures::{profile, random_digest, test_engine, token_record};
+pub use fixtures::{
+    CapturingNotifier, profile, random_digest, test_engine, test_engine_notified, token_record,
+};
 
 /// One conformance case: takes a fresh store, panics on failure.
 pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -44,8 +52,13 @@ pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 pub fn cases() -> Vec<(&'static str, Case)> {
     let mut v: Vec<(&'static str, Case)> = Vec::new();
     v.extend(cases_store::CASES.iter().copied());
+    v.extend(cases_tokens::CASES.iter().copied());
+    v.extend(cases_external::CASES.iter().copied());
     v.extend(cases_race::CASES.iter().copied());
     v.extend(cases_engine::CASES.iter().copied());
+    v.extend(cases_token_api::CASES.iter().copied());
+    v.extend(cases_reset::CASES.iter().copied());
+    v.extend(cases_users::CASES.iter().copied());
     v
 }
 
