@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fs2::FileExt;
 
 use tessera_core::store::{ProfileRecord, TokenRecord};
 use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
@@ -10,9 +14,44 @@ use uuid::Uuid;
 
 pub use tessera_core::testkit::profile;
 
+/// sled itself on a store's data directory. Dropping it waits until sled's threads have
+/// let go of the directory's lock (as `SledStore`'s drop does), so the store, or sled
+/// again, can be opened right after.
+pub struct Raw {
+    db: Option<sled::Db>,
+    lock_file: PathBuf,
+}
+
+impl Deref for Raw {
+    type Target = sled::Db;
+
+    fn deref(&self) -> &sled::Db {
+        self.db.as_ref().expect("open")
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let free = std::fs::File::open(&self.lock_file)
+                .map_or(true, |f| f.try_lock_exclusive().is_ok());
+            if free {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
 /// Open sled itself on a store's data directory (the store must be closed).
-pub fn raw(dir: &Path) -> sled::Db {
-    sled::open(dir.join("sled")).expect("open raw sled")
+pub fn raw(dir: &Path) -> Raw {
+    let path = dir.join("sled");
+    Raw {
+        db: Some(sled::open(&path).expect("open raw sled")),
+        lock_file: path.join("db"),
+    }
 }
 
 /// Open a store, panicking on error.
