@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fs2::FileExt;
 
 use tessera_core::store::{ProfileRecord, TokenRecord};
 use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
@@ -10,9 +14,44 @@ use uuid::Uuid;
 
 pub use tessera_core::testkit::profile;
 
+/// sled itself on a store's data directory. Dropping it waits until sled's threads have
+/// let go of the directory's lock (as `SledStore`'s drop does), so the store, or sled
+/// again, can be opened right after.
+pub struct Raw {
+    db: Option<sled::Db>,
+    lock_file: PathBuf,
+}
+
+impl Deref for Raw {
+    type Target = sled::Db;
+
+    fn deref(&self) -> &sled::Db {
+        self.db.as_ref().expect("open")
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let free = std::fs::File::open(&self.lock_file)
+                .map_or(true, |f| f.try_lock_exclusive().is_ok());
+            if free {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
 /// Open sled itself on a store's data directory (the store must be closed).
-pub fn raw(dir: &Path) -> sled::Db {
-    sled::open(dir.join("sled")).expect("open raw sled")
+pub fn raw(dir: &Path) -> Raw {
+    let path = dir.join("sled");
+    Raw {
+        db: Some(sled::open(&path).expect("open raw sled")),
+        lock_file: path.join("db"),
+    }
 }
 
 /// Open a store, panicking on error.
@@ -54,4 +93,60 @@ pub async fn stored_profile(s: &SledStore, name: &str) -> ProfileRecord {
     let p = profile(name);
     s.create_profile(&p).await.expect("create profile");
     p
+}
+
+/// A token of `kind` in `family`.
+pub fn family_token(profile: Uuid, kind: TokenKind, family: Uuid, expires: i64) -> TokenRecord {
+    TokenRecord {
+        kind,
+        family: Some(family),
+        ..token(profile, 0, expires)
+    }
+}
+
+/// Check the family index of a closed store against its tokens: every token with a family
+/// has its `family_tokens` entry, every entry has its token, and `family_size` counts
+/// exactly the stored tokens of each family (no entry for an empty family). Returns the
+/// number of family tokens.
+pub fn check_family_index(dir: &Path) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let db = raw(dir);
+    let tokens = db.open_tree("tokens").unwrap();
+    let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut sizes: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for kv in &tokens {
+        let (k, v) = kv.unwrap();
+        // family opt<uuid> is the tail of the fixed 34/50-byte token value
+        if v.len() == 50 {
+            assert_eq!(v[33], 1, "family tag");
+            let mut key = v[34..50].to_vec();
+            key.extend_from_slice(&k);
+            *sizes.entry(v[34..50].to_vec()).or_default() += 1;
+            expected.insert(key);
+        } else {
+            assert_eq!((v.len(), v[33]), (34, 0), "token without family");
+        }
+    }
+    let index: BTreeSet<Vec<u8>> = db
+        .open_tree("family_tokens")
+        .unwrap()
+        .iter()
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .collect();
+    assert_eq!(
+        index, expected,
+        "family_tokens lists exactly the family tokens"
+    );
+    let stored: BTreeMap<Vec<u8>, u64> = db
+        .open_tree("family_size")
+        .unwrap()
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.unwrap();
+            (k.to_vec(), u64::from_le_bytes(v[..].try_into().unwrap()))
+        })
+        .collect();
+    assert_eq!(stored, sizes, "family_size counts each family's tokens");
+    expected.len()
 }
