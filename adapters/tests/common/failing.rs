@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use tessera_core::store::*;
-use tessera_core::{MemoryStore, Principal, StoreError, Timestamp, TokenDigest};
+use tessera_core::{MemoryStore, Principal, StoreError, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
 pub const SECRET_DETAIL: &str = "disk /var/lib/secret-path exploded";
@@ -64,6 +64,11 @@ delegate! {
         set_token_expiry(d: &TokenDigest, e: Timestamp, n: Timestamp) -> ();
         revoke_token(d: &TokenDigest) -> bool;
         revoke_profile_tokens(p: Uuid) -> u64;
+        put_tokens(t: &[(TokenRecord, u64)]) -> ();
+        rotate_refresh(o: &TokenDigest, r: &TokenRecord, a: &TokenRecord, n: Timestamp) -> Rotation;
+        revoke_family(f: Uuid) -> u64;
+        take_token(d: &TokenDigest, k: TokenKind, n: Timestamp) -> Option<TokenRecord>;
+        replace_tokens(t: &TokenRecord) -> u64;
     }
 }
 
@@ -94,6 +99,14 @@ delegate! {
         server_key_or_insert(c: [u8; 32]) -> [u8; 32];
         put_api_key(k: &ApiKeyRecord) -> ();
         get_api_key(d: &TokenDigest) -> Option<ApiKeyRecord>;
+    }
+}
+
+delegate! {
+    ExternalUserStore {
+        create_external_user(u: &ExternalUserRecord, p: &ProfileRecord) -> ();
+        get_external_user(e: &str) -> Option<ExternalUserRecord>;
+        update_external_user(u: &ExternalUserRecord, p: &ProfileRecord, v: u64, r: Revoke) -> ();
     }
 }
 
