@@ -7,8 +7,22 @@
 //! invalid UTF-8, a short record and trailing bytes are all decode errors (reported as
 //! `StoreError::Corrupt` with the table, key and byte offset), never panics.
 //!
-//! Any change to a layout below is a new format version: stores stamped with another
-//! version are refused at open.
+//! Any change to a layout below, or to the set of tables ([`crate::tables`]), is a new
+//! format version: a build refuses a store stamped with a version it does not know
+//! (`StoreError::Corrupt`, "unknown format version N"), so an older build never writes to
+//! a store whose indexes it would not keep.
+//!
+//! ## Format versions
+//!
+//! - **1**: the tables up to `api_keys`; token kinds 1–4.
+//! - **2** (this build): adds the tables `tokens_by_family` and `external_users`, and token
+//!   kinds 5–7 (`RefreshUsed`, `ResetCode`, `Session`). Every record layout of version 1 is
+//!   unchanged (the token record already carried its family). A version-1 store is upgraded
+//!   at open, in one write transaction committed with `Durability::Immediate`: both tables
+//!   are created, `tokens_by_family` is filled from the family field of every stored token,
+//!   and the version is stamped 2. A crash before the commit leaves the version-1 store as
+//!   it was, upgraded again at the next open. After it, version-1 builds refuse the store.
+//!   Any other version (0, 3, …) is refused with `Corrupt`.
 //!
 //! ## Profile (`profiles`, key = id)
 //!
@@ -39,7 +53,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 16 | profile id |
-//! | 16 | 1 | token kind (`TokenKind::tag`) |
+//! | 16 | 1 | token kind (`TokenKind::tag`): 1 authorization, 2 refresh, 3 QR, 4 API key, 5 used refresh, 6 reset code, 7 session |
 //! | 17 | 8 | issued_at (ts) |
 //! | 25 | 8 | expires_at (ts) |
 //! | 33 | 1 | 1 if a refresh family follows, else 0 |
@@ -64,16 +78,29 @@
 //!
 //! created_at (ts) ‖ name (str).
 //!
+//! ## Server-registered user (`external_users`, key = external id)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 16 | profile id |
+//! | 16 | 8 | created_at (ts) |
+//! | 24 | 8 | updated_at (ts) |
+//! | 32 | 1 | flags: 1 email, 2 metadata |
+//! | 33 | str | email (only with flag 1) |
+//! | | str | metadata, a JSON object's text (only with flag 2) |
+//!
 //! ## Meta (`meta`)
 //!
 //! `format_version`: u32; `device_seq`: u64 (last device sequence number used);
 //! `server_key`: the 32-byte seed.
 
 mod bytes;
+mod external;
 mod profile;
 mod records;
 
 pub use bytes::DecodeError;
+pub use external::{decode_external_user, encode_external_user};
 pub use profile::{decode_principal, decode_profile, encode_profile};
 pub use records::{
     decode_api_key, decode_command, decode_fixed, decode_qr, decode_throttle, decode_token,
@@ -81,7 +108,10 @@ pub use records::{
 };
 
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The one older version this build upgrades at open (see "Format versions" above).
+pub const UPGRADABLE_VERSION: u32 = 1;
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,8 @@
 use redb::ReadTransaction;
 use tessera_core::principal::Principal;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, ProfileRecord, QrRecord, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, ExternalUserRecord, ProfileRecord, QrRecord, ThrottleRecord,
+    TokenRecord,
 };
 use tessera_core::token::TokenDigest;
 use uuid::Uuid;
@@ -117,6 +118,20 @@ pub fn api_key(rx: &ReadTransaction, digest: &TokenDigest) -> Fallible<Option<Ap
     codec::decode_api_key(*digest, v.value())
         .map(Some)
         .map_err(|e| Failure::decode("api_keys", &digest.0, e))
+}
+
+/// Server-registered user `external_id`.
+pub fn external_user(
+    rx: &ReadTransaction,
+    external_id: &str,
+) -> Fallible<Option<ExternalUserRecord>> {
+    let users = rx.open_table(t::EXTERNAL_USERS)?;
+    let Some(v) = users.get(external_id)? else {
+        return Ok(None);
+    };
+    codec::decode_external_user(external_id, v.value())
+        .map(Some)
+        .map_err(|e| Failure::decode("external_users", external_id.as_bytes(), e))
 }
 
 /// The stamped format version (a cheap read that proves the store can serve).

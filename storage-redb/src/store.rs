@@ -9,10 +9,10 @@ use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransac
 use tessera_core::StoreError;
 use tessera_core::store::StoreResult;
 
-use crate::codec::FORMAT_VERSION;
 use crate::config::RedbConfig;
 use crate::error::{Failure, Fallible, corrupt, join_failed};
-use crate::{read, tables as t};
+
+mod format;
 
 /// Name of the database file inside the data directory.
 pub const FILE_NAME: &str = "tessera.redb";
@@ -159,46 +159,5 @@ impl Inner {
 
     fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Fallible<T>) -> Fallible<T> {
         f(&self.db.begin_read()?)
-    }
-
-    /// Stamp a new file with [`FORMAT_VERSION`] and create every table; refuse a file
-    /// stamped with another version, or one with tables but no stamp.
-    fn check_format(&self) -> Fallible<()> {
-        let tx = self.db.begin_write()?;
-        let is_new = tx.list_tables()?.next().is_none();
-        if is_new {
-            tx.open_table(t::META)?.insert(
-                t::META_FORMAT_VERSION,
-                FORMAT_VERSION.to_le_bytes().as_slice(),
-            )?;
-            tx.open_table(t::PROFILES)?;
-            tx.open_table(t::USERNAMES)?;
-            tx.open_table(t::PUBLIC_KEYS)?;
-            tx.open_table(t::DEVICES)?;
-            tx.open_table(t::TOKENS)?;
-            tx.open_table(t::TOKENS_BY_PROFILE)?;
-            tx.open_table(t::QR)?;
-            tx.open_table(t::QR_BY_OWNER)?;
-            tx.open_table(t::COMMANDS)?;
-            tx.open_table(t::EXPIRY)?;
-            tx.open_table(t::THROTTLE)?;
-            tx.open_table(t::API_KEYS)?;
-            let mut tx = tx;
-            tx.set_durability(Durability::Immediate)?;
-            tx.commit()?;
-            return Ok(());
-        }
-        tx.abort()?;
-        let place = "table `meta`, key format_version";
-        match self.read(read::format_version)? {
-            Some(FORMAT_VERSION) => Ok(()),
-            Some(v) => Err(corrupt(
-                &self.file,
-                place,
-                format!("unknown format version {v} (this build reads {FORMAT_VERSION})"),
-            )
-            .into()),
-            None => Err(corrupt(&self.file, place, "the format version record is missing").into()),
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! The redb tables of format version 1 and the byte layout of their keys.
+//! The redb tables of format version 2 and the byte layout of their keys.
 //!
 //! Every key is a fixed-width byte array (`&[u8; N]`, compared bytewise) or a `&str`;
 //! every record value is `&[u8]` in a layout of [`crate::codec`]. Index tables hold no
@@ -14,12 +14,19 @@
 //! | `devices`           | owner id (16) ‖ creation sequence (u64 BE)   | device id (16)   |
 //! | `tokens`            | token digest (32)                            | token record     |
 //! | `tokens_by_profile` | profile id (16) ‖ token digest (32)          | `()`             |
+//! | `tokens_by_family`  | family id (16) ‖ token digest (32)           | `()`             |
 //! | `qr`                | QR digest (32)                               | QR record        |
 //! | `qr_by_owner`       | owner id (16) ‖ QR digest (32)               | `()`             |
 //! | `commands`          | command id (16)                              | command record   |
 //! | `expiry`            | expires_at (8, [`time_key`]) ‖ kind (1) ‖ id (32) | `()`        |
 //! | `throttle`          | throttle key (str)                           | throttle record  |
 //! | `api_keys`          | API key digest (32)                          | API key record   |
+//! | `external_users`    | external id (str)                            | external user record |
+//!
+//! `tokens_by_family` and `external_users` are new in format version 2 (see
+//! [`crate::codec`] for the upgrade of a version-1 file). `tokens_by_family` lists every
+//! token whose record has a family, of any kind, expired or not, so revoking a family
+//! (and the reuse path of a refresh rotation) is one range read, never a scan.
 //!
 //! Big-endian integers in keys make byte order equal numeric order, so `devices` lists
 //! an owner's devices in creation order and `expiry` yields the earliest expiry first.
@@ -44,6 +51,9 @@ pub const TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("toke
 /// Profile ‖ token digest.
 pub const TOKENS_BY_PROFILE: TableDefinition<&[u8; 48], ()> =
     TableDefinition::new("tokens_by_profile");
+/// Family ‖ token digest, for every token that has a family.
+pub const TOKENS_BY_FAMILY: TableDefinition<&[u8; 48], ()> =
+    TableDefinition::new("tokens_by_family");
 /// QR records by digest.
 pub const QR: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("qr");
 /// Owner ‖ QR digest.
@@ -56,6 +66,8 @@ pub const EXPIRY: TableDefinition<&[u8; 41], ()> = TableDefinition::new("expiry"
 pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
 /// API key records by digest.
 pub const API_KEYS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_keys");
+/// Server-registered user records by external id.
+pub const EXTERNAL_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("external_users");
 
 /// `meta` key of the format version.
 pub const META_FORMAT_VERSION: &str = "format_version";
@@ -110,7 +122,7 @@ pub fn expiry_bound(now: Timestamp) -> Option<[u8; 41]> {
     Some(k)
 }
 
-/// `tokens_by_profile` / `qr_by_owner` key.
+/// `tokens_by_profile` / `tokens_by_family` / `qr_by_owner` key.
 pub fn pair_key(profile: Uuid, digest: &TokenDigest) -> [u8; 48] {
     let mut k = [0u8; 48];
     k[..16].copy_from_slice(profile.as_bytes());
@@ -118,7 +130,7 @@ pub fn pair_key(profile: Uuid, digest: &TokenDigest) -> [u8; 48] {
     k
 }
 
-/// The half-open range of `pair_key`s of one profile.
+/// The inclusive range of `pair_key`s of one profile (or family).
 pub fn pair_range(profile: Uuid) -> ([u8; 48], [u8; 48]) {
     let mut lo = [0u8; 48];
     lo[..16].copy_from_slice(profile.as_bytes());

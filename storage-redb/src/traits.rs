@@ -5,11 +5,11 @@ use async_trait::async_trait;
 use tessera_core::Timestamp;
 use tessera_core::principal::Principal;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStore, KeyStore, MaintenanceStore, ProfileRecord,
-    ProfileStore, QrRecord, QrStore, Revoke, StoreResult, ThrottleRecord, ThrottleStore,
-    TokenRecord, TokenStore,
+    ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
+    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, Rotation,
+    StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
 };
-use tessera_core::token::TokenDigest;
+use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
 
 use crate::store::RedbStore;
@@ -107,6 +107,38 @@ impl TokenStore for RedbStore {
         self.write(move |tx| write::revoke_profile_tokens(tx, profile))
             .await
     }
+
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        let (old, r, a) = (*old_digest, new_refresh.clone(), new_access.clone());
+        self.write(move |tx| write::rotate_refresh(tx, &old, &r, &a, now))
+            .await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
+        self.write(move |tx| write::revoke_family(tx, family)).await
+    }
+
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let d = *digest;
+        self.write(move |tx| write::take_token(tx, &d, kind, now))
+            .await
+    }
+
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64> {
+        let t = token.clone();
+        self.write(move |tx| write::replace_tokens(tx, &t)).await
+    }
 }
 
 #[async_trait]
@@ -169,6 +201,39 @@ impl KeyStore for RedbStore {
     async fn get_api_key(&self, digest: &TokenDigest) -> StoreResult<Option<ApiKeyRecord>> {
         let d = *digest;
         self.read(move |rx| read::api_key(rx, &d)).await
+    }
+}
+
+#[async_trait]
+impl ExternalUserStore for RedbStore {
+    async fn create_external_user(
+        &self,
+        user: &ExternalUserRecord,
+        profile: &ProfileRecord,
+    ) -> StoreResult<()> {
+        let (u, p) = (user.clone(), profile.clone());
+        self.write(move |tx| write::create_external_user(tx, &u, &p))
+            .await
+    }
+
+    async fn get_external_user(
+        &self,
+        external_id: &str,
+    ) -> StoreResult<Option<ExternalUserRecord>> {
+        let id = external_id.to_owned();
+        self.read(move |rx| read::external_user(rx, &id)).await
+    }
+
+    async fn update_external_user(
+        &self,
+        user: &ExternalUserRecord,
+        profile: &ProfileRecord,
+        expected_version: u64,
+        revoke: Revoke,
+    ) -> StoreResult<()> {
+        let (u, p) = (user.clone(), profile.clone());
+        self.write(move |tx| write::update_external_user(tx, &u, &p, expected_version, revoke))
+            .await
     }
 }
 

@@ -16,8 +16,14 @@ use crate::codec;
 use crate::error::{Failure, Fallible};
 use crate::tables::{self as t, Expiring};
 
+mod external;
+mod rotation;
+mod single_use;
 mod token_tables;
 
+pub use external::{create_external_user, update_external_user};
+pub use rotation::{revoke_family, rotate_refresh};
+pub use single_use::{replace_tokens, take_token};
 use token_tables::TokenTables;
 
 /// The stored profile `id`, or `NotFound`.
@@ -147,17 +153,11 @@ pub fn create_device(
 /// Store a token of a profile that has `version`.
 pub fn put_token(tx: &WriteTransaction, tok: &TokenRecord, version: u64) -> Fallible<()> {
     expect_version(tx, tok.profile_id, version)?;
-    let mut tokens = tx.open_table(t::TOKENS)?;
-    let d = &tok.digest.0;
-    if tokens.get(d)?.is_some() {
+    let mut tables = TokenTables::open(tx)?;
+    if tables.has_token(&tok.digest)? {
         return Err(StoreError::Conflict(Conflict::Exists).into());
     }
-    tokens.insert(d, codec::encode_token(tok).as_slice())?;
-    tx.open_table(t::TOKENS_BY_PROFILE)?
-        .insert(&t::pair_key(tok.profile_id, &tok.digest), ())?;
-    tx.open_table(t::EXPIRY)?
-        .insert(&t::expiry_key(tok.expires_at, Expiring::Token, d), ())?;
-    Ok(())
+    tables.insert_token(tok)
 }
 
 /// Move a live token's expiry (and its `expiry` index entry).

@@ -4,14 +4,15 @@
 use std::path::Path;
 
 use redb::{Database, TableDefinition};
-use tessera_core::StoreError;
-use tessera_core::store::{ProfileStore, TokenStore};
+use tessera_core::store::{ExternalUserRecord, ExternalUserStore, ProfileStore, TokenStore};
 use tessera_core::testkit::{profile, token_record};
+use tessera_core::{StoreError, Timestamp};
 use tessera_storage_redb::{FILE_NAME, RedbStore};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const PROFILES: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("profiles");
 const TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("tokens");
+const EXTERNAL_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("external_users");
 
 /// Open `dir` with redb itself and run `f` in a committed write transaction.
 fn tamper(dir: &Path, f: impl FnOnce(&redb::WriteTransaction)) {
@@ -151,4 +152,34 @@ async fn a_record_that_does_not_decode_is_corrupt() {
     let s = RedbStore::open(dir.path()).unwrap();
     expect_corrupt(s.get_token(&t.digest).await, "truncated", "table `tokens`");
     expect_corrupt(s.resolve_token(&t.digest).await, "tokens record", "byte 34");
+
+    let q = profile("x-one");
+    let u = ExternalUserRecord {
+        external_id: "idp-1".into(),
+        profile_id: q.id,
+        email: Some("a@example.com".into()),
+        metadata: None,
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+    };
+    s.create_external_user(&u, &q).await.unwrap();
+    drop(s);
+    tamper(dir.path(), |tx| {
+        let mut users = tx.open_table(EXTERNAL_USERS).unwrap();
+        let mut bad = [0u8; 33];
+        bad[32] = 0x80;
+        users.insert("idp-1", bad.as_slice()).unwrap();
+    });
+    let s = RedbStore::open(dir.path()).unwrap();
+    expect_corrupt(
+        s.get_external_user("idp-1").await,
+        "unknown external user flags",
+        "table `external_users`, key 6964702d31, byte 32",
+    );
+    expect_corrupt(
+        s.update_external_user(&u, &q, 1, tessera_core::store::Revoke::Nothing)
+            .await,
+        "external_users record",
+        "external_users",
+    );
 }

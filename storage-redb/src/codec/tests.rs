@@ -1,6 +1,6 @@
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
-    ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
+    ProfileRecord, QrRecord, ThrottleRecord, TokenRecord,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use tessera_core::{ProfileKind, ProfileState, Timestamp};
@@ -97,19 +97,63 @@ fn principal_reads_the_prefix() {
 
 #[test]
 fn tokens_round_trip() {
-    for family in [None, Some(Uuid::from_u128(5))] {
-        let t = TokenRecord {
-            digest: TokenDigest([1; 32]),
-            profile_id: Uuid::from_u128(7),
-            kind: TokenKind::Authorization,
-            issued_at: Timestamp(10),
-            expires_at: Timestamp(i64::MAX),
-            family,
-        };
-        let bytes = encode_token(&t);
-        assert_eq!(decode_token(t.digest, &bytes).unwrap(), t);
-        rejects_damage(&bytes, |b| decode_token(t.digest, b));
+    for kind in TokenKind::ALL {
+        for family in [None, Some(Uuid::from_u128(5))] {
+            let t = TokenRecord {
+                digest: TokenDigest([1; 32]),
+                profile_id: Uuid::from_u128(7),
+                kind,
+                issued_at: Timestamp(10),
+                expires_at: Timestamp(i64::MAX),
+                family,
+            };
+            let bytes = encode_token(&t);
+            assert_eq!(bytes[16], kind.tag(), "the kind byte is the stable tag");
+            assert_eq!(decode_token(t.digest, &bytes).unwrap(), t);
+            rejects_damage(&bytes, |b| decode_token(t.digest, b));
+        }
     }
+}
+
+fn external_user(email: Option<&str>, metadata: Option<&str>) -> ExternalUserRecord {
+    ExternalUserRecord {
+        external_id: "auth0|abc123".into(),
+        profile_id: Uuid::from_u128(7),
+        email: email.map(str::to_owned),
+        metadata: metadata.map(str::to_owned),
+        created_at: Timestamp(-3),
+        updated_at: Timestamp(1_767_225_600),
+    }
+}
+
+#[test]
+fn external_users_round_trip() {
+    for (email, metadata) in [
+        (None, None),
+        (Some("a@example.com"), None),
+        (None, Some("{\"plan\":\"pro\"}")),
+        (Some(""), Some("{}")),
+    ] {
+        let u = external_user(email, metadata);
+        let bytes = encode_external_user(&u);
+        assert_eq!(decode_external_user(&u.external_id, &bytes).unwrap(), u);
+        rejects_damage(&bytes, |b| decode_external_user(&u.external_id, b));
+    }
+}
+
+#[test]
+fn external_user_layout_is_fixed() {
+    let u = external_user(Some("e"), Some("{}"));
+    let b = encode_external_user(&u);
+    assert_eq!(&b[..16], u.profile_id.as_bytes());
+    assert_eq!(&b[16..24], &(-3i64).to_le_bytes());
+    assert_eq!(&b[24..32], &1_767_225_600i64.to_le_bytes());
+    assert_eq!(b[32], 3, "flags: email and metadata");
+    assert_eq!(&b[33..], b"\x01\0\0\0e\x02\0\0\0{}");
+    let mut bad = b.clone();
+    bad[32] = 4;
+    let e = decode_external_user("x", &bad).unwrap_err();
+    assert_eq!((e.what, e.offset), ("unknown external user flags", 32));
 }
 
 #[test]

@@ -1,0 +1,91 @@
+//! The format version at open: stamp a new file, upgrade a version-1 file in place, refuse
+//! any other (see "Format versions" in [`crate::codec`]).
+
+use redb::{ReadableTable, WriteTransaction};
+use tessera_core::token::TokenDigest;
+
+use super::Inner;
+use crate::codec::{self, FORMAT_VERSION, UPGRADABLE_VERSION};
+use crate::error::{Failure, Fallible, corrupt};
+use crate::{read, tables as t};
+
+const PLACE: &str = "table `meta`, key format_version";
+
+impl Inner {
+    /// Stamp a new file with [`FORMAT_VERSION`] and create every table; upgrade a file of
+    /// [`UPGRADABLE_VERSION`]; refuse a file stamped with another version, or one with
+    /// tables but no stamp.
+    pub(super) fn check_format(&self) -> Fallible<()> {
+        let tx = self.db.begin_write()?;
+        if tx.list_tables()?.next().is_none() {
+            tx.abort()?;
+            return self.write(create_tables);
+        }
+        tx.abort()?;
+        match self.read(read::format_version)? {
+            Some(FORMAT_VERSION) => Ok(()),
+            Some(UPGRADABLE_VERSION) => self.write(upgrade_from_v1),
+            Some(v) => Err(self.unknown_version(v)),
+            None => Err(corrupt(&self.file, PLACE, "the format version record is missing").into()),
+        }
+    }
+
+    fn unknown_version(&self, v: u32) -> Failure {
+        corrupt(
+            &self.file,
+            PLACE,
+            format!(
+                "unknown format version {v} (this build reads {FORMAT_VERSION} and upgrades \
+                 {UPGRADABLE_VERSION})"
+            ),
+        )
+        .into()
+    }
+}
+
+/// Every table of the current version, and the stamp.
+fn create_tables(tx: &WriteTransaction) -> Fallible<()> {
+    stamp(tx)?;
+    tx.open_table(t::PROFILES)?;
+    tx.open_table(t::USERNAMES)?;
+    tx.open_table(t::PUBLIC_KEYS)?;
+    tx.open_table(t::DEVICES)?;
+    tx.open_table(t::TOKENS)?;
+    tx.open_table(t::TOKENS_BY_PROFILE)?;
+    tx.open_table(t::TOKENS_BY_FAMILY)?;
+    tx.open_table(t::QR)?;
+    tx.open_table(t::QR_BY_OWNER)?;
+    tx.open_table(t::COMMANDS)?;
+    tx.open_table(t::EXPIRY)?;
+    tx.open_table(t::THROTTLE)?;
+    tx.open_table(t::API_KEYS)?;
+    tx.open_table(t::EXTERNAL_USERS)?;
+    Ok(())
+}
+
+fn stamp(tx: &WriteTransaction) -> Fallible<()> {
+    tx.open_table(t::META)?.insert(
+        t::META_FORMAT_VERSION,
+        FORMAT_VERSION.to_le_bytes().as_slice(),
+    )?;
+    Ok(())
+}
+
+/// Version 1 → 2, in the caller's one transaction: the two new tables, the family index
+/// of every stored token, the new stamp. A token that does not decode aborts the upgrade
+/// (`Corrupt`, naming it), leaving the version-1 file untouched.
+fn upgrade_from_v1(tx: &WriteTransaction) -> Fallible<()> {
+    tx.open_table(t::EXTERNAL_USERS)?;
+    let tokens = tx.open_table(t::TOKENS)?;
+    let mut by_family = tx.open_table(t::TOKENS_BY_FAMILY)?;
+    for entry in tokens.iter()? {
+        let (k, v) = entry?;
+        let digest = TokenDigest(*k.value());
+        let tok = codec::decode_token(digest, v.value())
+            .map_err(|e| Failure::decode("tokens", &digest.0, e))?;
+        if let Some(family) = tok.family {
+            by_family.insert(&t::pair_key(family, &digest), ())?;
+        }
+    }
+    stamp(tx)
+}
