@@ -1,5 +1,20 @@
-//! The on-disk record layout, format version 1. Hand-written so the bytes never drift with
+//! The on-disk record layout, format version 2. Hand-written so the bytes never drift with
 //! a serialisation library's version.
+//!
+//! **Versions.**
+//!
+//! - **1** — the first layout.
+//! - **2** — format 1 plus the token kinds 5 (refresh, used), 6 (reset code) and 7 (session)
+//!   and three trees: `family_tokens` and `family_size` (the refresh-family index) and
+//!   `external_users`. Every record of format 1 reads unchanged. The version was bumped
+//!   rather than the trees added silently because a format-1 build must not open a format-2
+//!   store: it would refuse the new token kinds record by record (a purge would stop at the
+//!   first one) and, deleting tokens without the family index, leave it wrong. So a
+//!   format-1 build now refuses the whole store at open ("unknown format version 2").
+//!   Opening a format-1 store with this build upgrades it in place, once: the family index
+//!   is built from the stored tokens (format-1 builds never issued family tokens, so it is
+//!   normally empty), then the version record and the marker file are rewritten (see
+//!   `store/upgrade.rs`). Any other version is refused with `StoreError::Corrupt`.
 //!
 //! Primitives, all little-endian:
 //!
@@ -24,14 +39,22 @@
 //!   `public_key opt<[32]>` · `device opt<device>` where `device` = `device_id uuid` ·
 //!   `name opt<str>` · `roles u8` · `meta opt<str>`.
 //! - **token** (key: the 32-byte digest) — fixed 34 or 50 bytes: `profile_id uuid` ·
-//!   `kind u8` (1 authorization, 2 refresh) · `issued_at i64` · `expires_at i64` ·
-//!   `family opt<uuid>`.
+//!   `kind u8` ([`TokenKind::tag`](tessera_core::TokenKind::tag): 1 authorization,
+//!   2 refresh, 5 refresh already rotated, 6 password-reset code, 7 challenge session; 3
+//!   and 4 are never stored here) · `issued_at i64` · `expires_at i64` ·
+//!   `family opt<uuid>` (the refresh family; every token with a family is also in
+//!   `family_tokens`).
 //! - **QR token** (key: digest): `owner uuid` · `issued_at i64` · `expires_at i64` ·
 //!   `device_name opt<str>`.
 //! - **command** (key: id): `profile_id opt<uuid>` · `status u8` (1, 2, 3) ·
 //!   `created_at i64` · `expires_at i64` · `body str` · `result list<(str, str)>`.
 //! - **throttle** (key: the throttle key's UTF-8): `failures u32` · `last_failure i64`.
 //! - **API key** (key: digest): `created_at i64` · `name str`.
+//! - **external user** (key: the external id's UTF-8): `profile_id uuid` ·
+//!   `created_at i64` · `updated_at i64` · `email opt<str>` · `metadata opt<str>` (a JSON
+//!   object's text, stored as given).
+//! - **family size** (`family_size` tree, key: family id): `u64`, the number of stored
+//!   tokens of the family; the entry is removed when it would become 0.
 //! - **format version** (`meta` tree, key `format_version`): `u32` = [`FORMAT_VERSION`].
 //! - **server key** (`meta` tree, key `server_key`): the 32-byte seed.
 //!
@@ -39,12 +62,14 @@
 //! trailing bytes is a [`DecodeError`], which the store reports as
 //! `StoreError::Corrupt` with the tree and key.
 
+mod external;
 mod profile;
 mod records;
 
 use tessera_core::Timestamp;
 use uuid::Uuid;
 
+pub use external::{decode_external_user, encode_external_user};
 pub use profile::{decode_principal_view, decode_profile, encode_profile, profile_version};
 pub use records::{
     TokenView, command_expiry, decode_api_key, decode_command, decode_qr, decode_throttle,
@@ -53,7 +78,10 @@ pub use records::{
 };
 
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The older layout this build upgrades on open (see the version history above).
+pub const UPGRADABLE_VERSION: u32 = 1;
 
 /// Why a record did not decode: what was wrong and at which byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 //! transaction (`(&a, &b, …).transaction(…)`); records and their index entries are never
 //! written apart. sled 0.34 runs transactions under a process-wide lock, so they are
 //! serialisable. Inside a transaction only point reads are possible (a scan would
-//! deadlock on that lock), so revoking *every* token of a profile is optimistic: see
-//! `revoke.rs`.
+//! deadlock on that lock), so revoking *every* token of a profile or of a refresh family
+//! is optimistic: the scan before the transaction is proven current inside it, else the
+//! transaction aborts and the caller rescans (see `revoke.rs` and `family.rs`).
 //!
 //! **Durability.** Every write calls `Db::flush` (an fsync of sled's log) before it returns,
 //! also when it ends in a refusal, since a refusal may rest on another writer's
@@ -15,13 +16,19 @@
 //! tokio's blocking pool (`spawn_blocking`), or inline when there is no tokio runtime.
 //! Reads are point lookups in sled's page cache and run inline on the calling task.
 
+mod external;
+mod family;
 mod maintenance;
 mod open;
 mod profiles;
 mod records;
 mod release;
 mod revoke;
+mod rotation;
+mod single_use;
+mod token_index;
 mod tokens;
+mod upgrade;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

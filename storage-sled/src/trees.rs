@@ -9,16 +9,20 @@
 //! | `devices`        | owner id (16)                         | device ids (16 each), in creation order |
 //! | `tokens`         | token digest (32)                     | token record                |
 //! | `profile_tokens` | profile id (16) ‖ token digest (32)   | empty                       |
+//! | `family_tokens`  | family id (16) ‖ token digest (32)    | empty (tokens whose `family` is set) |
+//! | `family_size`    | family id (16)                        | `u64` LE: how many tokens of the family are stored (absent when none) |
 //! | `qr`             | QR token digest (32)                  | QR record                   |
 //! | `owner_qr`       | owner id (16) ‖ QR digest (32)        | empty                       |
 //! | `attach_gen`     | profile id (16)                       | `u64` LE: +1 whenever a token or QR token is attached to the profile |
 //! | `commands`       | command id (16)                       | command record              |
 //! | `throttle`       | throttle key (UTF-8)                  | throttle record             |
 //! | `api_keys`       | API key digest (32)                   | API key record              |
+//! | `external_users` | external id (UTF-8)                   | external user record        |
 //! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command) ‖ key in its tree | empty |
 //!
 //! Every index entry is written in the same transaction as its record, so an index entry
-//! never outlives or precedes its record.
+//! never outlives or precedes its record. `family_tokens`, `family_size` and
+//! `external_users` are new in format 2 (see [`crate::codec`]).
 
 use sled::{Db, Tree};
 use tessera_core::Timestamp;
@@ -46,12 +50,15 @@ pub struct Trees {
     pub devices: Tree,
     pub tokens: Tree,
     pub profile_tokens: Tree,
+    pub family_tokens: Tree,
+    pub family_size: Tree,
     pub qr: Tree,
     pub owner_qr: Tree,
     pub attach_gen: Tree,
     pub commands: Tree,
     pub throttle: Tree,
     pub api_keys: Tree,
+    pub external_users: Tree,
     pub expiry: Tree,
 }
 
@@ -66,12 +73,15 @@ impl Trees {
             devices: db.open_tree("devices")?,
             tokens: db.open_tree("tokens")?,
             profile_tokens: db.open_tree("profile_tokens")?,
+            family_tokens: db.open_tree("family_tokens")?,
+            family_size: db.open_tree("family_size")?,
             qr: db.open_tree("qr")?,
             owner_qr: db.open_tree("owner_qr")?,
             attach_gen: db.open_tree("attach_gen")?,
             commands: db.open_tree("commands")?,
             throttle: db.open_tree("throttle")?,
             api_keys: db.open_tree("api_keys")?,
+            external_users: db.open_tree("external_users")?,
             expiry: db.open_tree("expiry")?,
         })
     }
@@ -85,12 +95,15 @@ impl Trees {
             &self.devices,
             &self.tokens,
             &self.profile_tokens,
+            &self.family_tokens,
+            &self.family_size,
             &self.qr,
             &self.owner_qr,
             &self.attach_gen,
             &self.commands,
             &self.throttle,
             &self.api_keys,
+            &self.external_users,
             &self.expiry,
         ]
         .iter()
@@ -98,7 +111,7 @@ impl Trees {
     }
 }
 
-/// `id ‖ digest`: a `profile_tokens` or `owner_qr` key.
+/// `id ‖ digest`: a `profile_tokens`, `family_tokens` or `owner_qr` key.
 pub fn pair_key(id: Uuid, digest: &[u8; 32]) -> [u8; 48] {
     let mut k = [0u8; 48];
     k[..16].copy_from_slice(id.as_bytes());

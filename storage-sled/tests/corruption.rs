@@ -4,10 +4,13 @@ mod common;
 
 use std::fs;
 
-use common::{digest, open, open_err, raw, stored_profile, token};
-use tessera_core::StoreError;
-use tessera_core::store::{ProfileStore, Revoke, TokenStore};
+use common::{digest, family_token, open, open_err, raw, stored_profile, token};
+use tessera_core::store::{
+    ExternalUserRecord, ExternalUserStore, ProfileStore, Revoke, TokenStore,
+};
+use tessera_core::{StoreError, Timestamp, TokenKind};
 use tessera_storage_sled::{FORMAT_VERSION, SledStore};
+use uuid::Uuid;
 
 fn corrupt_parts(e: StoreError) -> (String, String) {
     match e {
@@ -33,8 +36,20 @@ fn unknown_format_version_is_refused() {
         db.flush().unwrap();
     }
     let (what, location) = corrupt_parts(open_err(dir.path()));
-    assert!(what.contains("unknown format version 2"), "{what}");
+    let unknown = format!("unknown format version {}", FORMAT_VERSION + 1);
+    assert!(what.contains(&unknown), "{what}");
     assert!(location.contains("format_version"), "{location}");
+    // Nor is a version older than the one this build upgrades.
+    {
+        let db = raw(dir.path());
+        db.open_tree("meta")
+            .unwrap()
+            .insert("format_version", &0u32.to_le_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let (what, _) = corrupt_parts(open_err(dir.path()));
+    assert!(what.contains("unknown format version 0"), "{what}");
 }
 
 #[test]
@@ -109,6 +124,59 @@ async fn corrupted_records_are_reported_with_tree_and_key() {
     corrupt_parts(s.revoke_token(&t.digest).await.unwrap_err());
     // an untouched token of nobody still reads as absent
     assert_eq!(s.get_token(&digest()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn corrupted_family_and_external_records_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let family = Uuid::new_v4();
+    let (r, a) = {
+        let s = open(dir.path());
+        let p = stored_profile(&s, "alice").await;
+        let a = family_token(p.id, TokenKind::Authorization, family, 5000);
+        s.put_token(&a, 1).await.unwrap();
+        let mut q = common::profile("x-ext");
+        q.password_hash = None;
+        let u = ExternalUserRecord {
+            external_id: "idp|1".into(),
+            profile_id: q.id,
+            email: None,
+            metadata: Some("{}".into()),
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        s.create_external_user(&u, &q).await.unwrap();
+        let r = family_token(p.id, TokenKind::Refresh, family, 9000);
+        (r, a)
+    };
+    {
+        let db = raw(dir.path());
+        db.open_tree("family_size")
+            .unwrap()
+            .insert(family.as_bytes(), &[1u8, 0, 0][..])
+            .unwrap();
+        let ext = db.open_tree("external_users").unwrap();
+        let mut v = ext.get("idp|1").unwrap().unwrap().to_vec();
+        v.push(7);
+        ext.insert("idp|1", v).unwrap();
+        db.flush().unwrap();
+    }
+    let s = open(dir.path());
+    let (what, location) = corrupt_parts(s.revoke_family(family).await.unwrap_err());
+    assert!(what.contains("family_size record: truncated"), "{what}");
+    assert!(location.contains(&hex(family.as_bytes())), "{location}");
+    corrupt_parts(s.put_token(&r, 1).await.unwrap_err());
+    assert!(
+        s.get_token(&a.digest).await.unwrap().is_some(),
+        "nothing was deleted"
+    );
+    assert_eq!(s.get_token(&r.digest).await.unwrap(), None, "nor stored");
+    let (what, location) = corrupt_parts(s.get_external_user("idp|1").await.unwrap_err());
+    assert!(
+        what.contains("external_users record: trailing bytes"),
+        "{what}"
+    );
+    assert!(location.contains(&hex(b"idp|1")), "{location}");
 }
 
 fn hex(b: &[u8]) -> String {

@@ -24,7 +24,7 @@ pub fn encode_token(t: &TokenRecord) -> Vec<u8> {
 pub struct TokenView {
     /// Owner profile.
     pub profile_id: Uuid,
-    /// Authorization or refresh.
+    /// What the token is for (any kind but QR and API key).
     pub kind: TokenKind,
     /// Issue time.
     pub issued_at: Timestamp,
@@ -205,5 +205,42 @@ mod tests {
             decode_token_view(&bad).unwrap_err().what,
             "unknown token kind"
         );
+        bad[16] = 0;
+        assert_eq!(
+            decode_token_view(&bad).unwrap_err().what,
+            "unknown token kind"
+        );
+    }
+
+    #[test]
+    fn every_token_kind_and_family_round_trips() {
+        let family = Uuid::new_v4();
+        for (kind, tag) in [
+            (TokenKind::Authorization, 1),
+            (TokenKind::Refresh, 2),
+            (TokenKind::RefreshUsed, 5),
+            (TokenKind::ResetCode, 6),
+            (TokenKind::Session, 7),
+        ] {
+            let t = TokenRecord {
+                digest: TokenDigest([3; 32]),
+                profile_id: Uuid::new_v4(),
+                kind,
+                issued_at: Timestamp(-1),
+                expires_at: Timestamp(i64::MAX),
+                family: Some(family),
+            };
+            let b = encode_token(&t);
+            assert_eq!(b.len(), 50);
+            assert_eq!(b[16], tag, "{kind:?}");
+            assert_eq!(b[33], 1);
+            assert_eq!(&b[34..], family.as_bytes());
+            assert_eq!(decode_token(t.digest, &b).unwrap(), t);
+            assert_eq!(
+                decode_token_view(&b[..49]).unwrap_err().what,
+                "truncated",
+                "a cut family"
+            );
+        }
     }
 }

@@ -8,9 +8,10 @@ use sled::transaction::TransactionalTree;
 use tessera_core::store::{MaintenanceStore, StoreResult};
 use tessera_core::{StoreError, Timestamp, TokenDigest};
 
-use super::revoke::{remove_qr_tx, remove_token_tx};
+use super::revoke::remove_qr_tx;
+use super::token_index::TokenTx;
 use super::{Inner, SledStore};
-use crate::codec::{command_expiry, decode_qr, decode_token_view};
+use crate::codec::{command_expiry, decode_qr};
 use crate::error::{TxResult, abort, abort_corrupt, corrupt_entry, finish, from_sled};
 use crate::trees::{
     EXP_COMMAND, EXP_QR, EXP_TOKEN, ExpiryEntry, FORMAT_KEY, parse_expiry_key, time_key,
@@ -18,37 +19,32 @@ use crate::trees::{
 
 /// The trees a purge writes.
 struct PurgeTx<'a> {
-    tokens: &'a TransactionalTree,
-    profile_tokens: &'a TransactionalTree,
+    tok: TokenTx<'a>,
     qr: &'a TransactionalTree,
     owner_qr: &'a TransactionalTree,
     commands: &'a TransactionalTree,
-    expiry: &'a TransactionalTree,
 }
 
 /// Delete the record an expiry entry names if it still expires at that time. An entry
 /// whose record is gone or expires at another time is stale: drop it, count nothing.
 fn purge_one(tx: &PurgeTx<'_>, raw_key: &[u8], e: &ExpiryEntry<'_>) -> TxResult<usize> {
     let stale = |tx: &PurgeTx<'_>| -> TxResult<usize> {
-        tx.expiry.remove(raw_key)?;
+        tx.tok.expiry.remove(raw_key)?;
         Ok(0)
     };
     match e.kind {
         EXP_TOKEN => {
-            let Some(raw) = tx.tokens.get(e.key)? else {
-                return stale(tx);
+            let Ok(d) = <[u8; 32]>::try_from(e.key) else {
+                return abort(corrupt_entry("expiry", raw_key, "token digest length"));
             };
-            let v = match decode_token_view(&raw) {
-                Ok(v) => v,
-                Err(err) => return abort_corrupt("tokens", e.key, err),
+            // Every kind, the token API's included; a family token leaves its family too.
+            let Some(v) = tx.tok.view(&d)? else {
+                return stale(tx);
             };
             if v.expires_at != e.at {
                 return stale(tx);
             }
-            let Ok(d) = <[u8; 32]>::try_from(e.key) else {
-                return abort(corrupt_entry("expiry", raw_key, "token digest length"));
-            };
-            remove_token_tx(tx.tokens, tx.profile_tokens, tx.expiry, &d, &v)?;
+            tx.tok.remove(&d, &v)?;
         }
         EXP_QR => {
             let Some(raw) = tx.qr.get(e.key)? else {
@@ -64,7 +60,7 @@ fn purge_one(tx: &PurgeTx<'_>, raw_key: &[u8], e: &ExpiryEntry<'_>) -> TxResult<
             if q.expires_at != e.at {
                 return stale(tx);
             }
-            remove_qr_tx(tx.qr, tx.owner_qr, tx.expiry, &q)?;
+            remove_qr_tx(tx.qr, tx.owner_qr, tx.tok.expiry, &q)?;
         }
         EXP_COMMAND => {
             let Some(raw) = tx.commands.get(e.key)? else {
@@ -76,7 +72,7 @@ fn purge_one(tx: &PurgeTx<'_>, raw_key: &[u8], e: &ExpiryEntry<'_>) -> TxResult<
                 Err(err) => return abort_corrupt("commands", e.key, err),
             }
             tx.commands.remove(e.key)?;
-            tx.expiry.remove(raw_key)?;
+            tx.tok.expiry.remove(raw_key)?;
         }
         _ => return abort(corrupt_entry("expiry", raw_key, "unknown kind")),
     }
@@ -109,25 +105,40 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
         let trees = (
             &t.tokens,
             &t.profile_tokens,
+            &t.family_tokens,
+            &t.family_size,
             &t.qr,
             &t.owner_qr,
             &t.commands,
             &t.expiry,
         );
         removed += finish(trees.transaction(
-            |(tokens, profile_tokens, qr, owner_qr, commands, expiry)| {
+            |(
+                tokens,
+                profile_tokens,
+                family_tokens,
+                family_size,
+                qr,
+                owner_qr,
+                commands,
+                expiry,
+            )| {
                 let tx = PurgeTx {
-                    tokens,
-                    profile_tokens,
+                    tok: TokenTx {
+                        tokens,
+                        profile_tokens,
+                        family_tokens,
+                        family_size,
+                        expiry,
+                    },
                     qr,
                     owner_qr,
                     commands,
-                    expiry,
                 };
                 let mut n = 0;
                 for k in &batch {
                     // Gone since the scan: another purge or an update handled it.
-                    if tx.expiry.get(k)?.is_none() {
+                    if tx.tok.expiry.get(k)?.is_none() {
                         continue;
                     }
                     let Some(e) = parse_expiry_key(k) else {

@@ -4,13 +4,17 @@
 //!
 //! ```text
 //! <dir>/sled/                 sled's own files (db, conf, blobs/, snap.*)
-//! <dir>/tessera-sled.format   "tessera-storage-sled format 1\n", written once the store
-//!                             is initialised
+//! <dir>/tessera-sled.format   "tessera-storage-sled format 2\n", written once the store
+//!                             is initialised (and rewritten after an upgrade)
 //! ```
 //!
 //! The format version lives in the store itself (`meta` / `format_version`). The marker
 //! file makes a store whose data file was truncated or replaced detectable: sled recovers
 //! a damaged log by dropping its tail, which could otherwise silently yield an empty store.
+//!
+//! A format-1 store is upgraded in place (`upgrade.rs`): its version record is rewritten
+//! first, the marker last, so a marker saying 1 on a format-2 store is an upgrade
+//! interrupted before its last step and is rewritten.
 
 use std::fs;
 use std::io::Write;
@@ -22,7 +26,8 @@ use tessera_core::store::StoreResult;
 
 use super::Inner;
 use super::release::LockRelease;
-use crate::codec::{FORMAT_VERSION, decode_fixed};
+use super::upgrade;
+use crate::codec::{FORMAT_VERSION, UPGRADABLE_VERSION, decode_fixed};
 use crate::config::SledConfig;
 use crate::error::{corrupt, from_io, from_open, from_sled};
 use crate::trees::{FORMAT_KEY, Trees};
@@ -49,24 +54,31 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
             let v = decode_fixed::<4>(&v)
                 .map(u32::from_le_bytes)
                 .map_err(|e| corrupt("meta", FORMAT_KEY, e))?;
-            if v != FORMAT_VERSION {
+            if v != FORMAT_VERSION && v != UPGRADABLE_VERSION {
                 return Err(StoreError::Corrupt {
                     what: format!(
-                        "unknown format version {v} (this build reads version {FORMAT_VERSION})"
+                        "unknown format version {v} (this build reads version {FORMAT_VERSION} \
+                         and upgrades version {UPGRADABLE_VERSION})"
                     ),
                     location: format_location(),
                 });
             }
+            // The marker names the stored version, or the one an interrupted upgrade
+            // started from; it is missing if the store crashed right after initialising.
             match marker {
-                // Initialised, then crashed before the marker was written.
-                None => write_marker(dir)?,
-                Some(m) if m != v => {
+                Some(m) if m != v && !(m == UPGRADABLE_VERSION && v == FORMAT_VERSION) => {
                     return Err(StoreError::Corrupt {
                         what: format!("the marker says format {m} but the store says {v}"),
                         location: dir.join(MARKER).display().to_string(),
                     });
                 }
-                Some(_) => {}
+                _ => {}
+            }
+            if v == UPGRADABLE_VERSION {
+                upgrade::from_v1(&db, &t)?;
+            }
+            if marker != Some(FORMAT_VERSION) {
+                write_marker(dir)?;
             }
         }
         (None, Some(_)) => {

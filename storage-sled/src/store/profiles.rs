@@ -7,7 +7,8 @@ use tessera_core::store::{Conflict, ProfileRecord, ProfileStore, Revoke, StoreRe
 use tessera_core::{StoreError, Timestamp, TokenDigest};
 use uuid::Uuid;
 
-use super::revoke::{RevokeTx, remove_qr_tx, revoke_attached, scan_attached, with_retry};
+use super::revoke::{Attached, RevokeTx, remove_qr_tx, revoke_attached, scan_attached, with_retry};
+use super::token_index::TokenTx;
 use super::{Inner, SledStore, read};
 use crate::codec::{decode_fixed, decode_profile, decode_qr, encode_profile};
 use crate::error::{
@@ -15,16 +16,16 @@ use crate::error::{
 };
 
 /// The trees a new profile is written to.
-struct ProfileTx<'a> {
-    profiles: &'a TransactionalTree,
-    usernames: &'a TransactionalTree,
-    public_keys: &'a TransactionalTree,
-    devices: &'a TransactionalTree,
+pub(super) struct ProfileTx<'a> {
+    pub profiles: &'a TransactionalTree,
+    pub usernames: &'a TransactionalTree,
+    pub public_keys: &'a TransactionalTree,
+    pub devices: &'a TransactionalTree,
 }
 
 /// Claim the username (and key), append to the owner's devices and store the profile.
 /// Refusals in the order `MemoryStore` checks them: username, id, public key.
-fn insert_profile(tx: &ProfileTx<'_>, p: &ProfileRecord, value: &[u8]) -> TxResult<()> {
+pub(super) fn insert_profile(tx: &ProfileTx<'_>, p: &ProfileRecord, value: &[u8]) -> TxResult<()> {
     let id = p.id.as_bytes();
     if tx.usernames.get(p.username.as_bytes())?.is_some() {
         return abort(StoreError::Conflict(Conflict::Username));
@@ -53,6 +54,73 @@ fn insert_profile(tx: &ProfileTx<'_>, p: &ProfileRecord, value: &[u8]) -> TxResu
         tx.devices.insert(&key[..], list)?;
     }
     tx.profiles.insert(&id[..], value)?;
+    Ok(())
+}
+
+/// The trees a profile update (with its revocation) writes.
+pub(super) struct UpdateTx<'a> {
+    pub profiles: &'a TransactionalTree,
+    pub public_keys: &'a TransactionalTree,
+    pub revoke: RevokeTx<'a>,
+}
+
+/// What `revoke` will delete, listed before the transaction (`None` for `Revoke::Nothing`).
+pub(super) fn scan_for_revoke(
+    db: &Inner,
+    profile: Uuid,
+    revoke: Revoke,
+) -> StoreResult<Option<Attached>> {
+    match revoke {
+        Revoke::Nothing => Ok(None),
+        Revoke::All | Revoke::AllExcept(_) => scan_attached(db, profile, true).map(Some),
+    }
+}
+
+/// `ProfileStore::update_profile` inside a transaction: check the version and the key,
+/// write the profile (username and owner kept) and revoke what `attached` lists.
+pub(super) fn update_profile_tx(
+    tx: &UpdateTx<'_>,
+    new: &ProfileRecord,
+    expected_version: u64,
+    revoke: Revoke,
+    attached: Option<&Attached>,
+) -> TxResult<()> {
+    let id = new.id.as_bytes();
+    let Some(raw) = tx.profiles.get(id)? else {
+        return abort(StoreError::NotFound);
+    };
+    let old = match decode_profile(&raw) {
+        Ok(p) => p,
+        Err(e) => return abort_corrupt("profiles", id, e),
+    };
+    if old.version != expected_version {
+        return abort(StoreError::VersionMismatch);
+    }
+    if let Some(k) = &new.public_key
+        && tx.public_keys.get(k)?.is_some_and(|holder| holder != id)
+    {
+        return abort(StoreError::Conflict(Conflict::PublicKey));
+    }
+    if old.public_key != new.public_key {
+        if let Some(k) = &old.public_key {
+            tx.public_keys.remove(&k[..])?;
+        }
+        if let Some(k) = &new.public_key {
+            tx.public_keys.insert(&k[..], &id[..])?;
+        }
+    }
+    let mut stored = new.clone();
+    stored.username.clone_from(&old.username);
+    stored.owner = old.owner;
+    stored.version = expected_version + 1;
+    tx.profiles.insert(&id[..], encode_profile(&stored))?;
+    if let Some(a) = attached {
+        let keep = match revoke {
+            Revoke::AllExcept(d) => Some(d),
+            Revoke::Nothing | Revoke::All => None,
+        };
+        revoke_attached(&tx.revoke, new.id, a, keep.as_ref())?;
+    }
     Ok(())
 }
 
@@ -119,81 +187,52 @@ impl ProfileStore for SledStore {
         revoke: Revoke,
     ) -> StoreResult<()> {
         let new = profile.clone();
-        let keep = match revoke {
-            Revoke::AllExcept(d) => Some(d),
-            Revoke::Nothing | Revoke::All => None,
-        };
         self.write(move |db: &Inner| {
             let t = &db.t;
+            let trees = (
+                &t.profiles,
+                &t.public_keys,
+                &t.tokens,
+                &t.profile_tokens,
+                &t.family_tokens,
+                &t.family_size,
+                &t.qr,
+                &t.owner_qr,
+                &t.expiry,
+                &t.attach_gen,
+            );
             with_retry(|| {
-                let attached = match revoke {
-                    Revoke::Nothing => None,
-                    Revoke::All | Revoke::AllExcept(_) => {
-                        Some(scan_attached(db, new.id).map_err(Abort::Store)?)
-                    }
-                };
-                let trees = (
-                    &t.profiles,
-                    &t.public_keys,
-                    &t.tokens,
-                    &t.profile_tokens,
-                    &t.qr,
-                    &t.owner_qr,
-                    &t.expiry,
-                    &t.attach_gen,
-                );
+                let attached = scan_for_revoke(db, new.id, revoke).map_err(Abort::Store)?;
                 from_tx(trees.transaction(
                     |(
                         profiles,
                         public_keys,
                         tokens,
                         profile_tokens,
+                        family_tokens,
+                        family_size,
                         qr,
                         owner_qr,
                         expiry,
                         attach,
                     )| {
-                        let id = new.id.as_bytes();
-                        let Some(raw) = profiles.get(id)? else {
-                            return abort(StoreError::NotFound);
-                        };
-                        let old = match decode_profile(&raw) {
-                            Ok(p) => p,
-                            Err(e) => return abort_corrupt("profiles", id, e),
-                        };
-                        if old.version != expected_version {
-                            return abort(StoreError::VersionMismatch);
-                        }
-                        if let Some(k) = &new.public_key
-                            && public_keys.get(k)?.is_some_and(|holder| holder != id)
-                        {
-                            return abort(StoreError::Conflict(Conflict::PublicKey));
-                        }
-                        if old.public_key != new.public_key {
-                            if let Some(k) = &old.public_key {
-                                public_keys.remove(&k[..])?;
-                            }
-                            if let Some(k) = &new.public_key {
-                                public_keys.insert(&k[..], &id[..])?;
-                            }
-                        }
-                        let mut stored = new.clone();
-                        stored.username.clone_from(&old.username);
-                        stored.owner = old.owner;
-                        stored.version = expected_version + 1;
-                        profiles.insert(&id[..], encode_profile(&stored))?;
-                        if let Some(a) = &attached {
-                            let tx = RevokeTx {
-                                tokens,
-                                profile_tokens,
+                        let tx = UpdateTx {
+                            profiles,
+                            public_keys,
+                            revoke: RevokeTx {
+                                tok: TokenTx {
+                                    tokens,
+                                    profile_tokens,
+                                    family_tokens,
+                                    family_size,
+                                    expiry,
+                                },
                                 qr,
                                 owner_qr,
-                                expiry,
                                 attach,
-                            };
-                            revoke_attached(&tx, new.id, a, keep.as_ref())?;
-                        }
-                        Ok(())
+                            },
+                        };
+                        update_profile_tx(&tx, &new, expected_version, revoke, attached.as_ref())
                     },
                 ))
             })

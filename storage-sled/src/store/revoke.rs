@@ -1,4 +1,5 @@
-//! Revoking everything attached to a profile, and the deletions revocation and purge share.
+//! Revoking everything attached to a profile, and the QR deletion revocation and purge
+//! share.
 //!
 //! A sled transaction can only do point reads, so the profile's tokens and QR tokens are
 //! listed by a prefix scan before it. Every transaction that attaches a token or QR token
@@ -13,12 +14,13 @@ use tessera_core::{StoreError, TokenDigest};
 use uuid::Uuid;
 
 use super::Inner;
-use crate::codec::{TokenView, decode_fixed, decode_qr, decode_token_view};
+use super::token_index::TokenTx;
+use crate::codec::{decode_fixed, decode_qr};
 use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, from_sled};
-use crate::trees::{EXP_QR, EXP_TOKEN, expiry_key, pair_key};
+use crate::trees::{EXP_QR, expiry_key, pair_key};
 
 /// How often a revocation rescans before giving up (only under a storm of new tokens for
-/// the very profile being revoked).
+/// the very profile or family being revoked).
 const MAX_RESCANS: usize = 64;
 
 /// Run `f` until it does not end in `Abort::Stale`.
@@ -32,14 +34,14 @@ pub(super) fn with_retry<T>(mut f: impl FnMut() -> Result<T, Abort>) -> StoreRes
     }
     Err(StoreError::Unavailable {
         retryable: true,
-        message: "revocation kept racing new tokens of the same profile".into(),
+        message: "revocation kept racing new tokens of the same profile or family".into(),
     })
 }
 
 /// What was attached to a profile when it was scanned (outside a transaction).
 pub(super) struct Attached {
     generation: u64,
-    tokens: Vec<[u8; 32]>,
+    pub tokens: Vec<[u8; 32]>,
     qrs: Vec<[u8; 32]>,
 }
 
@@ -63,35 +65,57 @@ pub(super) fn bump_generation(attach: &TransactionalTree, profile: Uuid) -> TxRe
     Ok(())
 }
 
-/// Read the generation, then list the profile's tokens and QR tokens.
-pub(super) fn scan_attached(db: &Inner, profile: Uuid) -> StoreResult<Attached> {
+/// Abort with `Stale` if anything was attached to `profile` since `a` was scanned.
+pub(super) fn check_generation(
+    attach: &TransactionalTree,
+    profile: Uuid,
+    a: &Attached,
+) -> TxResult<()> {
+    let id = profile.as_bytes();
+    match generation(attach.get(id)?.as_deref(), id) {
+        Ok(g) if g == a.generation => Ok(()),
+        Ok(_) => Err(ConflictableTransactionError::Abort(Abort::Stale)),
+        Err(e) => abort(e),
+    }
+}
+
+/// The 32-byte digests after a 16-byte prefix, from a prefix scan of `tree`.
+pub(super) fn scan_digests(
+    tree: &sled::Tree,
+    name: &str,
+    prefix: &[u8; 16],
+) -> StoreResult<Vec<[u8; 32]>> {
+    let mut out = Vec::new();
+    for k in tree.scan_prefix(prefix).keys() {
+        let k = k.map_err(from_sled)?;
+        let d = k.get(16..).and_then(|d| <[u8; 32]>::try_from(d).ok());
+        out.push(d.ok_or_else(|| corrupt_entry(name, &k, "key is not id ‖ digest"))?);
+    }
+    Ok(out)
+}
+
+/// Read the generation, then list the profile's tokens and, if `with_qr`, its QR tokens.
+pub(super) fn scan_attached(db: &Inner, profile: Uuid, with_qr: bool) -> StoreResult<Attached> {
     let t = &db.t;
     let id = profile.as_bytes();
     let raw = t.attach_gen.get(id).map_err(from_sled)?;
     let generation = generation(raw.as_deref(), id)?;
-    let scan = |tree: &sled::Tree, name: &str| -> StoreResult<Vec<[u8; 32]>> {
-        let mut out = Vec::new();
-        for k in tree.scan_prefix(id).keys() {
-            let k = k.map_err(from_sled)?;
-            let d = k.get(16..).and_then(|d| <[u8; 32]>::try_from(d).ok());
-            out.push(d.ok_or_else(|| corrupt_entry(name, &k, "key is not id ‖ digest"))?);
-        }
-        Ok(out)
-    };
     Ok(Attached {
         generation,
-        tokens: scan(&t.profile_tokens, "profile_tokens")?,
-        qrs: scan(&t.owner_qr, "owner_qr")?,
+        tokens: scan_digests(&t.profile_tokens, "profile_tokens", id)?,
+        qrs: if with_qr {
+            scan_digests(&t.owner_qr, "owner_qr", id)?
+        } else {
+            Vec::new()
+        },
     })
 }
 
 /// The trees a revocation writes.
 pub(super) struct RevokeTx<'a> {
-    pub tokens: &'a TransactionalTree,
-    pub profile_tokens: &'a TransactionalTree,
+    pub tok: TokenTx<'a>,
     pub qr: &'a TransactionalTree,
     pub owner_qr: &'a TransactionalTree,
-    pub expiry: &'a TransactionalTree,
     pub attach: &'a TransactionalTree,
 }
 
@@ -103,23 +127,14 @@ pub(super) fn revoke_attached(
     a: &Attached,
     keep: Option<&TokenDigest>,
 ) -> TxResult<u64> {
-    let id = profile.as_bytes();
-    match generation(tx.attach.get(id)?.as_deref(), id) {
-        Ok(g) if g == a.generation => {}
-        Ok(_) => return Err(ConflictableTransactionError::Abort(Abort::Stale)),
-        Err(e) => return abort(e),
-    }
+    check_generation(tx.attach, profile, a)?;
     let mut n = 0;
     for d in &a.tokens {
         if keep.is_some_and(|k| k.0 == *d) {
             continue;
         }
-        if let Some(raw) = tx.tokens.get(d)? {
-            let v = match decode_token_view(&raw) {
-                Ok(v) => v,
-                Err(e) => return abort_corrupt("tokens", d, e),
-            };
-            remove_token_tx(tx.tokens, tx.profile_tokens, tx.expiry, d, &v)?;
+        if let Some(v) = tx.tok.view(d)? {
+            tx.tok.remove(d, &v)?;
             n += 1;
         }
     }
@@ -129,25 +144,11 @@ pub(super) fn revoke_attached(
                 Ok(q) => q,
                 Err(e) => return abort_corrupt("qr", d, e),
             };
-            remove_qr_tx(tx.qr, tx.owner_qr, tx.expiry, &q)?;
+            remove_qr_tx(tx.qr, tx.owner_qr, tx.tok.expiry, &q)?;
             n += 1;
         }
     }
     Ok(n)
-}
-
-/// Delete a token and its index entries.
-pub(super) fn remove_token_tx(
-    tokens: &TransactionalTree,
-    profile_tokens: &TransactionalTree,
-    expiry: &TransactionalTree,
-    digest: &[u8; 32],
-    v: &TokenView,
-) -> TxResult<()> {
-    tokens.remove(&digest[..])?;
-    profile_tokens.remove(&pair_key(v.profile_id, digest)[..])?;
-    expiry.remove(expiry_key(v.expires_at, EXP_TOKEN, digest))?;
-    Ok(())
 }
 
 /// Delete a QR token and its index entries.

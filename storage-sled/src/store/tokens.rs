@@ -1,16 +1,19 @@
-//! [`TokenStore`] and [`QrStore`].
+//! [`TokenStore`] and [`QrStore`]. The token-API methods delegate to `rotation.rs`
+//! (refresh rotation), `family.rs` (family revocation) and `single_use.rs` (take, replace);
+//! every token write goes through `token_index.rs`.
 
 use async_trait::async_trait;
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
-use tessera_core::store::{Conflict, QrRecord, QrStore, StoreResult, TokenRecord, TokenStore};
-use tessera_core::{Principal, StoreError, Timestamp, TokenDigest};
+use tessera_core::store::{
+    Conflict, QrRecord, QrStore, Rotation, StoreResult, TokenRecord, TokenStore,
+};
+use tessera_core::{Principal, StoreError, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
-use super::revoke::{
-    RevokeTx, bump_generation, remove_token_tx, revoke_attached, scan_attached, with_retry,
-};
-use super::{Inner, SledStore, read};
+use super::revoke::{RevokeTx, bump_generation, revoke_attached, scan_attached, with_retry};
+use super::token_index::{NewToken, TokenTx};
+use super::{Inner, SledStore, family, read, rotation, single_use};
 use crate::codec::{
     decode_principal_view, decode_qr, decode_token, decode_token_view, encode_qr, encode_token,
     profile_version,
@@ -23,54 +26,38 @@ const EMPTY: &[u8] = &[];
 /// How often `resolve_token` re-reads a token that changed under it.
 const MAX_RESOLVE_TRIES: usize = 16;
 
-/// A token to store, encoded, with the profile version it requires.
-struct NewToken {
-    digest: [u8; 32],
-    profile: Uuid,
-    expires_at: Timestamp,
-    value: Vec<u8>,
-    profile_version: u64,
-}
-
-impl NewToken {
-    fn new(t: &TokenRecord, profile_version: u64) -> Self {
-        Self {
-            digest: t.digest.0,
-            profile: t.profile_id,
-            expires_at: t.expires_at,
-            value: encode_token(t),
-            profile_version,
-        }
-    }
-}
-
 /// Store `batch` in one transaction: each token with its index entries, if its profile
-/// has the required version and its digest is new (also within the batch).
-fn put_batch(db: &Inner, batch: &[NewToken]) -> StoreResult<()> {
+/// has the paired version and its digest is new (also within the batch).
+fn put_batch(db: &Inner, batch: &[(NewToken, u64)]) -> StoreResult<()> {
     let t = &db.t;
     let trees = (
         &t.profiles,
         &t.tokens,
         &t.profile_tokens,
+        &t.family_tokens,
+        &t.family_size,
         &t.expiry,
         &t.attach_gen,
     );
-    finish(
-        trees.transaction(|(profiles, tokens, profile_tokens, expiry, attach)| {
-            for n in batch {
-                let d = &n.digest;
-                check_version(profiles, n.profile, n.profile_version)?;
-                if tokens.get(d)?.is_some() {
+    finish(trees.transaction(
+        |(profiles, tokens, profile_tokens, family_tokens, family_size, expiry, attach)| {
+            let tx = TokenTx {
+                tokens,
+                profile_tokens,
+                family_tokens,
+                family_size,
+                expiry,
+            };
+            for (n, version) in batch {
+                check_version(profiles, n.profile, *version)?;
+                if tx.exists(&n.digest)? {
                     return abort(StoreError::Conflict(Conflict::Exists));
                 }
-                tokens.insert(&d[..], n.value.as_slice())?;
-                profile_tokens.insert(&pair_key(n.profile, d)[..], EMPTY)?;
-                expiry.insert(expiry_key(n.expires_at, EXP_TOKEN, d), EMPTY)?;
-                bump_generation(attach, n.profile)?;
+                tx.insert(attach, n)?;
             }
             Ok(())
-        }),
-    )
+        },
+    ))
 }
 
 /// `NotFound` unless the profile `id` exists with `version` (inside a transaction).
@@ -89,13 +76,14 @@ fn check_version(profiles: &TransactionalTree, id: Uuid, version: u64) -> TxResu
 #[async_trait]
 impl TokenStore for SledStore {
     async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()> {
-        let batch = vec![NewToken::new(token, profile_version)];
+        let batch = vec![(NewToken::new(token), profile_version)];
         self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
     /// One transaction for the whole batch and one flush: a refused token stores nothing.
     async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
-        let batch: Vec<NewToken> = tokens.iter().map(|(t, v)| NewToken::new(t, *v)).collect();
+        let batch: Vec<(NewToken, u64)> =
+            tokens.iter().map(|(t, v)| (NewToken::new(t), *v)).collect();
         self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
@@ -182,16 +170,26 @@ impl TokenStore for SledStore {
         let d = digest.0;
         self.write(move |db: &Inner| {
             let t = &db.t;
-            finish((&t.tokens, &t.profile_tokens, &t.expiry).transaction(
-                |(tokens, profile_tokens, expiry)| {
-                    let Some(raw) = tokens.get(d)? else {
+            let trees = (
+                &t.tokens,
+                &t.profile_tokens,
+                &t.family_tokens,
+                &t.family_size,
+                &t.expiry,
+            );
+            finish(trees.transaction(
+                |(tokens, profile_tokens, family_tokens, family_size, expiry)| {
+                    let tx = TokenTx {
+                        tokens,
+                        profile_tokens,
+                        family_tokens,
+                        family_size,
+                        expiry,
+                    };
+                    let Some(v) = tx.view(&d)? else {
                         return Ok(false);
                     };
-                    let v = match decode_token_view(&raw) {
-                        Ok(v) => v,
-                        Err(e) => return abort_corrupt("tokens", &d, e),
-                    };
-                    remove_token_tx(tokens, profile_tokens, expiry, &d, &v)?;
+                    tx.remove(&d, &v)?;
                     Ok(true)
                 },
             ))
@@ -202,24 +200,39 @@ impl TokenStore for SledStore {
     async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
         self.write(move |db: &Inner| {
             let t = &db.t;
+            let trees = (
+                &t.tokens,
+                &t.profile_tokens,
+                &t.family_tokens,
+                &t.family_size,
+                &t.qr,
+                &t.owner_qr,
+                &t.expiry,
+                &t.attach_gen,
+            );
             with_retry(|| {
-                let attached = scan_attached(db, profile).map_err(Abort::Store)?;
-                let trees = (
-                    &t.tokens,
-                    &t.profile_tokens,
-                    &t.qr,
-                    &t.owner_qr,
-                    &t.expiry,
-                    &t.attach_gen,
-                );
+                let attached = scan_attached(db, profile, true).map_err(Abort::Store)?;
                 from_tx(trees.transaction(
-                    |(tokens, profile_tokens, qr, owner_qr, expiry, attach)| {
+                    |(
+                        tokens,
+                        profile_tokens,
+                        family_tokens,
+                        family_size,
+                        qr,
+                        owner_qr,
+                        expiry,
+                        attach,
+                    )| {
                         let tx = RevokeTx {
-                            tokens,
-                            profile_tokens,
+                            tok: TokenTx {
+                                tokens,
+                                profile_tokens,
+                                family_tokens,
+                                family_size,
+                                expiry,
+                            },
                             qr,
                             owner_qr,
-                            expiry,
                             attach,
                         };
                         revoke_attached(&tx, profile, &attached, None)
@@ -228,6 +241,40 @@ impl TokenStore for SledStore {
             })
         })
         .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        let (old, r, a) = (*old_digest, new_refresh.clone(), new_access.clone());
+        self.write(move |db: &Inner| rotation::rotate(db, &old, &r, &a, now))
+            .await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
+        self.write(move |db: &Inner| family::revoke_family(db, family))
+            .await
+    }
+
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let d = *digest;
+        self.write(move |db: &Inner| single_use::take(db, d, kind, now))
+            .await
+    }
+
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64> {
+        let t = token.clone();
+        self.write(move |db: &Inner| single_use::replace(db, &t))
+            .await
     }
 }
 

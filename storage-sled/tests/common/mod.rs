@@ -55,3 +55,59 @@ pub async fn stored_profile(s: &SledStore, name: &str) -> ProfileRecord {
     s.create_profile(&p).await.expect("create profile");
     p
 }
+
+/// A token of `kind` in `family`.
+pub fn family_token(profile: Uuid, kind: TokenKind, family: Uuid, expires: i64) -> TokenRecord {
+    TokenRecord {
+        kind,
+        family: Some(family),
+        ..token(profile, 0, expires)
+    }
+}
+
+/// Check the family index of a closed store against its tokens: every token with a family
+/// has its `family_tokens` entry, every entry has its token, and `family_size` counts
+/// exactly the stored tokens of each family (no entry for an empty family). Returns the
+/// number of family tokens.
+pub fn check_family_index(dir: &Path) -> usize {
+    use std::collections::{BTreeMap, BTreeSet};
+    let db = raw(dir);
+    let tokens = db.open_tree("tokens").unwrap();
+    let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut sizes: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for kv in &tokens {
+        let (k, v) = kv.unwrap();
+        // family opt<uuid> is the tail of the fixed 34/50-byte token value
+        if v.len() == 50 {
+            assert_eq!(v[33], 1, "family tag");
+            let mut key = v[34..50].to_vec();
+            key.extend_from_slice(&k);
+            *sizes.entry(v[34..50].to_vec()).or_default() += 1;
+            expected.insert(key);
+        } else {
+            assert_eq!((v.len(), v[33]), (34, 0), "token without family");
+        }
+    }
+    let index: BTreeSet<Vec<u8>> = db
+        .open_tree("family_tokens")
+        .unwrap()
+        .iter()
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .collect();
+    assert_eq!(
+        index, expected,
+        "family_tokens lists exactly the family tokens"
+    );
+    let stored: BTreeMap<Vec<u8>, u64> = db
+        .open_tree("family_size")
+        .unwrap()
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.unwrap();
+            (k.to_vec(), u64::from_le_bytes(v[..].try_into().unwrap()))
+        })
+        .collect();
+    assert_eq!(stored, sizes, "family_size counts each family's tokens");
+    expected.len()
+}
