@@ -25,21 +25,21 @@ fn acknowledged(message: &str) -> Response {
 }
 
 /// The audit word for a credential check's result.
-fn outcome<T>(result: Result<T, &Error>) -> &'static str {
-    match result {
-        Ok(_) => "success",
-        Err(Error::Unauthorized) => "unauthorized",
-        Err(Error::TooManyAttempts { .. }) => "throttled",
-        Err(Error::Overloaded { .. }) => "overloaded",
-        Err(Error::Storage(_)) => "error",
-        Err(_) => "invalid",
+fn outcome(error: Option<&Error>) -> &'static str {
+    match error {
+        None => "success",
+        Some(Error::Unauthorized) => "unauthorized",
+        Some(Error::TooManyAttempts { .. }) => "throttled",
+        Some(Error::Overloaded { .. }) => "overloaded",
+        Some(Error::Storage(_)) => "error",
+        Some(_) => "invalid",
     }
 }
 
 /// One audit line (target `tessera::audit`) per credential outcome: never a password,
 /// token, session or code. Returns the outcome word (for the metrics).
 fn audit(event: &str, username: &str, result: Result<Option<Uuid>, &Error>) -> &'static str {
-    let outcome = outcome(result);
+    let outcome = outcome(result.err());
     // `?` (Debug) escapes control characters, so a crafted name cannot forge log lines.
     let name = Username::parse(username)
         .map_or_else(|_| "<invalid>".to_owned(), |u| u.as_str().to_owned());
