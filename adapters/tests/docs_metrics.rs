@@ -49,6 +49,29 @@ const ROUTES: [(&str, &str); 36] = [
     ("delete", "/v1/users/{externalId}/tokens"),
 ];
 
+/// The operations of the document's `paths`, checking that their ids are unique.
+fn count_operations(paths: &serde_json::Map<String, serde_json::Value>) -> usize {
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "operation ids are unique");
+    paths
+        .values()
+        .map(|p| {
+            p.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+                .count()
+        })
+        .sum()
+}
+
 #[tokio::test]
 async fn openapi_documents_every_route_field_and_error() {
     let app = TestApp::new();
@@ -57,10 +80,7 @@ async fn openapi_documents_every_route_field_and_error() {
     let doc = r.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
-    let operations: usize = paths
-        .values()
-        .map(|p| p.as_object().unwrap().keys().filter(|k| *k != "parameters").count())
-        .sum();
+    let operations = count_operations(paths);
     assert_eq!(
         operations,
         ROUTES.len(),

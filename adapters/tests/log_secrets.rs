@@ -126,6 +126,7 @@ async fn no_secret_in_the_logs() {
 
 /// Drive the token API and the users API (reset codes to a file) and return every secret
 /// they used or issued.
+#[allow(clippy::too_many_lines)] // one scenario, top to bottom
 async fn token_api_secrets() -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let codes = dir.path().join("codes.jsonl");
@@ -166,14 +167,18 @@ async fn token_api_secrets() -> Vec<String> {
     for _ in 0..200 {
         if let Some(line) = std::fs::read_to_string(&codes).unwrap().lines().last() {
             let j: serde_json::Value = serde_json::from_str(line).unwrap();
-            code = j["code"].as_str().unwrap().to_owned();
+            j["code"].as_str().unwrap().clone_into(&mut code);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(code.len(), 8);
     let reset = password("v1logger reset");
-    let wrong_code = if code == "00000000" { "11111111" } else { "00000000" };
+    let wrong_code = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     for c in [wrong_code, code.as_str()] {
         app.post_json(
             "/v1/forgot-password-confirm",
@@ -195,10 +200,18 @@ async fn token_api_secrets() -> Vec<String> {
         .await
         .json();
     let user_token = r["userToken"].as_str().unwrap().to_owned();
-    app.users(Method::GET, "/v1/users/logged-idp-id", Some("tsk_wrong"), None)
-        .await;
+    app.users(
+        Method::GET,
+        "/v1/users/logged-idp-id",
+        Some("tsk_wrong"),
+        None,
+    )
+    .await;
     let session = app
-        .post_json("/v1/login", &json!({"username": "v1temp", "password": temp}))
+        .post_json(
+            "/v1/login",
+            &json!({"username": "v1temp", "password": temp}),
+        )
         .await
         .json()["session"]
         .as_str()

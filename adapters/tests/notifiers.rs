@@ -128,7 +128,10 @@ async fn receiver(
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook?token=receiver-secret", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/hook?token=receiver-secret",
+        listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, rx)
 }
@@ -146,14 +149,22 @@ async fn the_webhook_notifier_posts_the_code() {
         .unwrap()
         .unwrap();
     assert_eq!(headers["content-type"], "application/json");
-    assert!(headers["user-agent"].to_str().unwrap().starts_with("tessera/"));
+    assert!(
+        headers["user-agent"]
+            .to_str()
+            .unwrap()
+            .starts_with("tessera/")
+    );
     assert_eq!(body["type"], "reset_code");
     assert_eq!(body["username"], "hooked");
     assert_eq!(body["profileId"], u.profile_id);
     let code = body["code"].as_str().unwrap();
     assert_eq!(confirm(&app, "hooked", code).await, StatusCode::OK);
     let text = logs.text();
-    assert!(!text.contains(code), "the code leaked into the log:\n{text}");
+    assert!(
+        !text.contains(code),
+        "the code leaked into the log:\n{text}"
+    );
     assert!(!text.contains("reset code not delivered"), "{text}");
 }
 
@@ -171,7 +182,10 @@ async fn webhook_failures_are_logged_without_the_code() {
     let code = body["code"].as_str().unwrap().to_owned();
     let text = wait_for(&logs, "answered 500").await;
     assert!(text.contains("reset code not delivered"), "{text}");
-    assert!(text.contains("host=\"127.0.0.1\"") || text.contains("host=127.0.0.1"), "{text}");
+    assert!(
+        text.contains("host=\"127.0.0.1\"") || text.contains("host=127.0.0.1"),
+        "{text}"
+    );
 
     // the receiver is too slow
     let (slow, mut slow_rx) = receiver(StatusCode::OK, Duration::from_secs(30)).await;
@@ -224,7 +238,11 @@ fn notifier_settings_merge_flags_over_the_file() {
     // defaults and refusals
     let empty = FileConfig::parse("").unwrap();
     assert_eq!(
-        empty.notify.settings(&NotifyArgs::default()).kind().unwrap(),
+        empty
+            .notify
+            .settings(&NotifyArgs::default())
+            .kind()
+            .unwrap(),
         NotifierKind::Log
     );
     assert!(FileConfig::parse("[notify]\nkind = \"pigeon\"").is_err());

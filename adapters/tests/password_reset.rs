@@ -52,13 +52,20 @@ async fn reset_with_a_code_ends_every_session() {
     // a weak password does not use the code up
     let weak = confirm(&app, "forgetful", &code, "password12345678").await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(weak.json()["errors"]["password"].is_array(), "{}", weak.text());
+    assert!(
+        weak.json()["errors"]["password"].is_array(),
+        "{}",
+        weak.text()
+    );
 
     let ok = confirm(&app, "Forgetful", &code.to_lowercase(), &new_pw).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
     let j = ok.json();
     assert_eq!(j["status"], 200);
-    assert!(j.get("access_token").is_none(), "reset issues no token: {j}");
+    assert!(
+        j.get("access_token").is_none(),
+        "reset issues no token: {j}"
+    );
     // every old token is refused: the header token, the /v1 pair
     for t in [&u.token, &access] {
         assert!(!works(&app, t).await);
@@ -138,7 +145,11 @@ async fn code_guesses_are_throttled_per_account() {
     app.active_user("guessed").await;
     let code = code_for(&app, &codes, "guessed").await;
     let pw = password("guessed next");
-    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let mut throttled = None;
     for _ in 0..10 {
         let r = confirm(&app, "guessed", wrong, &pw).await;
@@ -202,7 +213,10 @@ async fn the_file_notifier_delivers_codes_as_json_lines() {
         for _ in 0..100 {
             let text = std::fs::read_to_string(&path).unwrap();
             if let Some(line) = text.lines().last() {
-                return (text.lines().count(), serde_json::from_str::<serde_json::Value>(line).unwrap());
+                return (
+                    text.lines().count(),
+                    serde_json::from_str::<serde_json::Value>(line).unwrap(),
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -233,5 +247,8 @@ async fn the_file_notifier_delivers_codes_as_json_lines() {
     confirm(&app, "filed", &code, &pw)
         .await
         .expect_error(422, "invalid_code");
-    assert_eq!(confirm(&app, "filed", &newer, &pw).await.status, StatusCode::OK);
+    assert_eq!(
+        confirm(&app, "filed", &newer, &pw).await.status,
+        StatusCode::OK
+    );
 }

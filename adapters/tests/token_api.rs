@@ -6,6 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use base64::Engine as _;
 use common::{TestApp, password};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -170,7 +171,10 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
             .expect_error(401, "unauthorized");
     }
     // the refused attempt by another name did not use the token up
-    assert_eq!(refresh(&app, "rotator", &r_other).await.status, StatusCode::OK);
+    assert_eq!(
+        refresh(&app, "rotator", &r_other).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -242,7 +246,10 @@ async fn token_revoke_ends_the_refresh_token_and_its_access_tokens() {
         .expect_error(401, "unauthorized");
     // the other login is untouched
     assert!(works(&app, &keep_a).await);
-    assert_eq!(refresh(&app, "revoker", &keep_r).await.status, StatusCode::OK);
+    assert_eq!(
+        refresh(&app, "revoker", &keep_r).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -252,13 +259,14 @@ async fn change_password_with_an_access_token() {
     let (a, r, _) = app.v1_login("changer", &u.password).await;
     let other = app.login("changer", &u.password).await;
     let new_pw = password("changer-next");
-    let change = |token: &str, previous: &str, proposed: &str| {
-        json!({"access_token": token, "previous_password": previous, "proposed_password": proposed})
-    };
+    let change = |token: &str, previous: &str, proposed: &str| json!({"access_token": token, "previous_password": previous, "proposed_password": proposed});
 
-    app.post_json("/v1/change-password", &change("tsa_bad", &u.password, &new_pw))
-        .await
-        .expect_error(401, "unauthorized");
+    app.post_json(
+        "/v1/change-password",
+        &change("tsa_bad", &u.password, &new_pw),
+    )
+    .await
+    .expect_error(401, "unauthorized");
     let wrong = app
         .post_json(
             "/v1/change-password",
@@ -321,13 +329,20 @@ async fn id_tokens_verify_with_the_jwks() {
 
     let jwks = app.get("/.well-known/jwks.json", None).await;
     assert_eq!(jwks.status, StatusCode::OK);
-    assert!(jwks.headers["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        jwks.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let set: JwkSet = serde_json::from_slice(&jwks.body).unwrap();
     assert_eq!(set.keys.len(), 1);
     let verify = |jwt: &str| {
         let header = jsonwebtoken::decode_header(jwt).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
-        let jwk = set.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
+        let jwk = set
+            .find(header.kid.as_deref().unwrap())
+            .expect("kid in JWKS");
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_audience(&["tessera"]);
         v.set_issuer(&["http://127.0.0.1:9009"]);
@@ -345,7 +360,6 @@ async fn id_tokens_verify_with_the_jwks() {
     let cab = app.get("/public-key/retrieve-cab-public-key", None).await;
     let cab_hex = cab.json()["publicKey"].as_str().unwrap().to_owned();
     let x = jwks.json()["keys"][0]["x"].as_str().unwrap().to_owned();
-    use base64::Engine as _;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(&x)
         .unwrap();
@@ -354,18 +368,14 @@ async fn id_tokens_verify_with_the_jwks() {
     let refreshed = refresh(&app, "idtoken", &r).await.json();
     verify(refreshed["id_token"].as_str().unwrap());
     let mut parts: Vec<String> = id_token.split('.').map(str::to_owned).collect();
-    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(br#"{"sub":"someone else"}"#);
+    parts[1] =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"someone else"}"#);
     let header = jsonwebtoken::decode_header(&id_token).unwrap();
     let jwk = set.find(header.kid.as_deref().unwrap()).unwrap();
     let mut v = Validation::new(Algorithm::EdDSA);
     v.set_audience(&["tessera"]);
     assert!(
-        jsonwebtoken::decode::<Value>(
-            &parts.join("."),
-            &DecodingKey::from_jwk(jwk).unwrap(),
-            &v
-        )
-        .is_err()
+        jsonwebtoken::decode::<Value>(&parts.join("."), &DecodingKey::from_jwk(jwk).unwrap(), &v)
+            .is_err()
     );
 }

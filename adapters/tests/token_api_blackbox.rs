@@ -98,7 +98,14 @@ fn help_documents_create_user_and_the_notifier_flags() {
     };
     assert!(help(&["admin", "--help"]).contains("create-user"));
     let create = help(&["admin", "create-user", "--help"]);
-    for word in ["--username", "--temporary-password", "--data-dir", "--backend", "stdin", "NEW_PASSWORD_REQUIRED"] {
+    for word in [
+        "--username",
+        "--temporary-password",
+        "--data-dir",
+        "--backend",
+        "stdin",
+        "NEW_PASSWORD_REQUIRED",
+    ] {
         assert!(create.contains(word), "{word} missing from:\n{create}");
     }
     let serve = help(&["serve", "--help"]);
@@ -115,7 +122,14 @@ fn help_documents_create_user_and_the_notifier_flags() {
     }
     // the password is never a command-line value
     let out = StdCommand::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["admin", "create-user", "--username", "x1x", "--temporary-password", "hunter2hunter2"])
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "x1x",
+            "--temporary-password",
+            "hunter2hunter2",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -133,7 +147,14 @@ async fn token_api_against_the_real_binary() {
     let key = key.trim().to_owned();
     secrets.push(key.clone());
     let (generated, note) = admin(
-        &["create-user", "--username", "Carol", "--temporary-password", "--backend", "redb"],
+        &[
+            "create-user",
+            "--username",
+            "Carol",
+            "--temporary-password",
+            "--backend",
+            "redb",
+        ],
         &data,
         None,
     );
@@ -147,11 +168,22 @@ async fn token_api_against_the_real_binary() {
         &data,
         Some(&format!("{piped}\n")),
     );
-    assert!(out.trim().is_empty(), "a piped password is not echoed: {out}");
+    assert!(
+        out.trim().is_empty(),
+        "a piped password is not echoed: {out}"
+    );
     secrets.push(piped.clone());
     // a taken name fails cleanly
     let out = StdCommand::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["admin", "create-user", "--username", "carol", "--temporary-password", "--data-dir", data_s])
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "carol",
+            "--temporary-password",
+            "--data-dir",
+            data_s,
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -187,7 +219,10 @@ async fn token_api_against_the_real_binary() {
         .unwrap()
         .unwrap()
         .unwrap();
-    let base = line.strip_prefix("tessera listening on ").unwrap().to_owned();
+    let base = line
+        .strip_prefix("tessera listening on ")
+        .unwrap()
+        .to_owned();
     let c = Client {
         http: reqwest::Client::new(),
         base,
@@ -262,7 +297,7 @@ async fn token_api_against_the_real_binary() {
         if let Some(l) = std::fs::read_to_string(&codes).unwrap().lines().last() {
             let j: Value = serde_json::from_str(l).unwrap();
             assert_eq!(j["username"], "carol");
-            code = j["code"].as_str().unwrap().to_owned();
+            j["code"].as_str().unwrap().clone_into(&mut code);
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -280,11 +315,17 @@ async fn token_api_against_the_real_binary() {
     assert_eq!(status, 200, "{j}");
     assert_eq!(c.get("/profile/retrieve-profile-id", access).await, 401);
     let (status, _) = c
-        .post("/v1/login", &json!({"username": "carol", "password": carol_pw}))
+        .post(
+            "/v1/login",
+            &json!({"username": "carol", "password": carol_pw}),
+        )
         .await;
     assert_eq!(status, 401);
     let (status, _) = c
-        .post("/v1/login", &json!({"username": "carol", "password": reset_pw}))
+        .post(
+            "/v1/login",
+            &json!({"username": "carol", "password": reset_pw}),
+        )
         .await;
     assert_eq!(status, 200);
 
@@ -303,7 +344,10 @@ async fn token_api_against_the_real_binary() {
     let user: Value = res.json().await.unwrap();
     let user_token = user["userToken"].as_str().unwrap().to_owned();
     secrets.push(user_token.clone());
-    assert_eq!(c.get("/profile/retrieve-profile-id", &user_token).await, 200);
+    assert_eq!(
+        c.get("/profile/retrieve-profile-id", &user_token).await,
+        200
+    );
     let res = c
         .http
         .get(format!("{}/v1/users/google-oauth2%7C1234", c.base))
@@ -327,7 +371,10 @@ async fn token_api_against_the_real_binary() {
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("event=\"login\""), "audit lines expected");
     for s in &secrets {
-        assert!(!logs.contains(s.as_str()), "{s:?} leaked into the server log");
+        assert!(
+            !logs.contains(s.as_str()),
+            "{s:?} leaked into the server log"
+        );
     }
 }
 

@@ -3,10 +3,10 @@
 //! grants seen by `principal.can_access` on the next verify (through the embedding example).
 #![allow(clippy::too_many_lines)] // scenarios read top to bottom
 
+mod common;
 #[allow(dead_code)] // its `main` is for `cargo run --example`
 #[path = "../examples/embed_axum.rs"]
 mod embed_axum;
-mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -48,7 +48,9 @@ async fn the_users_api_needs_a_valid_api_key() {
             .unwrap();
         app.send(req).await.expect_error(401, "unauthorized");
         // an authorization token is not an API key
-        let u = app.active_user(&format!("keyless{}", method.as_str().to_lowercase())).await;
+        let u = app
+            .active_user(&format!("keyless{}", method.as_str().to_lowercase()))
+            .await;
         app.users(method.clone(), path, Some(&u.token), None)
             .await
             .expect_error(401, "unauthorized");
@@ -138,7 +140,12 @@ async fn upsert_read_and_logout() {
 
     // logout: every token of the user ends
     let second = app
-        .users(Method::PUT, USER, Some(&key), Some(&json!({"createToken": true})))
+        .users(
+            Method::PUT,
+            USER,
+            Some(&key),
+            Some(&json!({"createToken": true})),
+        )
         .await
         .json()["userToken"]
         .as_str()
@@ -154,9 +161,14 @@ async fn upsert_read_and_logout() {
             .await
             .expect_error(401, "unauthorized");
     }
-    app.users(Method::DELETE, "/v1/users/unknown-id/tokens", Some(&key), None)
-        .await
-        .expect_error(404, "not_found");
+    app.users(
+        Method::DELETE,
+        "/v1/users/unknown-id/tokens",
+        Some(&key),
+        None,
+    )
+    .await
+    .expect_error(404, "not_found");
     // the user has no password: no password login
     let name = c["username"].as_str().unwrap();
     app.post_json(
@@ -193,7 +205,12 @@ async fn upsert_validation_names_the_field() {
         ),
     ] {
         let r = put(USER, body.clone()).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text());
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text()
+        );
         assert!(
             r.json()["errors"][field].is_array(),
             "{body}: expected errors.{field}: {}",
@@ -246,7 +263,10 @@ async fn a_temporary_password_leads_to_new_password_required() {
     assert_eq!(login.status, StatusCode::OK, "{}", login.text());
     let j = login.json();
     assert_eq!(j["challenge_name"], "NEW_PASSWORD_REQUIRED");
-    assert!(j.get("access_token").is_none(), "no tokens with a challenge: {j}");
+    assert!(
+        j.get("access_token").is_none(),
+        "no tokens with a challenge: {j}"
+    );
     let session = j["session"].as_str().unwrap().to_owned();
     assert!(session.starts_with("tss_"));
     // the temporary password opens nothing else
@@ -258,9 +278,7 @@ async fn a_temporary_password_leads_to_new_password_required() {
     .await
     .expect_error(401, "unauthorized");
 
-    let answer = |session: &str, name: &str, pw: &str| {
-        json!({"session": session, "username": name, "new_password": pw})
-    };
+    let answer = |session: &str, name: &str, pw: &str| json!({"session": session, "username": name, "new_password": pw});
     let next = password("chosen by the user");
     // wrong user, bad session, weak password
     app.active_user("someone-else").await;
@@ -283,7 +301,11 @@ async fn a_temporary_password_leads_to_new_password_required() {
         )
         .await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(weak.json()["errors"]["new_password"].is_array(), "{}", weak.text());
+    assert!(
+        weak.json()["errors"]["new_password"].is_array(),
+        "{}",
+        weak.text()
+    );
 
     let done = app
         .post_json(
@@ -368,13 +390,21 @@ async fn environment_grants_show_on_the_next_verify() {
         env_status(&service, "prod", &token).await,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(env_status(&service, "staging", &token).await, StatusCode::OK);
+    assert_eq!(
+        env_status(&service, "staging", &token).await,
+        StatusCode::OK
+    );
     // the engine's principal says the same
     let p = app.engine.verify(&token).await.unwrap();
     assert!(p.can_access("staging") && !p.can_access("prod"));
     // logout ends it
-    app.users(Method::DELETE, "/v1/users/env-user/tokens", Some(&key), None)
-        .await;
+    app.users(
+        Method::DELETE,
+        "/v1/users/env-user/tokens",
+        Some(&key),
+        None,
+    )
+    .await;
     assert_eq!(
         env_status(&service, "staging", &token).await,
         StatusCode::UNAUTHORIZED

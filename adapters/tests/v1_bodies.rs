@@ -9,7 +9,10 @@ use common::{JSON, TestApp};
 /// Every `/v1` POST route and a body with its members (strings).
 const ROUTES: [(&str, &str); 7] = [
     ("/v1/login", r#"{"username":"u","password":"p"}"#),
-    ("/v1/token-refresh", r#"{"username":"u","refresh_token":"r"}"#),
+    (
+        "/v1/token-refresh",
+        r#"{"username":"u","refresh_token":"r"}"#,
+    ),
     ("/v1/token-revoke", r#"{"refresh_token":"r"}"#),
     ("/v1/forgot-password", r#"{"username":"u"}"#),
     (
@@ -26,7 +29,12 @@ const ROUTES: [(&str, &str); 7] = [
     ),
 ];
 
-async fn post(app: &TestApp, path: &str, ct: Option<&str>, body: impl Into<String>) -> common::Reply {
+async fn post(
+    app: &TestApp,
+    path: &str,
+    ct: Option<&str>,
+    body: impl Into<String>,
+) -> common::Reply {
     app.request(Method::POST, path, None, ct, body.into()).await
 }
 
@@ -43,7 +51,12 @@ async fn content_type_size_and_syntax() {
         ] {
             let r = post(&app, path, ct, body).await;
             r.expect_error(415, "unsupported_media_type");
-            assert!(r.json()["message"].as_str().unwrap().contains("application/json"));
+            assert!(
+                r.json()["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("application/json")
+            );
         }
         // parameters and letter case of the type are fine
         for ct in ["application/json; charset=utf-8", "Application/JSON"] {
@@ -59,7 +72,15 @@ async fn content_type_size_and_syntax() {
         post(&app, path, Some(JSON), big)
             .await
             .expect_error(413, "payload_too_large");
-        for bad in ["", "{", "{\"username\":}", "{} {}", "nul", "{\"a\":\"\u{0}\"", "\u{feff}{}"] {
+        for bad in [
+            "",
+            "{",
+            "{\"username\":}",
+            "{} {}",
+            "nul",
+            "{\"a\":\"\u{0}\"",
+            "\u{feff}{}",
+        ] {
             post(&app, path, Some(JSON), bad)
                 .await
                 .expect_error(400, "bad_request");
@@ -99,7 +120,12 @@ async fn members_missing_mistyped_or_duplicated_are_named() {
             assert!(r.json()["errors"][m].is_array(), "{path} {m}: {}", r.text());
         }
         for m in &members {
-            for wrong in [serde_json::json!(1), serde_json::json!(["x"]), serde_json::json!({"a": 1}), serde_json::json!(true)] {
+            for wrong in [
+                serde_json::json!(1),
+                serde_json::json!(["x"]),
+                serde_json::json!({"a": 1}),
+                serde_json::json!(true),
+            ] {
                 let mut b = full.clone();
                 b[m] = wrong.clone();
                 let r = post(&app, path, Some(JSON), b.to_string()).await;
@@ -112,7 +138,12 @@ async fn members_missing_mistyped_or_duplicated_are_named() {
             b[m] = serde_json::Value::Null;
             let r = post(&app, path, Some(JSON), b.to_string()).await;
             r.expect_error(422, "validation_failed");
-            assert!(r.json()["errors"][m][0].as_str().unwrap().contains("required"));
+            assert!(
+                r.json()["errors"][m][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("required")
+            );
             // duplicated
             let dup = body.replacen('{', &format!(r#"{{"{m}":"x","#), 1);
             let r = post(&app, path, Some(JSON), dup).await;
@@ -125,7 +156,11 @@ async fn members_missing_mistyped_or_duplicated_are_named() {
         let r = post(&app, path, Some(JSON), b.to_string()).await;
         assert!(r.status.as_u16() < 500, "{path}: {}", r.text());
         if r.status == StatusCode::UNPROCESSABLE_ENTITY {
-            assert!(r.json()["errors"].get("extra").is_none(), "{path}: {}", r.text());
+            assert!(
+                r.json()["errors"].get("extra").is_none(),
+                "{path}: {}",
+                r.text()
+            );
         }
     }
 }

@@ -13,8 +13,7 @@ use serde_json::Value;
 use tessera_adapters::http::{HttpConfig, router};
 use tessera_core::testkit::CapturingNotifier;
 use tessera_core::{
-    Engine, EngineConfig, HashParams, KeyPair, ManualClock, MemoryStore, Notifier, OsRandom,
-    Store,
+    Engine, EngineConfig, HashParams, KeyPair, ManualClock, MemoryStore, Notifier, OsRandom, Store,
 };
 use tower::ServiceExt as _;
 use uuid::Uuid;
@@ -241,7 +240,11 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let j = r.json();
-        let s = |k: &str| j[k].as_str().unwrap_or_else(|| panic!("{k}: {j}")).to_owned();
+        let s = |k: &str| {
+            j[k].as_str()
+                .unwrap_or_else(|| panic!("{k}: {j}"))
+                .to_owned()
+        };
         (s("access_token"), s("refresh_token"), s("id_token"))
     }
 

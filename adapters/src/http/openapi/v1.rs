@@ -229,7 +229,7 @@ async fn forgot_password() {}
         (status = 503, description = "overloaded (Retry-After), storage_unavailable", body = ErrorBody)))]
 async fn forgot_password_confirm() {}
 
-#[utoipa::path(post, path = "/v1/change-password", tag = "token-api",
+#[utoipa::path(post, path = "/v1/change-password", tag = "token-api", operation_id = "v1_change_password",
     request_body(content = ChangePasswordBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Password changed; every other token of the profile revoked", body = MessageReply),
