@@ -51,7 +51,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Settings of the HTTP layer (the engine has its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    /// Largest request body, in bytes (default 16 KiB).
+    /// Largest request body, in bytes (default 16 KiB). `PUT /v1/users/{externalId}`
+    /// accepts 16 KiB more, so that its metadata object (up to 16 KiB) fits.
     pub body_limit: usize,
     /// Longest time a request may take, body read included, before a 408 (default 30 s).
     pub request_timeout: Duration,
