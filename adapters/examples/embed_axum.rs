@@ -1,7 +1,9 @@
 //! A small service of its own that embeds the tessera engine instead of calling the
-//! tessera server: a public route, a route for any valid token and a route for active
-//! profiles only. Tokens are checked with `X-DPT-AUTHORIZATION` against the engine, and
-//! refusals use tessera's error body (401 / 403 with the state's code).
+//! tessera server: a public route, a route for any valid token, a route for active
+//! profiles only and a route per environment (server-registered users' all-or-nothing
+//! grants, checked with `principal.can_access`). Tokens are checked with
+//! `X-DPT-AUTHORIZATION` against the engine, and refusals use tessera's error body (401 /
+//! 403 with the state's code, 403 `forbidden` without the environment's grant).
 //!
 //! Run it with `cargo run -p tessera-adapters --example embed_axum`; it creates a demo
 //! user, prints a token and the curl commands to try.
@@ -9,13 +11,15 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Path;
 use axum::response::Json;
 use axum::routing::get;
 use serde_json::{Value, json};
-use tessera_adapters::http::{Active, AuthLayer, Authenticated};
-use tessera_core::{Engine, MemoryStore};
+use tessera_adapters::http::{Active, ApiError, AuthLayer, Authenticated};
+use tessera_core::{Engine, Error, MemoryStore};
 
-/// The service: `/` is public, `/me` needs any valid token, `/reports` an active profile.
+/// The service: `/` is public, `/me` needs any valid token, `/reports` an active profile,
+/// `/environments/{env}` a grant of that environment.
 pub fn app(engine: Arc<Engine>) -> Router {
     // A whole sub-router guarded by the layer: handlers there need no extractor.
     let active_only = Router::new()
@@ -24,6 +28,7 @@ pub fn app(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/", get(|| async { Json(json!({"hello": "anyone"})) }))
         .route("/me", get(me))
+        .route("/environments/{env}", get(environment))
         .merge(active_only)
         // Makes the engine available to the `Authenticated` / `Active` extractors.
         .layer(AuthLayer::new(engine))
@@ -41,6 +46,20 @@ async fn me(Authenticated(p): Authenticated) -> Json<Value> {
 /// Only reached by active profiles (the layer refused the others).
 async fn reports(Active(p): Active) -> Json<Value> {
     Json(json!({"reports": [], "for": p.profile_id.hyphenated().to_string()}))
+}
+
+/// Only for profiles granted `env` (a grant revoked through the users API shows on the
+/// next request: every request verifies its token afresh).
+async fn environment(
+    Authenticated(p): Authenticated,
+    Path(env): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !p.can_access(&env) {
+        return Err(Error::Forbidden.into());
+    }
+    Ok(Json(
+        json!({"environment": env, "profileId": p.profile_id.hyphenated().to_string()}),
+    ))
 }
 
 #[tokio::main]

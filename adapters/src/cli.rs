@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// The store.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Where password-reset codes go.
+    #[command(flatten)]
+    pub notify: tessera_adapters::notify::NotifyArgs,
 }
 
 /// `tessera admin …`.
@@ -73,6 +76,22 @@ pub enum AdminCommand {
         /// A name for the key (1-64 characters).
         #[arg(long)]
         name: String,
+    },
+    /// Create a user with a temporary password; its first /v1/login answers
+    /// NEW_PASSWORD_REQUIRED. The password is read from the first line of stdin when stdin
+    /// is a pipe or a file; otherwise (or when stdin is empty) one is generated and printed
+    /// once on stdout. Never give it on the command line.
+    CreateUser {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The username (username rules: 3-64 of a-z 0-9 . _ - @ +, canonicalised).
+        #[arg(long)]
+        username: String,
+        /// Give the user a temporary password (required: the only kind of user this
+        /// command creates).
+        #[arg(long, required = true)]
+        temporary_password: bool,
     },
     /// Clear the login throttle of a username.
     Unlock {

@@ -52,6 +52,15 @@
 //!
 //! `TESSERA_WS_ALLOWED_ORIGINS` (comma-separated) or `--ws-allowed-origins` replaces
 //! `ws.allowed_origins`.
+//!
+//! The token API's `[token_api]` and the reset-code notifier's `[notify]` are described in
+//! [`token_api`] and [`notify`].
+
+pub mod notify;
+pub mod token_api;
+
+pub use notify::NotifySection;
+pub use token_api::TokenApiSection;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -101,6 +110,12 @@ pub struct FileConfig {
     /// The `/ws` channel.
     #[serde(default)]
     pub ws: WsSection,
+    /// The JSON token API (`/v1/...`).
+    #[serde(default)]
+    pub token_api: TokenApiSection,
+    /// Where password-reset codes go.
+    #[serde(default)]
+    pub notify: NotifySection,
 }
 
 /// `[password]`.
@@ -242,6 +257,7 @@ impl FileConfig {
         set(&mut c.qr_ttl_min, self.qr.ttl_min);
         set(&mut c.qr_ttl_default, self.qr.ttl_default);
         set(&mut c.qr_ttl_max, self.qr.ttl_max);
+        self.token_api.apply(&mut c)?;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }

@@ -12,14 +12,18 @@
 //!   shutdown) the `tessera` binary runs the router on.
 //! - [`config`]: the TOML configuration file of `tessera serve`.
 //! - [`store`]: opening a storage backend by name ([`store::open_store`]).
+//! - [`notify`]: where password-reset codes go (log, file, webhook).
+//! - [`admin`]: the offline `tessera admin create-user` operation.
 //!
 //! The `tessera` binary (`src/main.rs`) is a thin CLI over these modules.
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod http;
 pub mod message;
+pub mod notify;
 pub mod server;
 pub mod store;
 pub mod ws;

@@ -1,4 +1,5 @@
-//! `tessera`: the identity server binary (`serve`, `admin create-api-key`, `admin unlock`).
+//! `tessera`: the identity server binary (`serve`, `admin create-api-key`, `admin create-user`,
+//! `admin unlock`).
 
 mod cli;
 
@@ -41,6 +42,12 @@ fn main() -> ExitCode {
                 eprintln!("API key {name:?} created; it is shown only this once.");
                 Ok(())
             }
+            Command::Admin(AdminCommand::CreateUser {
+                store, username, ..
+            }) => {
+                let engine = offline_engine(&store)?;
+                admin_create_user(&engine, &username).await
+            }
             Command::Admin(AdminCommand::Unlock { store, username }) => {
                 let engine = offline_engine(&store)?;
                 engine.unlock(&username).await.map_err(|e| e.to_string())?;
@@ -69,6 +76,21 @@ fn init_logging() {
         .init();
 }
 
+/// `tessera admin create-user`: the generated password (if any) alone on stdout, once.
+async fn admin_create_user(engine: &Engine, username: &str) -> Result<(), String> {
+    let source = tessera_adapters::admin::PasswordSource::detect();
+    let created = tessera_adapters::admin::create_user(engine, username, source).await?;
+    if let Some(password) = &created.generated {
+        println!("{}", password.as_str());
+        eprintln!("temporary password generated; it is shown only this once.");
+    }
+    eprintln!(
+        "user {username:?} created (profile {}); its first /v1/login answers NEW_PASSWORD_REQUIRED.",
+        created.profile_id
+    );
+    Ok(())
+}
+
 /// An engine on the store with default settings, for the admin commands.
 fn offline_engine(store: &StoreArgs) -> Result<Engine, String> {
     let s = open_store(store.backend, &store.data_dir).map_err(|e| e.to_string())?;
@@ -93,7 +115,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         engine_cfg.public_url = format!("http://{}", args.listen);
     }
     let store = open_store(args.store.backend, &args.store.data_dir).map_err(|e| e.to_string())?;
-    let mut builder = Engine::builder().store(store).config(engine_cfg);
+    let notifier = file.notify.settings(&args.notify).build()?;
+    let mut builder = Engine::builder()
+        .store(store)
+        .config(engine_cfg)
+        .notifier(notifier);
     if let Some(pepper) = file.pepper()? {
         builder = builder.pepper(pepper);
     }

@@ -2,11 +2,12 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use common::{TestApp, password};
 
-/// Every route of the router (API.md Utility, Profile, Public key, Device onboarding).
-const ROUTES: [(&str, &str); 25] = [
+/// Every route of the router (API.md Utility, Profile, Public key, Device onboarding, Token
+/// API, Server-registered users).
+const ROUTES: [(&str, &str); 36] = [
     ("post", "/profile/register-profile"),
     ("post", "/profile/authenticate"),
     ("get", "/profile/retrieve-profile-id"),
@@ -35,7 +36,41 @@ const ROUTES: [(&str, &str); 25] = [
     ("get", "/ws"),
     ("get", "/openapi.json"),
     ("get", "/metrics"),
+    ("post", "/v1/login"),
+    ("post", "/v1/token-refresh"),
+    ("post", "/v1/token-revoke"),
+    ("post", "/v1/forgot-password"),
+    ("post", "/v1/forgot-password-confirm"),
+    ("post", "/v1/change-password"),
+    ("post", "/v1/new-password-required"),
+    ("get", "/.well-known/jwks.json"),
+    ("put", "/v1/users/{externalId}"),
+    ("get", "/v1/users/{externalId}"),
+    ("delete", "/v1/users/{externalId}/tokens"),
 ];
+
+/// The operations of the document's `paths`, checking that their ids are unique.
+fn count_operations(paths: &serde_json::Map<String, serde_json::Value>) -> usize {
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "operation ids are unique");
+    paths
+        .values()
+        .map(|p| {
+            p.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+                .count()
+        })
+        .sum()
+}
 
 #[tokio::test]
 async fn openapi_documents_every_route_field_and_error() {
@@ -45,8 +80,9 @@ async fn openapi_documents_every_route_field_and_error() {
     let doc = r.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
+    let operations = count_operations(paths);
     assert_eq!(
-        paths.len(),
+        operations,
         ROUTES.len(),
         "{:?}",
         paths.keys().collect::<Vec<_>>()
@@ -57,17 +93,29 @@ async fn openapi_documents_every_route_field_and_error() {
         // every documented route exists in the router (not 404)
         let concrete = path
             .replace("{deviceIdentifier}", "x")
-            .replace("{commandId}", "x");
-        let r = if method == "get" {
-            app.get(&concrete, None).await
-        } else {
-            app.post(&concrete, None, &[]).await
+            .replace("{commandId}", "x")
+            .replace("{externalId}", "x");
+        let r = match method {
+            "get" => app.get(&concrete, None).await,
+            "post" => app.post(&concrete, None, &[]).await,
+            "put" => app.users(Method::PUT, &concrete, None, None).await,
+            _ => app.users(Method::DELETE, &concrete, None, None).await,
         };
         assert!(
             r.status != StatusCode::METHOD_NOT_ALLOWED,
             "{method} {path}"
         );
-        if path.contains('{') {
+        // every documented error status of the JSON APIs is an ErrorBody
+        for (status, resp) in op["responses"].as_object().unwrap() {
+            let json_api = path.starts_with("/v1") || path.starts_with("/.well-known");
+            if json_api && (status.starts_with('4') || status.starts_with('5')) {
+                assert!(
+                    resp.to_string().contains("ErrorBody"),
+                    "{method} {path} {status} has no error body"
+                );
+            }
+        }
+        if path.contains('{') && !path.starts_with("/v1/users") {
             continue;
         }
         assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path}");
@@ -78,6 +126,13 @@ async fn openapi_documents_every_route_field_and_error() {
         "Credentials",
         "DeviceConfigurationReply",
         "CommandAccepted",
+        "LoginBody",
+        "TokensReply",
+        "ChallengeReply",
+        "UserUpsertBody",
+        "UserReply",
+        "JwksReply",
+        "MessageReply",
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
@@ -85,6 +140,13 @@ async fn openapi_documents_every_route_field_and_error() {
     assert!(cfg["cab-public-key"].is_object() && cfg["device-identifier"].is_object());
     assert!(schemas["ChangePasswordForm"]["properties"]["currentPassword"].is_object());
     assert!(doc["components"]["securitySchemes"]["token"]["name"] == "X-DPT-AUTHORIZATION");
+    assert!(doc["components"]["securitySchemes"]["api_key"]["name"] == "X-Tessera-Api-Key");
+    assert!(schemas["UserUpsertBody"]["properties"]["temporaryPassword"].is_object());
+    assert!(schemas["ForgotPasswordConfirmBody"]["properties"]["confirmation_code"].is_object());
+    assert!(
+        paths["/v1/login"]["post"]["requestBody"]["content"]["application/json"].is_object(),
+        "/v1 bodies are JSON"
+    );
     let text = r.text();
     for code in [
         "invalid_ttl",
@@ -92,6 +154,10 @@ async fn openapi_documents_every_route_field_and_error() {
         "too_many_attempts",
         "overloaded",
         "invalid_qr_token",
+        "invalid_code",
+        "wrong_password",
+        "unsupported_media_type",
+        "NEW_PASSWORD_REQUIRED",
     ] {
         assert!(text.contains(code), "{code} undocumented");
     }

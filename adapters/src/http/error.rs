@@ -95,7 +95,7 @@ impl ApiError {
             408 => ("request_timeout", "the request took too long"),
             413 => (
                 "payload_too_large",
-                "the request body is larger than 16 KiB",
+                "the request body is larger than this route accepts",
             ),
             415 => (
                 "unsupported_media_type",

@@ -143,30 +143,36 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         if form_type == Some(false) {
             return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         }
-        let too_large = || ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE);
-        if req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|n| n > limit as u64)
-        {
-            return Err(too_large());
-        }
-        let body: Body = req.into_body();
-        let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-            if is_length_limit(&e) {
-                too_large()
-            } else {
-                ApiError::from_status(StatusCode::BAD_REQUEST)
-            }
-        })?;
-        let bytes = Zeroizing::new(bytes.to_vec());
+        let bytes = Zeroizing::new(read_limited(req, limit).await?);
         if form_type.is_none() && !bytes.is_empty() {
             return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         }
         Self::parse(&bytes)
     }
+}
+
+/// Read the whole body of `req`, at most `limit` bytes (413 past it, also when
+/// `Content-Length` announces more; 400 when the body cannot be read).
+pub(super) async fn read_limited(req: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+    if req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let body: Body = req.into_body();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_length_limit(&e) {
+            too_large()
+        } else {
+            ApiError::from_status(StatusCode::BAD_REQUEST)
+        }
+    })?;
+    Ok(bytes.to_vec())
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

@@ -1,7 +1,9 @@
-//! The HTTP adapter: the Privicore-compatible API of `shared/API.md` on axum.
+//! The HTTP adapter: the Privicore-compatible API of `shared/API.md` on axum, plus the JSON
+//! token API (`/v1/login`…), the users API (`/v1/users/…`) and `/.well-known/jwks.json`.
 //!
 //! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
-//! strict [`Form`], the [`Authenticated`] token check), make one engine call, map the result;
+//! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
+//! make one engine call, map the result;
 //! every error goes through [`ApiError`]. Around the routes: a request id and a tracing span
 //! per request, metrics, a handler timeout (408), and a final pass that gives every error
 //! response (including the framework's own 404/405/413) the JSON error body.
@@ -10,9 +12,11 @@
 //!
 //! Services that embed the engine use [`AuthLayer`] with [`Authenticated`] / [`Active`].
 
+mod api_key;
 mod auth;
 mod error;
 mod form;
+mod json;
 pub mod metrics;
 pub mod openapi;
 mod routes;
@@ -30,9 +34,11 @@ use tessera_core::store::CommandStatus;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
+pub use api_key::{API_KEY_HEADER, ApiKey};
 pub use auth::{AUTH_HEADER, Active, AuthLayer, AuthService, Authenticated, verify_headers};
 pub use error::{ApiError, ErrorBody};
 pub use form::{BODY_LIMIT, Form};
+pub use json::JsonBody;
 pub use metrics::Metrics;
 
 /// `Content-Type` of every JSON reply.
@@ -45,7 +51,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Settings of the HTTP layer (the engine has its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    /// Largest request body, in bytes (default 16 KiB).
+    /// Largest request body, in bytes (default 16 KiB). `PUT /v1/users/{externalId}`
+    /// accepts 16 KiB more, so that its metadata object (up to 16 KiB) fits.
     pub body_limit: usize,
     /// Longest time a request may take, body read included, before a 408 (default 30 s).
     pub request_timeout: Duration,
@@ -104,6 +111,10 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
         .merge(routes::utility::routes())
+        .merge(routes::token_api::routes())
+        .merge(routes::password_reset::routes())
+        .merge(routes::users::routes(state.cfg.body_limit))
+        .merge(routes::jwks::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());

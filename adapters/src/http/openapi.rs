@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
 use super::error::ErrorBody;
 
 mod schemas;
+mod v1;
 
 use schemas::{
     AuthenticateForm, ChangePasswordForm, CommandAccepted, CommandIdForm, CommandStatusReply,
@@ -34,7 +35,10 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
             body (ErrorBody); `errors` appears on 422 only, `requestId` on 5xx. Every POST \
             route takes application/x-www-form-urlencoded (other types → 415), at most \
             16 KiB (→ 413); unknown fields are ignored, a known field given twice → 422, \
-            a value that is not UTF-8 → 422. Methods other than the documented → 405."
+            a value that is not UTF-8 → 422. The /v1 routes take application/json instead \
+            (other types → 415): one JSON object, unknown members ignored, a member given \
+            twice, missing or of the wrong type → 422 naming it, malformed JSON → 400. \
+            Methods other than the documented → 405."
     ),
     paths(
         register_profile, authenticate, retrieve_profile_id, change_password,
@@ -42,7 +46,10 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         generate_keys, register_public_key, retrieve_public_key, retrieve_cab_public_key,
         request_unique_identifier, retrieve_unique_identifier, retrieve_profile_devices,
         configure_device_meta, approve_device, reject_device, retrieve_device_configuration,
-        remove_device, health, request_status, ws, openapi_json, metrics
+        remove_device, health, request_status, ws, openapi_json, metrics,
+        v1::login, v1::token_refresh, v1::token_revoke, v1::forgot_password,
+        v1::forgot_password_confirm, v1::change_password, v1::new_password_required, v1::jwks,
+        v1::upsert_user, v1::get_user, v1::logout_user
     ),
     components(schemas(ErrorBody)),
     modifiers(&TokenScheme),
@@ -51,6 +58,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "public-key", description = "Ed25519 public keys"),
         (name = "device", description = "Device onboarding and management"),
         (name = "channel", description = "The WebSocket command channel"),
+        (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
+        (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),
         (name = "utility", description = "Health, command status, documents")
     )
 )]
@@ -68,6 +77,14 @@ impl Modify for TokenScheme {
                     "X-DPT-AUTHORIZATION",
                     "An authorization token (tsa_…) from /profile/authenticate. Header only: \
                      never the query string or Authorization: Bearer. Given twice → 401.",
+                ))),
+            );
+            c.add_security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "X-Tessera-Api-Key",
+                    "A server API key (tsk_…) from `tessera admin create-api-key`. Missing, \
+                     wrong or given twice → 401.",
                 ))),
             );
         }

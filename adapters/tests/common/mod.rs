@@ -11,11 +11,16 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 use tessera_adapters::http::{HttpConfig, router};
-use tessera_core::{Engine, KeyPair, ManualClock, MemoryStore, OsRandom, Store};
+use tessera_core::testkit::CapturingNotifier;
+use tessera_core::{
+    Engine, EngineConfig, HashParams, KeyPair, ManualClock, MemoryStore, Notifier, OsRandom, Store,
+};
 use tower::ServiceExt as _;
 use uuid::Uuid;
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const JSON: &str = "application/json";
+pub const API_KEY: &str = "X-Tessera-Api-Key";
 pub const TTLS: [u64; 8] = [
     3600, 86_400, 604_800, 2_592_000, 7_776_000, 15_552_000, 23_328_000, 31_104_000,
 ];
@@ -112,6 +117,43 @@ impl TestApp {
         }
     }
 
+    /// An app whose reset codes go to a [`CapturingNotifier`].
+    pub fn notified() -> (Self, Arc<CapturingNotifier>) {
+        let (engine, clock, notifier) =
+            tessera_core::testkit::test_engine_notified(Arc::new(MemoryStore::new()));
+        let app = Self {
+            router: router(Arc::clone(&engine), HttpConfig::default()),
+            engine,
+            clock,
+        };
+        (app, notifier)
+    }
+
+    /// An app (test engine settings) whose reset codes go to `notifier`.
+    pub fn with_notifier(notifier: Arc<dyn Notifier>) -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let config = EngineConfig {
+            hash_params: HashParams::INSECURE_FOR_TESTS,
+            allow_weak_hash_params: true,
+            hash_workers: 2,
+            ..EngineConfig::default()
+        };
+        let engine = Arc::new(
+            Engine::builder()
+                .store(Arc::new(MemoryStore::new()))
+                .clock(clock.clone())
+                .config(config)
+                .notifier(notifier)
+                .build()
+                .expect("test engine"),
+        );
+        Self {
+            router: router(Arc::clone(&engine), HttpConfig::default()),
+            engine,
+            clock,
+        }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
@@ -148,6 +190,62 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Reply {
         self.request(Method::POST, path, token, Some(FORM), form(fields))
             .await
+    }
+
+    /// POST a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.request(Method::POST, path, None, Some(JSON), body.to_string())
+            .await
+    }
+
+    /// A users-API request with `api_key` (if any) and a JSON body (if any).
+    pub async fn users(
+        &self,
+        method: Method,
+        path: &str,
+        api_key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(k) = api_key {
+            b = b.header(API_KEY, k);
+        }
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", JSON);
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+
+    /// A new server API key.
+    pub async fn api_key(&self) -> String {
+        self.engine
+            .create_api_key("test backend")
+            .await
+            .unwrap()
+            .expose()
+            .to_owned()
+    }
+
+    /// `/v1/login`, expecting tokens: (access, refresh, id token).
+    pub async fn v1_login(&self, name: &str, password: &str) -> (String, String, String) {
+        let r = self
+            .post_json(
+                "/v1/login",
+                &serde_json::json!({"username": name, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let j = r.json();
+        let s = |k: &str| {
+            j[k].as_str()
+                .unwrap_or_else(|| panic!("{k}: {j}"))
+                .to_owned()
+        };
+        (s("access_token"), s("refresh_token"), s("id_token"))
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {

@@ -2,13 +2,51 @@
 //! engine call and maps the result.
 
 pub(super) mod device;
+pub(super) mod jwks;
 pub(super) mod keys;
+pub(super) mod password_reset;
 pub(super) mod profile;
+pub(super) mod token_api;
+pub(super) mod users;
 pub(super) mod utility;
 
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use tessera_core::{Error, Username};
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::json as reply;
+
+/// A `/v1` acknowledgement in the seed's shape: 200 `{"message","status":200}`.
+fn acknowledged(message: &str) -> Response {
+    reply(StatusCode::OK, &json!({"message": message, "status": 200}))
+}
+
+/// The audit word for a credential check's result.
+fn outcome(error: Option<&Error>) -> &'static str {
+    match error {
+        None => "success",
+        Some(Error::Unauthorized) => "unauthorized",
+        Some(Error::TooManyAttempts { .. }) => "throttled",
+        Some(Error::Overloaded { .. }) => "overloaded",
+        Some(Error::Storage(_)) => "error",
+        Some(_) => "invalid",
+    }
+}
+
+/// One audit line (target `tessera::audit`) per credential outcome: never a password,
+/// token, session or code. Returns the outcome word (for the metrics).
+fn audit(event: &str, username: &str, result: Result<Option<Uuid>, &Error>) -> &'static str {
+    let outcome = outcome(result.err());
+    // `?` (Debug) escapes control characters, so a crafted name cannot forge log lines.
+    let name = Username::parse(username)
+        .map_or_else(|_| "<invalid>".to_owned(), |u| u.as_str().to_owned());
+    let profile = result.ok().flatten().map(|id| id.hyphenated().to_string());
+    tracing::info!(target: "tessera::audit", event, username = ?name, outcome, profile_id = ?profile, "authentication");
+    outcome
+}
 
 /// Parse a form field holding an identifier: not a UUID → 422 `validation_failed`.
 fn uuid_field(name: &str, value: &str) -> Result<Uuid, ApiError> {

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use tessera_core::{Error, Issued, RevokeScope, Ttl, Username};
+use tessera_core::{Error, Issued, RevokeScope, Ttl};
 
 use super::super::{ApiError, AppState, Authenticated, Form, accepted, json as reply};
 
@@ -56,23 +56,8 @@ async fn authenticate(State(s): State<AppState>, form: Form) -> Result<Response,
 /// One log line per authentication outcome (never the password or the token), and the
 /// login counter.
 fn audit(s: &AppState, event: &str, username: &str, result: &Result<Issued, Error>) {
-    let outcome = match result {
-        Ok(_) => "success",
-        Err(Error::Unauthorized) => "unauthorized",
-        Err(Error::TooManyAttempts { .. }) => "throttled",
-        Err(Error::Overloaded { .. }) => "overloaded",
-        Err(Error::Storage(_)) => "error",
-        Err(_) => "invalid",
-    };
+    let outcome = super::audit(event, username, result.as_ref().map(|i| Some(i.profile_id)));
     s.metrics.login(outcome);
-    // `?` (Debug) escapes control characters, so a crafted name cannot forge log lines.
-    let name = Username::parse(username)
-        .map_or_else(|_| "<invalid>".to_owned(), |u| u.as_str().to_owned());
-    let profile = result
-        .as_ref()
-        .ok()
-        .map(|i| i.profile_id.hyphenated().to_string());
-    tracing::info!(target: "tessera::audit", event, username = ?name, outcome, profile_id = ?profile, "authentication");
 }
 
 async fn retrieve_profile_id(
