@@ -61,11 +61,16 @@ impl PostgresStore {
     /// upgraded by a newer tessera) or an applied migration differs from this build's.
     pub async fn connect_with(config: PostgresConfig) -> StoreResult<Self> {
         let shown = redact_url(&config.url);
-        let mut options: PgConnectOptions =
-            config.url.parse().map_err(|e| StoreError::Unavailable {
-                retryable: false,
-                message: format!("invalid database URL {shown}: {e}"),
-            })?;
+        let invalid = |e: &dyn fmt::Display| StoreError::Unavailable {
+            retryable: false,
+            message: format!(
+                "invalid database URL {shown} (expected postgres://user:password@host:port/database): {e}"
+            ),
+        };
+        if !(config.url.starts_with("postgres://") || config.url.starts_with("postgresql://")) {
+            return Err(invalid(&"the scheme is not postgres://"));
+        }
+        let mut options: PgConnectOptions = config.url.parse().map_err(|e| invalid(&e))?;
         options = options.application_name("tessera");
         if let Some(schema) = &config.schema {
             if !valid_schema(schema) {
