@@ -22,20 +22,46 @@ const BODY_LEN: usize = 43;
 pub const TOKEN_LEN: usize = 4 + BODY_LEN;
 
 /// What a token is for; each kind has its own prefix so they cannot be mixed up.
+///
+/// Only [`TokenKind::Authorization`] tokens pass [`crate::Engine::verify`]; every other kind
+/// is stored in the same table (by digest, with an owner and an expiry) but is accepted only
+/// by the one operation it exists for. New kinds are appended: [`TokenKind::tag`] values are
+/// part of the stored layouts and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenKind {
-    /// `tsa_`: authorization token (`X-DPT-AUTHORIZATION`).
+    /// `tsa_`: authorization token (`X-DPT-AUTHORIZATION`), also the token API's access token.
     Authorization,
-    /// `tsr_`: refresh token.
+    /// `tsr_`: refresh token (token API), single use: rotation turns it into
+    /// [`TokenKind::RefreshUsed`].
     Refresh,
     /// `tsq_`: device onboarding QR token.
     Qr,
     /// `tsk_`: server API key.
     ApiKey,
+    /// A refresh token already rotated. Kept until its original expiry only so that
+    /// presenting it again is recognised as reuse (which revokes its family). Never issued:
+    /// its text was a `tsr_` token.
+    RefreshUsed,
+    /// A password-reset confirmation code (8 characters, no prefix; see
+    /// [`TokenDigest::of_reset_code`]). Single use, 10 minutes.
+    ResetCode,
+    /// `tss_`: the session of a NEW_PASSWORD_REQUIRED challenge. Single use, 5 minutes.
+    Session,
 }
 
 impl TokenKind {
-    /// The 4-character prefix of this kind.
+    /// Every kind, in tag order.
+    pub const ALL: [Self; 7] = [
+        Self::Authorization,
+        Self::Refresh,
+        Self::Qr,
+        Self::ApiKey,
+        Self::RefreshUsed,
+        Self::ResetCode,
+        Self::Session,
+    ];
+
+    /// The 4-character prefix of this kind (empty for [`TokenKind::ResetCode`]).
     #[must_use]
     pub const fn prefix(self) -> &'static str {
         match self {
@@ -43,6 +69,9 @@ impl TokenKind {
             Self::Refresh => "tsr_",
             Self::Qr => "tsq_",
             Self::ApiKey => "tsk_",
+            Self::RefreshUsed => "tsr_",
+            Self::ResetCode => "",
+            Self::Session => "tss_",
         }
     }
 
@@ -54,6 +83,9 @@ impl TokenKind {
             Self::Refresh => 2,
             Self::Qr => 3,
             Self::ApiKey => 4,
+            Self::RefreshUsed => 5,
+            Self::ResetCode => 6,
+            Self::Session => 7,
         }
     }
 
@@ -65,6 +97,9 @@ impl TokenKind {
             2 => Some(Self::Refresh),
             3 => Some(Self::Qr),
             4 => Some(Self::ApiKey),
+            5 => Some(Self::RefreshUsed),
+            6 => Some(Self::ResetCode),
+            7 => Some(Self::Session),
             _ => None,
         }
     }
@@ -155,6 +190,19 @@ impl TokenDigest {
     #[must_use]
     pub fn of(text: &str) -> Self {
         Self(Sha256::digest(text.as_bytes()).into())
+    }
+
+    /// The digest under which a password-reset code of `profile` is stored: SHA-256 over a
+    /// domain tag, the profile id and the code, so a code is bound to its account (another
+    /// account's code never matches) and two accounts' codes never collide.
+    #[must_use]
+    pub fn of_reset_code(profile: uuid::Uuid, code: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"tessera-reset-code:");
+        h.update(profile.as_bytes());
+        h.update(b":");
+        h.update(code.as_bytes());
+        Self(h.finalize().into())
     }
 
     /// Parse `text` as a token of `kind` and digest it, without allocating.
@@ -287,6 +335,33 @@ mod tests {
         assert_eq!(
             validate(TokenKind::Authorization, &nc).is_ok(),
             canonical_alt
+        );
+    }
+
+    #[test]
+    fn kind_tags_are_stable_and_round_trip() {
+        for (i, k) in TokenKind::ALL.iter().enumerate() {
+            assert_eq!(usize::from(k.tag()), i + 1, "{k:?}");
+            assert_eq!(TokenKind::from_tag(k.tag()), Some(*k));
+        }
+        assert_eq!(TokenKind::from_tag(0), None);
+        assert_eq!(TokenKind::from_tag(8), None);
+    }
+
+    #[test]
+    fn reset_code_digests_are_bound_to_the_profile() {
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        assert_eq!(
+            TokenDigest::of_reset_code(a, "ABCD2345"),
+            TokenDigest::of_reset_code(a, "ABCD2345")
+        );
+        assert_ne!(
+            TokenDigest::of_reset_code(a, "ABCD2345"),
+            TokenDigest::of_reset_code(b, "ABCD2345")
+        );
+        assert_ne!(
+            TokenDigest::of_reset_code(a, "ABCD2345"),
+            TokenDigest::of("ABCD2345")
         );
     }
 

@@ -13,8 +13,8 @@ mod records;
 pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
 pub use records::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
-    Revoke, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
+    ProfileRecord, QrRecord, Revoke, Rotation, ThrottleRecord, TokenRecord,
 };
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::clock::Timestamp;
 use crate::principal::Principal;
-use crate::token::TokenDigest;
+use crate::token::{TokenDigest, TokenKind};
 
 /// Result of a storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -112,6 +112,54 @@ pub trait TokenStore: Send + Sync {
 
     /// Delete every token (and QR token) of a profile, in one transaction. Returns how many.
     async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64>;
+
+    /// Rotate a refresh token, in one transaction. Let `old` be the record stored under
+    /// `old_digest`; it matches when `old.profile_id` equals both new records' `profile_id`
+    /// and `old.family` is `Some` and equals both new records' `family`.
+    ///
+    /// - `old` matches, is [`TokenKind::Refresh`] and `old.expires_at > now`: `old`'s kind
+    ///   becomes [`TokenKind::RefreshUsed`] (everything else kept, its expiry too), and
+    ///   `new_refresh` and `new_access` are inserted → [`Rotation::Rotated`].
+    /// - `old` matches, is [`TokenKind::RefreshUsed`] and `old.expires_at > now` (reuse):
+    ///   every token of the family is deleted, as by [`TokenStore::revoke_family`], nothing
+    ///   is inserted → [`Rotation::Reused`].
+    /// - otherwise (no record, expired, another kind, profile or family) nothing changes →
+    ///   [`Rotation::Unknown`].
+    ///
+    /// Of N concurrent rotations of one live token exactly one is `Rotated`. On any error
+    /// nothing is written, so a storage failure leaves the old token usable.
+    /// Errors: `Conflict(Exists)` when a new digest is already stored (nothing written).
+    /// The new records' profile is not version-checked: a password change revokes the
+    /// family's tokens, so a rotation after it finds no `old`.
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation>;
+
+    /// Delete every token (any kind, expired or not) whose `family` is `Some(family)`, in one
+    /// transaction. Returns how many.
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64>;
+
+    /// Consume a single-use token, in one transaction: if a token of `kind` is stored under
+    /// `digest` it is deleted, and returned when it had not expired (`expires_at > now`);
+    /// an expired one is deleted and `None` returned. A token of another kind is left
+    /// alone (`None`). Of N concurrent takes of one token at most one gets `Some`.
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>>;
+
+    /// In one transaction, delete every token of `token.profile_id` whose kind is
+    /// `token.kind` (expired or not) and insert `token`: a newer reset code voids the older.
+    /// Returns how many were deleted.
+    /// Errors: `NotFound` (no such profile), `Conflict(Exists)` (digest already stored;
+    /// nothing is changed).
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64>;
 }
 
 /// Device onboarding QR tokens (single use).
@@ -162,6 +210,41 @@ pub trait KeyStore: Send + Sync {
     async fn get_api_key(&self, digest: &TokenDigest) -> StoreResult<Option<ApiKeyRecord>>;
 }
 
+/// Server-registered users (identity-provider id → profile).
+#[async_trait]
+pub trait ExternalUserStore: Send + Sync {
+    /// Create a server-registered user and its profile in one transaction: the external id,
+    /// the profile id and the canonical username are all claimed together, so of N
+    /// concurrent creations of one external id exactly one succeeds and a failure leaves
+    /// neither record. The caller guarantees `user.profile_id == profile.id`.
+    /// Errors: `Conflict(Exists)` (external id or profile id taken), `Conflict(Username)`,
+    /// `Conflict(PublicKey)` (as [`ProfileStore::create_profile`]).
+    async fn create_external_user(
+        &self,
+        user: &ExternalUserRecord,
+        profile: &ProfileRecord,
+    ) -> StoreResult<()>;
+
+    /// Read a server-registered user by external id.
+    async fn get_external_user(&self, external_id: &str)
+    -> StoreResult<Option<ExternalUserRecord>>;
+
+    /// Update a server-registered user and its profile in one transaction. The stored record
+    /// of `user.external_id` must exist and map to `profile.id` (else `NotFound`); the
+    /// profile is written exactly as [`ProfileStore::update_profile`] does (version check
+    /// against `expected_version`, username and owner kept, `revoke` applied), and the
+    /// external record replaced by `user` except `profile_id` and `created_at`, which keep
+    /// their stored values. Nothing is written on any error.
+    /// Errors: `NotFound`, `VersionMismatch`, `Conflict(PublicKey)`.
+    async fn update_external_user(
+        &self,
+        user: &ExternalUserRecord,
+        profile: &ProfileRecord,
+        expected_version: u64,
+        revoke: Revoke,
+    ) -> StoreResult<()>;
+}
+
 /// Health and housekeeping.
 #[async_trait]
 pub trait MaintenanceStore: Send + Sync {
@@ -182,6 +265,7 @@ pub trait Store:
     + CommandStore
     + ThrottleStore
     + KeyStore
+    + ExternalUserStore
     + MaintenanceStore
     + std::fmt::Debug
 {
@@ -194,6 +278,7 @@ impl<T> Store for T where
         + CommandStore
         + ThrottleStore
         + KeyStore
+        + ExternalUserStore
         + MaintenanceStore
         + std::fmt::Debug
 {

@@ -192,3 +192,39 @@ pub struct ApiKeyRecord {
     /// Creation time.
     pub created_at: Timestamp,
 }
+
+/// A server-registered user: the identity provider's id mapped to a profile.
+///
+/// The environment grants are not here but on the profile ([`ProfileRecord::environments`]),
+/// so `verify` reads them with the token in its one read. Changes of this record and of its
+/// profile are versioned together by the profile's version
+/// ([`super::ExternalUserStore::update_external_user`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalUserRecord {
+    /// The identity provider's unique id (unique; 1–255 printable ASCII characters).
+    pub external_id: String,
+    /// The profile created for this user (immutable).
+    pub profile_id: Uuid,
+    /// Email, for the registering server's identification only.
+    pub email: Option<String>,
+    /// Custom metadata: a JSON object's text (≤ 16 KiB).
+    pub metadata: Option<String>,
+    /// Creation time (immutable).
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// Outcome of [`super::TokenStore::rotate_refresh`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old refresh token was live: it is now [`TokenKind::RefreshUsed`] and both new
+    /// tokens are stored.
+    Rotated,
+    /// The old refresh token had already been rotated (reuse): its whole family was revoked
+    /// and nothing was stored.
+    Reused,
+    /// No live refresh token (or used one) with that digest, of that profile and family:
+    /// unknown, expired, revoked, or not a refresh token. Nothing was changed.
+    Unknown,
+}

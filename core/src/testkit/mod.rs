@@ -10,8 +10,9 @@
 //! ```
 //!
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
-//! 20 redemptions of one QR token, revoke racing reauthorize) and the engine end to end on
-//! the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
+//! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
+//! token, 20 takes of one single-use token, 16 creations of one server-registered user) and
+//! the engine end to end on the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
 
 #![allow(clippy::too_many_lines)] // test scenarios read top to bottom
 
@@ -23,8 +24,10 @@ macro_rules! case_list {
 }
 
 mod cases_engine;
+mod cases_external;
 mod cases_race;
 mod cases_store;
+mod cases_tokens;
 pub mod crash;
 mod fixtures;
 pub mod fuzz;
@@ -44,6 +47,8 @@ pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 pub fn cases() -> Vec<(&'static str, Case)> {
     let mut v: Vec<(&'static str, Case)> = Vec::new();
     v.extend(cases_store::CASES.iter().copied());
+    v.extend(cases_tokens::CASES.iter().copied());
+    v.extend(cases_external::CASES.iter().copied());
     v.extend(cases_race::CASES.iter().copied());
     v.extend(cases_engine::CASES.iter().copied());
     v

@@ -1,5 +1,9 @@
 //! `MemoryStore`: every trait on in-process maps behind one lock. Each method takes the
 //! lock once, so each is atomic exactly as its trait documents. Nothing survives the process.
+//! Tokens are in `tokens.rs`, server-registered users in `external.rs`.
+
+mod external;
+mod tokens;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -8,12 +12,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRecord, CommandRecord, CommandStore, Conflict, KeyStore, MaintenanceStore, ProfileRecord,
-    ProfileStore, QrRecord, QrStore, Revoke, StoreError, StoreResult, ThrottleRecord,
-    ThrottleStore, TokenRecord, TokenStore,
+    ApiKeyRecord, CommandRecord, CommandStore, Conflict, ExternalUserRecord, KeyStore,
+    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, StoreError,
+    StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
 };
 use crate::clock::Timestamp;
-use crate::principal::Principal;
 use crate::token::TokenDigest;
 
 /// Token digests are SHA-256 outputs of server-generated random tokens: their first 8
@@ -44,12 +47,14 @@ struct Inner {
     devices: HashMap<Uuid, Vec<Uuid>>,
     tokens: DigestMap<TokenRecord>,
     tokens_by_profile: HashMap<Uuid, HashSet<TokenDigest>>,
+    tokens_by_family: HashMap<Uuid, HashSet<TokenDigest>>,
     qr: DigestMap<QrRecord>,
     qr_by_owner: HashMap<Uuid, HashSet<TokenDigest>>,
     commands: HashMap<Uuid, CommandRecord>,
     throttle: HashMap<String, ThrottleRecord>,
     server_key: Option<[u8; 32]>,
     api_keys: HashMap<TokenDigest, ApiKeyRecord>,
+    external: HashMap<String, ExternalUserRecord>,
 }
 
 impl Inner {
@@ -74,16 +79,48 @@ impl Inner {
         Ok(())
     }
 
-    fn remove_token(&mut self, d: &TokenDigest) -> bool {
-        match self.tokens.remove(d) {
-            Some(t) => {
-                if let Some(set) = self.tokens_by_profile.get_mut(&t.profile_id) {
-                    set.remove(d);
-                }
-                true
-            }
-            None => false,
+    /// Insert a token and index it (the caller checked the digest is free).
+    fn insert_token(&mut self, t: &TokenRecord) {
+        self.tokens.insert(t.digest, t.clone());
+        self.tokens_by_profile
+            .entry(t.profile_id)
+            .or_default()
+            .insert(t.digest);
+        if let Some(f) = t.family {
+            self.tokens_by_family.entry(f).or_default().insert(t.digest);
         }
+    }
+
+    /// Delete a token and its index entries; returns it.
+    fn remove_token(&mut self, d: &TokenDigest) -> Option<TokenRecord> {
+        let t = self.tokens.remove(d)?;
+        if let Some(set) = self.tokens_by_profile.get_mut(&t.profile_id) {
+            set.remove(d);
+            if set.is_empty() {
+                self.tokens_by_profile.remove(&t.profile_id);
+            }
+        }
+        if let Some(f) = t.family
+            && let Some(set) = self.tokens_by_family.get_mut(&f)
+        {
+            set.remove(d);
+            if set.is_empty() {
+                self.tokens_by_family.remove(&f);
+            }
+        }
+        Some(t)
+    }
+
+    fn revoke_family(&mut self, family: Uuid) -> u64 {
+        let digests: Vec<TokenDigest> = self
+            .tokens_by_family
+            .get(&family)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        digests
+            .iter()
+            .filter(|d| self.remove_token(d).is_some())
+            .count() as u64
     }
 
     fn remove_qr(&mut self, d: &TokenDigest) -> bool {
@@ -100,13 +137,14 @@ impl Inner {
 
     fn revoke(&mut self, profile: Uuid, keep: Option<&TokenDigest>) -> u64 {
         let mut n = 0;
-        if let Some(set) = self.tokens_by_profile.remove(&profile) {
-            for d in set {
-                if keep == Some(&d) {
-                    self.tokens_by_profile.entry(profile).or_default().insert(d);
-                } else if self.tokens.remove(&d).is_some() {
-                    n += 1;
-                }
+        let digests: Vec<TokenDigest> = self
+            .tokens_by_profile
+            .get(&profile)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        for d in digests {
+            if keep != Some(&d) && self.remove_token(&d).is_some() {
+                n += 1;
             }
         }
         if let Some(set) = self.qr_by_owner.remove(&profile) {
@@ -117,6 +155,51 @@ impl Inner {
             }
         }
         n
+    }
+
+    /// `ProfileStore::update_profile` under the caller's lock: validates, then writes.
+    fn update_profile(
+        &mut self,
+        profile: &ProfileRecord,
+        expected_version: u64,
+        revoke: Revoke,
+    ) -> StoreResult<()> {
+        let old = self.profiles.get(&profile.id).ok_or(StoreError::NotFound)?;
+        if old.version != expected_version {
+            return Err(StoreError::VersionMismatch);
+        }
+        let (old_key, username, owner) = (old.public_key, old.username.clone(), old.owner);
+        if let Some(k) = profile.public_key
+            && self
+                .by_key
+                .get(&k)
+                .is_some_and(|owner| *owner != profile.id)
+        {
+            return Err(StoreError::Conflict(Conflict::PublicKey));
+        }
+        if old_key != profile.public_key {
+            if let Some(k) = old_key {
+                self.by_key.remove(&k);
+            }
+            if let Some(k) = profile.public_key {
+                self.by_key.insert(k, profile.id);
+            }
+        }
+        let mut stored = profile.clone();
+        stored.username = username;
+        stored.owner = owner;
+        stored.version = expected_version + 1;
+        self.profiles.insert(profile.id, stored);
+        match revoke {
+            Revoke::Nothing => {}
+            Revoke::All => {
+                self.revoke(profile.id, None);
+            }
+            Revoke::AllExcept(keep) => {
+                self.revoke(profile.id, Some(&keep));
+            }
+        }
+        Ok(())
     }
 
     fn profile_version(&self, id: Uuid, version: u64) -> StoreResult<()> {
@@ -176,40 +259,8 @@ impl ProfileStore for MemoryStore {
         expected_version: u64,
         revoke: Revoke,
     ) -> StoreResult<()> {
-        let mut g = self.write();
-        let old = g.profiles.get(&profile.id).ok_or(StoreError::NotFound)?;
-        if old.version != expected_version {
-            return Err(StoreError::VersionMismatch);
-        }
-        let (old_key, username, owner) = (old.public_key, old.username.clone(), old.owner);
-        if let Some(k) = profile.public_key
-            && g.by_key.get(&k).is_some_and(|owner| *owner != profile.id)
-        {
-            return Err(StoreError::Conflict(Conflict::PublicKey));
-        }
-        if old_key != profile.public_key {
-            if let Some(k) = old_key {
-                g.by_key.remove(&k);
-            }
-            if let Some(k) = profile.public_key {
-                g.by_key.insert(k, profile.id);
-            }
-        }
-        let mut stored = profile.clone();
-        stored.username = username;
-        stored.owner = owner;
-        stored.version = expected_version + 1;
-        g.profiles.insert(profile.id, stored);
-        match revoke {
-            Revoke::Nothing => {}
-            Revoke::All => {
-                g.revoke(profile.id, None);
-            }
-            Revoke::AllExcept(keep) => {
-                g.revoke(profile.id, Some(&keep));
-            }
-        }
-        Ok(())
+        self.write()
+            .update_profile(profile, expected_version, revoke)
     }
 
     async fn list_devices(&self, owner: Uuid) -> StoreResult<Vec<ProfileRecord>> {
@@ -238,72 +289,6 @@ impl ProfileStore for MemoryStore {
         g.insert_profile(device)?;
         g.remove_qr(qr);
         Ok(())
-    }
-}
-
-#[async_trait]
-impl TokenStore for MemoryStore {
-    async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()> {
-        let mut g = self.write();
-        g.profile_version(token.profile_id, profile_version)?;
-        if g.tokens.contains_key(&token.digest) {
-            return Err(StoreError::Conflict(Conflict::Exists));
-        }
-        g.tokens.insert(token.digest, token.clone());
-        g.tokens_by_profile
-            .entry(token.profile_id)
-            .or_default()
-            .insert(token.digest);
-        Ok(())
-    }
-
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
-        let g = self.read();
-        let Some(t) = g.tokens.get(digest) else {
-            return Ok(None);
-        };
-        let Some(p) = g.profiles.get(&t.profile_id) else {
-            return Ok(None);
-        };
-        Ok(Some(Principal {
-            profile_id: p.id,
-            kind: p.kind,
-            state: p.state,
-            owner: p.owner,
-            environments: p.environments.clone(),
-            token_kind: t.kind,
-            issued_at: t.issued_at,
-            expires_at: t.expires_at,
-            token: t.digest,
-        }))
-    }
-
-    async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
-        Ok(self.read().tokens.get(digest).cloned())
-    }
-
-    async fn set_token_expiry(
-        &self,
-        digest: &TokenDigest,
-        expires_at: Timestamp,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let mut g = self.write();
-        match g.tokens.get_mut(digest) {
-            Some(t) if t.expires_at > now => {
-                t.expires_at = expires_at;
-                Ok(())
-            }
-            _ => Err(StoreError::NotFound),
-        }
-    }
-
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
-        Ok(self.write().remove_token(digest))
-    }
-
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
-        Ok(self.write().revoke(profile, None))
     }
 }
 
@@ -399,7 +384,7 @@ impl MaintenanceStore for MemoryStore {
             .collect();
         let mut n = 0;
         for d in &tokens {
-            n += usize::from(g.remove_token(d));
+            n += usize::from(g.remove_token(d).is_some());
         }
         let qrs: Vec<TokenDigest> =
             g.qr.values()

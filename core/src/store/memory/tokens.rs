@@ -1,0 +1,170 @@
+//! `TokenStore` on the in-memory maps.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::MemoryStore;
+use crate::clock::Timestamp;
+use crate::principal::Principal;
+use crate::store::{Conflict, Rotation, StoreError, StoreResult, TokenRecord, TokenStore};
+use crate::token::{TokenDigest, TokenKind};
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()> {
+        let mut g = self.write();
+        g.profile_version(token.profile_id, profile_version)?;
+        if g.tokens.contains_key(&token.digest) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        g.insert_token(token);
+        Ok(())
+    }
+
+    async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
+        let mut g = self.write();
+        let mut seen = std::collections::HashSet::with_capacity(tokens.len());
+        for (t, v) in tokens {
+            g.profile_version(t.profile_id, *v)?;
+            if g.tokens.contains_key(&t.digest) || !seen.insert(t.digest) {
+                return Err(StoreError::Conflict(Conflict::Exists));
+            }
+        }
+        for (t, _) in tokens {
+            g.insert_token(t);
+        }
+        Ok(())
+    }
+
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+        let g = self.read();
+        let Some(t) = g.tokens.get(digest) else {
+            return Ok(None);
+        };
+        let Some(p) = g.profiles.get(&t.profile_id) else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            profile_id: p.id,
+            kind: p.kind,
+            state: p.state,
+            owner: p.owner,
+            environments: p.environments.clone(),
+            token_kind: t.kind,
+            issued_at: t.issued_at,
+            expires_at: t.expires_at,
+            token: t.digest,
+        }))
+    }
+
+    async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+        Ok(self.read().tokens.get(digest).cloned())
+    }
+
+    async fn set_token_expiry(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut g = self.write();
+        match g.tokens.get_mut(digest) {
+            Some(t) if t.expires_at > now => {
+                t.expires_at = expires_at;
+                Ok(())
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
+        Ok(self.write().remove_token(digest).is_some())
+    }
+
+    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
+        Ok(self.write().revoke(profile, None))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        let mut g = self.write();
+        let Some(old) = g.tokens.get(old_digest) else {
+            return Ok(Rotation::Unknown);
+        };
+        let matches = old.family.is_some()
+            && [new_refresh, new_access]
+                .iter()
+                .all(|n| n.profile_id == old.profile_id && n.family == old.family);
+        if !matches || old.expires_at <= now {
+            return Ok(Rotation::Unknown);
+        }
+        match old.kind {
+            TokenKind::Refresh => {
+                if g.tokens.contains_key(&new_refresh.digest)
+                    || g.tokens.contains_key(&new_access.digest)
+                    || new_refresh.digest == new_access.digest
+                {
+                    return Err(StoreError::Conflict(Conflict::Exists));
+                }
+                if let Some(old) = g.tokens.get_mut(old_digest) {
+                    old.kind = TokenKind::RefreshUsed;
+                }
+                g.insert_token(new_refresh);
+                g.insert_token(new_access);
+                Ok(Rotation::Rotated)
+            }
+            TokenKind::RefreshUsed => {
+                if let Some(family) = old.family {
+                    g.revoke_family(family);
+                }
+                Ok(Rotation::Reused)
+            }
+            _ => Ok(Rotation::Unknown),
+        }
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
+        Ok(self.write().revoke_family(family))
+    }
+
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let mut g = self.write();
+        if g.tokens.get(digest).is_none_or(|t| t.kind != kind) {
+            return Ok(None);
+        }
+        Ok(g.remove_token(digest).filter(|t| t.expires_at > now))
+    }
+
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64> {
+        let mut g = self.write();
+        if !g.profiles.contains_key(&token.profile_id) {
+            return Err(StoreError::NotFound);
+        }
+        if g.tokens.contains_key(&token.digest) {
+            return Err(StoreError::Conflict(Conflict::Exists));
+        }
+        let same_kind: Vec<TokenDigest> = g
+            .tokens_by_profile
+            .get(&token.profile_id)
+            .into_iter()
+            .flatten()
+            .filter(|d| g.tokens.get(*d).is_some_and(|t| t.kind == token.kind))
+            .copied()
+            .collect();
+        for d in &same_kind {
+            g.remove_token(d);
+        }
+        g.insert_token(token);
+        Ok(same_kind.len() as u64)
+    }
+}
