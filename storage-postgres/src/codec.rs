@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tessera_core::principal::Principal;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
-    StoreResult, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
+    ProfileRecord, QrRecord, StoreResult, ThrottleRecord, TokenRecord,
 };
 use tessera_core::{ProfileKind, ProfileState, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -29,6 +29,10 @@ pub const QR_COLUMNS: &str = "digest, owner_id, issued_at, expires_at, device_na
 /// The columns of `commands` that [`command`] reads.
 pub const COMMAND_COLUMNS: &str =
     "id, profile_id, status, body, result_names, result_values, created_at, expires_at";
+
+/// The columns of `external_users` that [`external_user`] reads.
+pub const EXTERNAL_COLUMNS: &str =
+    "external_id, profile_id, email, metadata, created_at, updated_at";
 
 /// Profile kind as stored.
 pub const fn kind_to_i16(k: ProfileKind) -> i16 {
@@ -247,6 +251,18 @@ pub fn api_key(row: &PgRow, digest: TokenDigest) -> StoreResult<ApiKeyRecord> {
     })
 }
 
+/// An `external_users` row (columns [`EXTERNAL_COLUMNS`]).
+pub fn external_user(row: &PgRow) -> StoreResult<ExternalUserRecord> {
+    Ok(ExternalUserRecord {
+        external_id: get(row, "external_id")?,
+        profile_id: get(row, "profile_id")?,
+        email: get(row, "email")?,
+        metadata: get(row, "metadata")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        updated_at: Timestamp(get(row, "updated_at")?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +284,7 @@ mod tests {
         assert_eq!(kind_from_i16(0), None);
         assert_eq!(state_from_i16(6), None);
         let d = TokenDigest([0; 32]);
-        for k in [TokenKind::Authorization, TokenKind::Refresh] {
+        for k in TokenKind::ALL {
             assert_eq!(token_kind(token_kind_to_i16(k), &d).unwrap(), k);
         }
         assert!(matches!(

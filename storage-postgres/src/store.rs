@@ -1,8 +1,10 @@
 //! [`PostgresStore`]: connecting, migrating and checking the schema version. The trait
 //! implementations are in the submodules, one per group of aggregates.
 
+mod external;
 mod profiles;
 mod records;
+mod token_api;
 mod tokens;
 
 use std::fmt;
@@ -19,7 +21,7 @@ use crate::error::{from_migrate, from_sqlx};
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// The schema version this build creates and reads: its newest migration.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Every storage trait of `tessera_core::store` on a PostgreSQL database, shared by any
 /// number of tessera processes.

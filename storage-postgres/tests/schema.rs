@@ -45,14 +45,15 @@ async fn migrations_run_once_and_the_version_is_checked() {
     let again = PostgresStore::connect_with(config.clone()).await.unwrap();
     assert_eq!(again.get_profile(p.id).await.unwrap(), Some(p));
 
-    // a newer tessera applied migration 2: this build refuses the database
+    // a newer tessera applied a migration this build does not know: refused
+    let future = SCHEMA_VERSION + 1;
     let admin = PostgresStore::connect_with(config.clone()).await.unwrap();
     sqlx_exec(
         schemas.url(),
         &format!(
             "INSERT INTO \"{schema}\"._sqlx_migrations \
              (version, description, success, checksum, execution_time) \
-             VALUES (2, 'from the future', true, '\\x00', 0)"
+             VALUES ({future}, 'from the future', true, '\\x00', 0)"
         ),
     )
     .await;
@@ -61,11 +62,11 @@ async fn migrations_run_once_and_the_version_is_checked() {
             .await
             .unwrap_err(),
     );
-    assert!(what.contains("migration 2"), "{what}");
+    assert!(what.contains(&format!("migration {future}")), "{what}");
     assert!(what.contains("newer tessera"), "{what}");
     sqlx_exec(
         schemas.url(),
-        &format!("DELETE FROM \"{schema}\"._sqlx_migrations WHERE version = 2"),
+        &format!("DELETE FROM \"{schema}\"._sqlx_migrations WHERE version = {future}"),
     )
     .await;
 
@@ -151,4 +152,62 @@ async fn bad_schema_names_are_refused() {
         ),
         "{e:?}"
     );
+}
+
+/// A database an older build created (schema version 1, with data) is upgraded at connect
+/// and keeps its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_schema_is_upgraded_at_connect() {
+    let Some(url) = common::url("an_older_schema_is_upgraded_at_connect") else {
+        return;
+    };
+    let schemas = common::Schemas::new(url);
+    let config = schemas.fresh();
+    let schema = config.schema.clone().unwrap();
+    sqlx_exec(schemas.url(), &format!("CREATE SCHEMA \"{schema}\"")).await;
+    // the migrations of version 1 only, as the older build had them
+    let old = tempfile::tempdir().unwrap();
+    let first = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("0001_")
+        })
+        .unwrap();
+    std::fs::copy(&first, old.path().join(first.file_name().unwrap())).unwrap();
+    let migrator = sqlx::migrate::Migrator::new(old.path().to_path_buf())
+        .await
+        .unwrap();
+    let options: sqlx::postgres::PgConnectOptions = schemas.url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.options([("search_path", schema.as_str())]))
+        .await
+        .unwrap();
+    migrator.run(&pool).await.unwrap();
+    pool.close().await;
+    let p = profile("from-v1");
+    {
+        // written by the older build: a profile and a token (no family)
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(schemas.url())
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "INSERT INTO \"{schema}\".profiles (id, kind, state, username, password_hash, \
+             password_temporary, environments, created_at, updated_at, version) \
+             VALUES ($1, 1, 1, 'from-v1', $2, false, '{{}}', 1000, 1000, 1)"
+        ))
+        .bind(p.id)
+        .bind(p.password_hash.as_deref())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let store = PostgresStore::connect_with(config).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
+    assert_eq!(store.get_profile(p.id).await.unwrap(), Some(p));
 }

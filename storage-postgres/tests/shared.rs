@@ -155,3 +155,56 @@ async fn update_and_put_token_race_leaves_no_stale_token() {
         p = a.get_profile(p.id).await.unwrap().unwrap();
     }
 }
+
+/// A refresh rotation racing a password change (revoke all), over two nodes: after both,
+/// no token of the profile is left, neither the old family nor what the rotation issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotation_racing_a_password_change_leaves_no_token() {
+    use tessera_core::TokenKind;
+    let Some(url) = common::url("rotation_racing_a_password_change_leaves_no_token") else {
+        return;
+    };
+    let schemas = common::Schemas::new(url);
+    let config = schemas.fresh();
+    let a: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config.clone()).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config).await.unwrap());
+    let mut p = profile("rotor");
+    a.create_profile(&p).await.unwrap();
+    let pid = p.id;
+    let family_token = |kind: TokenKind, family: Uuid| {
+        let mut t = token_record(pid, 90_000);
+        t.kind = kind;
+        t.family = Some(family);
+        t
+    };
+    for round in 0..40u64 {
+        let family = Uuid::new_v4();
+        let refresh = family_token(TokenKind::Refresh, family);
+        a.put_token(&refresh, p.version).await.unwrap();
+        let (r2, a2) = (
+            family_token(TokenKind::Refresh, family),
+            family_token(TokenKind::Authorization, family),
+        );
+        let issued = [r2.digest, a2.digest];
+        let b2 = Arc::clone(&b);
+        let old = refresh.digest;
+        let rotate =
+            tokio::spawn(async move { b2.rotate_refresh(&old, &r2, &a2, Timestamp(10)).await });
+        let mut next = p.clone();
+        next.version = p.version + 1;
+        let a2 = Arc::clone(&a);
+        let expected = p.version;
+        let update =
+            tokio::spawn(async move { a2.update_profile(&next, expected, Revoke::All).await });
+        update.await.unwrap().unwrap();
+        rotate.await.unwrap().unwrap();
+        for d in issued.iter().chain([&refresh.digest]) {
+            assert_eq!(
+                a.get_token(d).await.unwrap(),
+                None,
+                "round {round}: a token outlived the password change"
+            );
+        }
+        p = a.get_profile(p.id).await.unwrap().unwrap();
+    }
+}

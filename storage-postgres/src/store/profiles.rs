@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::Postgres;
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::{PgArguments, PgConnection};
 use sqlx::query::Query;
 use tessera_core::Timestamp;
 use tessera_core::store::{ProfileRecord, ProfileStore, Revoke, StoreError, StoreResult};
@@ -15,7 +15,7 @@ use crate::codec::{self, PROFILE_COLUMNS, kind_to_i16, state_to_i16, to_i64};
 use crate::error::from_sqlx;
 
 /// The sixteen profile values of [`bind_profile`] as `$1…$16` of an insert.
-const INSERT_VALUES: &str = "(id, kind, state, username, password_hash, password_temporary, \
+pub(super) const INSERT_VALUES: &str = "(id, kind, state, username, password_hash, password_temporary, \
     public_key, owner_id, environments, device_id, device_roles, device_name, device_meta, \
     created_at, updated_at, version)";
 
@@ -28,7 +28,7 @@ const UPDATE: &str = "UPDATE profiles SET kind = $2, state = $3, password_hash =
     WHERE id = $1 AND version = $17";
 
 /// Bind the sixteen columns of a profile, in [`INSERT_VALUES`] order.
-fn bind_profile<'q>(
+pub(super) fn bind_profile<'q>(
     q: Query<'q, Postgres, PgArguments>,
     p: &'q ProfileRecord,
 ) -> StoreResult<Query<'q, Postgres, PgArguments>> {
@@ -49,6 +49,49 @@ fn bind_profile<'q>(
         .bind(p.created_at.0)
         .bind(p.updated_at.0)
         .bind(to_i64(p.version, "profile version")?))
+}
+
+/// `ProfileStore::update_profile` inside the caller's transaction: `UPDATE … WHERE version
+/// = $expected` (which takes the row lock), then the revocation as a second statement. The
+/// order matters under READ COMMITTED: a concurrent `put_token` (or rotation, or reset
+/// code) holds the profile row `FOR SHARE` until it commits, so the update waits for it,
+/// and the revocation, a statement started after the update, sees its tokens.
+pub(super) async fn update_in(
+    tx: &mut PgConnection,
+    profile: &ProfileRecord,
+    expected_version: u64,
+    revoke: Revoke,
+) -> StoreResult<()> {
+    let expected = to_i64(expected_version, "profile version")?;
+    let updated = bind_profile(sqlx::query(UPDATE), profile)?
+        .bind(expected)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+    if updated.rows_affected() == 0 {
+        let exists = sqlx::query("SELECT 1 FROM profiles WHERE id = $1")
+            .bind(profile.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        return Err(if exists.is_some() {
+            StoreError::VersionMismatch
+        } else {
+            StoreError::NotFound
+        });
+    }
+    let keep = match revoke {
+        Revoke::Nothing => return Ok(()),
+        Revoke::All => None,
+        Revoke::AllExcept(d) => Some(d),
+    };
+    sqlx::query(REVOKE)
+        .bind(profile.id)
+        .bind(keep.as_ref().map(|d| d.0.as_slice()))
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -88,47 +131,15 @@ impl ProfileStore for PostgresStore {
     }
 
     /// One transaction: `UPDATE … WHERE version = $expected` (which takes the row lock),
-    /// then the revocation as a second statement. The order matters under READ COMMITTED:
-    /// a concurrent `put_token` holds the profile row `FOR SHARE` until it commits, so the
-    /// update waits for it, and the revocation, starting after the update, sees its token.
+    /// then the revocation as a second statement (see [`update_in`]).
     async fn update_profile(
         &self,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
     ) -> StoreResult<()> {
-        let expected = to_i64(expected_version, "profile version")?;
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
-        let updated = bind_profile(sqlx::query(UPDATE), profile)?
-            .bind(expected)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        if updated.rows_affected() == 0 {
-            let exists = sqlx::query("SELECT 1 FROM profiles WHERE id = $1")
-                .bind(profile.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
-        }
-        let keep = match revoke {
-            Revoke::Nothing => None,
-            Revoke::All => Some(None),
-            Revoke::AllExcept(d) => Some(Some(d)),
-        };
-        if let Some(keep) = keep {
-            sqlx::query(REVOKE)
-                .bind(profile.id)
-                .bind(keep.as_ref().map(|d| d.0.as_slice()))
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-        }
+        update_in(&mut tx, profile, expected_version, revoke).await?;
         tx.commit().await.map_err(from_sqlx)
     }
 

@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use tessera_core::Timestamp;
 use tessera_core::principal::Principal;
-use tessera_core::store::{QrRecord, QrStore, StoreError, StoreResult, TokenRecord, TokenStore};
-use tessera_core::token::TokenDigest;
+use tessera_core::store::{
+    QrRecord, QrStore, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+};
+use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
 
 use super::PostgresStore;
@@ -197,13 +199,34 @@ impl TokenStore for PostgresStore {
     }
 
     async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(REVOKE)
-            .bind(profile)
-            .bind(None::<&[u8]>)
-            .fetch_one(self.pool())
-            .await
-            .map_err(from_sqlx)?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.revoke_profile(profile).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        self.rotate(old_digest, new_refresh, new_access, now).await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
+        self.revoke_family_tokens(family).await
+    }
+
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>> {
+        self.take(digest, kind, now).await
+    }
+
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64> {
+        self.replace(token).await
     }
 }
 
