@@ -37,6 +37,9 @@
 //! - [`profile`]: kinds, states, the pure state machine and the operation guards.
 //! - [`username`], [`password`], [`hasher`]: identity rules and argon2id on a bounded pool.
 //! - [`token`], [`key`]: opaque tokens, the TTL table, Ed25519 keys.
+//! - The token API ([`Engine::login`], [`Engine::refresh`], [`Engine::jwks`]), password
+//!   reset through a [`Notifier`], and server-registered users
+//!   ([`Engine::upsert_external_user`]).
 //! - [`store`]: the storage traits and [`MemoryStore`]; `testkit` (feature) is the
 //!   conformance suite every backend passes.
 //! - [`Error`]: every refusal, with a stable machine code ([`Error::code`]).
@@ -47,7 +50,9 @@ pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod hasher;
+mod id_token;
 pub mod key;
+pub mod notify;
 pub mod password;
 pub mod principal;
 pub mod profile;
@@ -61,11 +66,13 @@ pub mod username;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::{
     CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine, EngineBuilder,
-    EngineConfig, Issued, ProfileInfo, QrIssued, RevokeScope, ThrottlePolicy, TokenExpiry,
+    EngineConfig, ExternalUpsert, ExternalUser, ExternalUserUpsert, Issued, Login, ProfileInfo,
+    QrIssued, RevokeScope, ThrottlePolicy, TokenExpiry, TokenSet,
 };
 pub use error::{Error, Result};
 pub use hasher::HashParams;
 pub use key::{KeyPair, PublicKey};
+pub use notify::{DiscardNotifier, Notification, Notifier, ResetCode};
 pub use password::{Password, PasswordPolicy};
 pub use principal::Principal;
 pub use profile::{Event, Operation, ProfileKind, ProfileState};

@@ -10,6 +10,7 @@ use crate::PasswordPolicy;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::hasher::{Argon2Hasher, HashParams, HashPool};
+use crate::notify::{DiscardNotifier, Notifier};
 use crate::password::Password;
 use crate::random::{self, OsRandom, Random};
 use crate::store::Store;
@@ -62,6 +63,20 @@ pub struct EngineConfig {
     pub public_url: String,
     /// How long command records are kept, in seconds (default 24 h).
     pub command_retention_secs: u64,
+    /// Lifetime of the token API's access tokens (`login`, `refresh`) and of server-created
+    /// user tokens (default 24 h).
+    pub access_ttl: Ttl,
+    /// Lifetime of a refresh-token family, counted from the login (default 90 d); rotation
+    /// keeps the family's expiry.
+    pub refresh_ttl: Ttl,
+    /// `iss` of id tokens (default: `public_url`).
+    pub id_token_issuer: Option<String>,
+    /// `aud` of id tokens (default `tessera`).
+    pub id_token_audience: String,
+    /// Lifetime of password-reset codes in seconds (default 600; 60–3600).
+    pub reset_code_ttl_secs: u64,
+    /// Lifetime of a NEW_PASSWORD_REQUIRED session in seconds (default 300; 60–3600).
+    pub challenge_ttl_secs: u64,
 }
 
 impl Default for EngineConfig {
@@ -80,6 +95,12 @@ impl Default for EngineConfig {
             require_key_proof: true,
             public_url: "http://127.0.0.1:9009".to_owned(),
             command_retention_secs: 86_400,
+            access_ttl: Ttl::DAY,
+            refresh_ttl: Ttl::DAYS_90,
+            id_token_issuer: None,
+            id_token_audience: "tessera".to_owned(),
+            reset_code_ttl_secs: 600,
+            challenge_ttl_secs: 300,
         }
     }
 }
@@ -118,7 +139,29 @@ impl EngineConfig {
         if self.public_url.is_empty() || self.public_url.chars().any(char::is_control) {
             return Err(Error::Config("public_url must be a non-empty URL".into()));
         }
+        let printable =
+            |s: &str| !s.is_empty() && s.len() <= 1024 && !s.chars().any(char::is_control);
+        if !self.id_token_issuer.as_deref().is_none_or(printable)
+            || !printable(&self.id_token_audience)
+        {
+            return Err(Error::Config(
+                "id token issuer and audience: 1-1024 bytes, no control characters".into(),
+            ));
+        }
+        if !(60..=3600).contains(&self.reset_code_ttl_secs)
+            || !(60..=3600).contains(&self.challenge_ttl_secs)
+        {
+            return Err(Error::Config(
+                "reset code and challenge session TTLs must be 60-3600 s".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The `iss` of id tokens.
+    #[must_use]
+    pub fn id_token_issuer(&self) -> &str {
+        self.id_token_issuer.as_deref().unwrap_or(&self.public_url)
     }
 }
 
@@ -130,6 +173,7 @@ pub struct EngineBuilder {
     rng: Option<Arc<dyn Random>>,
     config: EngineConfig,
     pepper: Option<Zeroizing<Vec<u8>>>,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -166,6 +210,13 @@ impl EngineBuilder {
     #[must_use]
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Where password-reset codes go (default: [`DiscardNotifier`]).
+    #[must_use]
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -209,6 +260,8 @@ impl EngineBuilder {
             stripes,
             stripe_hasher: std::collections::hash_map::RandomState::new(),
             server_key: OnceCell::new(),
+            id_key: OnceCell::new(),
+            notifier: self.notifier.unwrap_or_else(|| Arc::new(DiscardNotifier)),
             events,
         })
     }

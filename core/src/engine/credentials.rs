@@ -117,8 +117,10 @@ impl Engine {
 
     /// Authenticate with username and password; returns a new authorization token with
     /// `ttl` (default: the configured TTL). One answer, [`Error::Unauthorized`], for an
-    /// unknown user, a wrong password and a profile that cannot log in; throttled
-    /// attempts get [`Error::TooManyAttempts`] without any hashing.
+    /// unknown user, a wrong password and a profile that cannot log in (no password, removed,
+    /// or a temporary password, which only [`Engine::login`] accepts, to answer with the
+    /// NEW_PASSWORD_REQUIRED challenge); throttled attempts get [`Error::TooManyAttempts`]
+    /// without any hashing.
     pub async fn authenticate(
         &self,
         username: &str,
@@ -126,6 +128,36 @@ impl Engine {
         ttl: Option<Ttl>,
     ) -> Result<Issued> {
         let ttl = ttl.unwrap_or(self.cfg.default_ttl);
+        let mut profile = self.check_login(username, password).await?;
+        if profile.password_temporary {
+            return Err(Error::Unauthorized);
+        }
+        // Issue against the version whose password we checked: a concurrent password
+        // change makes this fail rather than hand out a token for the old password.
+        for _ in 0..8 {
+            match self
+                .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
+                .await
+            {
+                Ok(issued) => return Ok(issued),
+                Err(StoreError::VersionMismatch) => profile = self.recheck(&profile).await?,
+                Err(StoreError::NotFound) => return Err(Error::Unauthorized),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Storage(StoreError::VersionMismatch))
+    }
+
+    /// The username and password check every login path shares: canonicalise, take the
+    /// username's stripe lock, throttle, one hash job (the dummy hash for unknown users and
+    /// password-less profiles), and a rehash when the parameters changed. Returns the
+    /// profile as of the check; any refusal is [`Error::Unauthorized`] (or
+    /// `TooManyAttempts` / `Overloaded`).
+    pub(super) async fn check_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<ProfileRecord> {
         let Ok(name) = Username::parse(username) else {
             return Err(Error::Unauthorized);
         };
@@ -151,28 +183,20 @@ impl Engine {
                 })
                 .await?;
         }
-        // Issue against the version whose password we checked: a concurrent password
-        // change makes this fail rather than hand out a token for the old password.
-        for _ in 0..8 {
-            match self
-                .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
-                .await
-            {
-                Ok(issued) => return Ok(issued),
-                Err(StoreError::VersionMismatch) => {
-                    let fresh = self.profile(profile.id).await?;
-                    if fresh.password_hash != profile.password_hash
-                        || fresh.state == ProfileState::Removed
-                    {
-                        return Err(Error::Unauthorized);
-                    }
-                    profile = fresh;
-                }
-                Err(StoreError::NotFound) => return Err(Error::Unauthorized),
-                Err(e) => return Err(e.into()),
-            }
+        Ok(profile)
+    }
+
+    /// After issuing against `checked` failed with `VersionMismatch`: the fresh profile,
+    /// if the password that was checked still stands and the profile may still log in.
+    pub(super) async fn recheck(&self, checked: &ProfileRecord) -> Result<ProfileRecord> {
+        let fresh = self.profile(checked.id).await?;
+        if fresh.password_hash != checked.password_hash
+            || fresh.password_temporary != checked.password_temporary
+            || fresh.state == ProfileState::Removed
+        {
+            return Err(Error::Unauthorized);
         }
-        Err(Error::Storage(StoreError::VersionMismatch))
+        Ok(fresh)
     }
 
     /// Change the password of the token's profile (must be active). The current password is

@@ -3,20 +3,28 @@
 //! Built once by [`EngineBuilder`] and shared as `Arc<Engine>`. Every operation is an
 //! `async fn` over domain types returning [`crate::Result`]. Submodules group operations by
 //! domain: credentials (register, authenticate, passwords), sessions (verify, reauthorize,
-//! revoke), keys, devices (QR onboarding and owner management) and commands.
+//! revoke), keys, devices (QR onboarding and owner management), commands, the token API
+//! (login, refresh rotation, id tokens), NEW_PASSWORD_REQUIRED, password reset and
+//! server-registered users.
 
 mod builder;
 mod commands;
 mod credentials;
 mod devices;
+mod external;
 mod keys;
+mod new_password;
+mod reset;
 mod sessions;
 mod throttle;
+mod token_api;
 
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::CommandEvent;
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
+pub use external::{ExternalUpsert, ExternalUser, ExternalUserUpsert};
 pub use sessions::{Issued, ProfileInfo, RevokeScope, TokenExpiry};
+pub use token_api::{Login, TokenSet};
 
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
@@ -27,7 +35,9 @@ use uuid::Uuid;
 use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::hasher::{Argon2Hasher, HashPool};
+use crate::id_token::IdTokenKey;
 use crate::key::KeyPair;
+use crate::notify::Notifier;
 use crate::random::{self, Random};
 use crate::store::{ProfileRecord, Revoke, Store, StoreError};
 
@@ -46,6 +56,8 @@ pub struct Engine {
     stripes: Box<[Mutex<()>]>,
     stripe_hasher: std::collections::hash_map::RandomState,
     server_key: OnceCell<KeyPair>,
+    id_key: OnceCell<IdTokenKey>,
+    notifier: Arc<dyn Notifier>,
     events: broadcast::Sender<CommandEvent>,
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::clock::{ManualClock, Timestamp};
 use crate::engine::{Engine, EngineConfig};
 use crate::hasher::HashParams;
+use crate::notify::{Notification, Notifier};
 use crate::profile::{ProfileKind, ProfileState};
 use crate::store::{ProfileRecord, Store, TokenRecord};
 use crate::token::{TokenDigest, TokenKind};
@@ -56,7 +57,17 @@ pub fn random_digest() -> TokenDigest {
 /// An engine on `store` with a manual clock and cheap hashing (tests only).
 #[must_use]
 pub fn test_engine(store: Arc<dyn Store>) -> (Arc<Engine>, Arc<ManualClock>) {
+    let (engine, clock, _) = test_engine_notified(store);
+    (engine, clock)
+}
+
+/// [`test_engine`] with a [`CapturingNotifier`] installed.
+#[must_use]
+pub fn test_engine_notified(
+    store: Arc<dyn Store>,
+) -> (Arc<Engine>, Arc<ManualClock>, Arc<CapturingNotifier>) {
     let clock = Arc::new(ManualClock::default());
+    let notifier = Arc::new(CapturingNotifier::default());
     let config = EngineConfig {
         hash_params: HashParams::INSECURE_FOR_TESTS,
         allow_weak_hash_params: true,
@@ -67,7 +78,50 @@ pub fn test_engine(store: Arc<dyn Store>) -> (Arc<Engine>, Arc<ManualClock>) {
         .store(store)
         .clock(clock.clone())
         .config(config)
+        .notifier(notifier.clone())
         .build()
         .expect("test engine");
-    (Arc::new(engine), clock)
+    (Arc::new(engine), clock, notifier)
+}
+
+/// A [`Notifier`] that keeps what it is sent, for tests to receive in order.
+#[derive(Debug)]
+pub struct CapturingNotifier {
+    tx: tokio::sync::mpsc::UnboundedSender<Notification>,
+    rx: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Notification>>,
+}
+
+impl Default for CapturingNotifier {
+    fn default() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Self {
+            tx,
+            rx: tokio::sync::Mutex::new(rx),
+        }
+    }
+}
+
+impl CapturingNotifier {
+    /// The next notification, if one arrives within `within`.
+    pub async fn recv(&self, within: std::time::Duration) -> Option<Notification> {
+        let mut rx = self.rx.lock().await;
+        tokio::time::timeout(within, rx.recv()).await.ok().flatten()
+    }
+
+    /// The next reset code sent to `username` (waits up to 5 s; panics otherwise).
+    pub async fn reset_code(&self, username: &str) -> String {
+        match self.recv(std::time::Duration::from_secs(5)).await {
+            Some(Notification::ResetCode {
+                username: u, code, ..
+            }) if u == username => code.expose().to_owned(),
+            other => panic!("expected a reset code for {username}, got {other:?}"),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for CapturingNotifier {
+    async fn notify(&self, notification: Notification) {
+        let _ = self.tx.send(notification);
+    }
 }

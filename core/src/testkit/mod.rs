@@ -26,8 +26,11 @@ macro_rules! case_list {
 mod cases_engine;
 mod cases_external;
 mod cases_race;
+mod cases_reset;
 mod cases_store;
+mod cases_token_api;
 mod cases_tokens;
+mod cases_users;
 pub mod crash;
 mod fixtures;
 pub mod fuzz;
@@ -38,7 +41,9 @@ use std::sync::Arc;
 
 use crate::store::Store;
 
-pub use fixtures::{profile, random_digest, test_engine, token_record};
+pub use fixtures::{
+    CapturingNotifier, profile, random_digest, test_engine, test_engine_notified, token_record,
+};
 
 /// One conformance case: takes a fresh store, panics on failure.
 pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -51,6 +56,9 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_external::CASES.iter().copied());
     v.extend(cases_race::CASES.iter().copied());
     v.extend(cases_engine::CASES.iter().copied());
+    v.extend(cases_token_api::CASES.iter().copied());
+    v.extend(cases_reset::CASES.iter().copied());
+    v.extend(cases_users::CASES.iter().copied());
     v
 }
 
