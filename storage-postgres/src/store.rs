@@ -20,6 +20,9 @@ use crate::error::{from_migrate, from_sqlx};
 /// The embedded migrations (`storage-postgres/migrations/`), applied in order at connect.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// A pooled connection idle at least this long is pinged before it is used.
+const PING_IF_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The schema version this build creates and reads: its newest migration.
 pub const SCHEMA_VERSION: i64 = 2;
 
@@ -98,8 +101,19 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(config.pool_size.max(1))
             .acquire_timeout(config.connect_timeout)
-            // a connection that died with the server is found and replaced before use
-            .test_before_acquire(true)
+            // Not a ping before every use (a second round trip on every verify): only
+            // connections idle for a while, which may have died with the server, are
+            // pinged, and a dead one is replaced. sqlx also pings each connection as it
+            // goes back to the pool, and drops it if that fails.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(from_sqlx)?;
