@@ -9,6 +9,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::Engine;
+use super::OPTIMISTIC_RETRIES;
 use super::sessions::Issued;
 use crate::error::{Error, Result};
 use crate::password::Password;
@@ -134,7 +135,7 @@ impl Engine {
         }
         // Issue against the version whose password we checked: a concurrent password
         // change makes this fail rather than hand out a token for the old password.
-        for _ in 0..8 {
+        for _ in 0..OPTIMISTIC_RETRIES {
             match self
                 .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
                 .await

@@ -7,13 +7,18 @@
 //! returns them in the [`crate::Principal`] from its one read, so a changed grant shows on
 //! the next verify.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::Engine;
+use super::OPTIMISTIC_RETRIES;
+use super::external_rules::{
+    apply_grants, invalid, metadata_text, validate_email, validate_environments,
+    validate_external_id,
+};
 use super::sessions::Issued;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -21,17 +26,6 @@ use crate::profile::{ProfileKind, ProfileState};
 use crate::store::{Conflict, ExternalUserRecord, ProfileRecord, Revoke, StoreError};
 use crate::token::TokenKind;
 use crate::username::Username;
-
-/// Longest external id, in bytes (printable ASCII only).
-pub const MAX_EXTERNAL_ID_LEN: usize = 255;
-/// Largest metadata object, in bytes of its JSON text.
-pub const MAX_METADATA_BYTES: usize = 16 * 1024;
-/// Longest environment name.
-pub const MAX_ENVIRONMENT_LEN: usize = 64;
-/// Most environments one user may be granted (and named in one request).
-pub const MAX_ENVIRONMENTS: usize = 64;
-/// Longest email address.
-pub const MAX_EMAIL_LEN: usize = 254;
 
 /// An upsert of a server-registered user. Fields left `None` keep their stored value on an
 /// update; `environments` changes only the environments it names.
@@ -128,7 +122,7 @@ impl Engine {
         validate_environments(&req.environments)?;
         // The temporary password's hash, made once for the name it is checked against.
         let mut hashed: Option<(String, String)> = None;
-        for _ in 0..8 {
+        for _ in 0..OPTIMISTIC_RETRIES {
             let stored = self.store.get_external_user(&valid.external_id).await?;
             let name = match (&stored, &valid.username) {
                 (Some(u), _) => self.profile(u.profile_id).await?.username,
@@ -307,7 +301,7 @@ impl Engine {
     ) -> Result<ExternalUpsert> {
         let mut token = None;
         if create_token {
-            for _ in 0..8 {
+            for _ in 0..OPTIMISTIC_RETRIES {
                 match self
                     .issue(
                         &profile,
@@ -345,10 +339,6 @@ struct Valid {
     username: Option<Username>,
 }
 
-fn invalid(field: &'static str, message: &str) -> Error {
-    Error::validation(field, message)
-}
-
 fn view(user: ExternalUserRecord, profile: &ProfileRecord) -> Result<ExternalUser> {
     let metadata = user
         .metadata
@@ -372,149 +362,4 @@ fn view(user: ExternalUserRecord, profile: &ProfileRecord) -> Result<ExternalUse
         created_at: user.created_at,
         updated_at: user.updated_at,
     })
-}
-
-/// 1–255 printable ASCII characters, no spaces.
-fn validate_external_id(id: &str) -> std::result::Result<&str, &'static str> {
-    if id.is_empty() || id.len() > MAX_EXTERNAL_ID_LEN || !id.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err("externalId: 1-255 printable ASCII characters, no spaces");
-    }
-    Ok(id)
-}
-
-/// A plausible address: at most 254 characters, one `@` between non-empty parts, no
-/// whitespace or control characters. (It is for identification, never sent to.)
-fn validate_email(email: &str) -> Result<String> {
-    let ok = email.chars().count() <= MAX_EMAIL_LEN
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'));
-    if ok {
-        Ok(email.to_owned())
-    } else {
-        Err(invalid(
-            "email",
-            "email must be an address like name@example.com",
-        ))
-    }
-}
-
-/// The stored text of a metadata object.
-fn metadata_text(metadata: &serde_json::Value) -> Result<String> {
-    if !metadata.is_object() {
-        return Err(invalid("metadata", "metadata must be a JSON object"));
-    }
-    let text = serde_json::to_string(metadata)
-        .map_err(|_| invalid("metadata", "metadata must be a JSON object"))?;
-    if text.len() > MAX_METADATA_BYTES {
-        return Err(invalid("metadata", "metadata must be at most 16 KiB"));
-    }
-    Ok(text)
-}
-
-/// Environment names: 1–64 characters of `A-Z a-z 0-9 . _ : -`; at most 64 per request.
-fn validate_environments(envs: &BTreeMap<String, bool>) -> Result<()> {
-    if envs.len() > MAX_ENVIRONMENTS {
-        return Err(invalid(
-            "environments",
-            "at most 64 environments per request",
-        ));
-    }
-    let bad = |name: &str| {
-        name.is_empty()
-            || name.len() > MAX_ENVIRONMENT_LEN
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-    };
-    if envs.keys().any(|k| bad(k)) {
-        return Err(invalid(
-            "environments",
-            "environment names: 1-64 characters of A-Z a-z 0-9 . _ : -",
-        ));
-    }
-    Ok(())
-}
-
-/// `current` with `changes` applied, sorted.
-fn apply_grants(current: &[String], changes: &BTreeMap<String, bool>) -> Result<Vec<String>> {
-    let mut set: BTreeSet<String> = current.iter().cloned().collect();
-    for (env, granted) in changes {
-        if *granted {
-            set.insert(env.clone());
-        } else {
-            set.remove(env);
-        }
-    }
-    if set.len() > MAX_ENVIRONMENTS {
-        return Err(invalid("environments", "at most 64 environments per user"));
-    }
-    Ok(set.into_iter().collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn external_ids_are_bounded_printable_ascii() {
-        for ok in [
-            "a",
-            "auth0|5f7c8ec7c33c6c004bbafe82",
-            "google-oauth2:1234",
-            &"x".repeat(255),
-        ] {
-            assert!(validate_external_id(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", " a", "a b", "é", "a\u{0}", "a\n", &"x".repeat(256)] {
-            assert!(validate_external_id(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn metadata_must_be_a_small_object() {
-        assert!(metadata_text(&serde_json::json!({"a": [1, 2]})).is_ok());
-        for bad in [
-            serde_json::json!([1]),
-            serde_json::json!("x"),
-            serde_json::json!(null),
-        ] {
-            assert_eq!(metadata_text(&bad).unwrap_err().field(), Some("metadata"));
-        }
-        let big = serde_json::json!({ "k": "v".repeat(MAX_METADATA_BYTES) });
-        assert!(metadata_text(&big).is_err());
-    }
-
-    #[test]
-    fn emails_and_environment_names() {
-        assert!(validate_email("a@example.com").is_ok());
-        for bad in ["", "a", "@x", "a@", "a@b@c", "a b@c", "a@b\n"] {
-            assert!(validate_email(bad).is_err(), "{bad:?}");
-        }
-        let envs = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), true)).collect();
-        assert!(validate_environments(&envs(&["prod", "eu-west.1", "team:a_b"])).is_ok());
-        for bad in ["", "a b", "é", &"e".repeat(65)] {
-            assert!(validate_environments(&envs(&[bad])).is_err(), "{bad:?}");
-        }
-        let many: Vec<String> = (0..65).map(|i| format!("e{i}")).collect();
-        let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert!(validate_environments(&envs(&many)).is_err());
-    }
-
-    #[test]
-    fn grants_are_all_or_nothing_per_environment() {
-        let current = vec!["prod".to_owned(), "staging".to_owned()];
-        let changes = BTreeMap::from([
-            ("staging".to_owned(), false),
-            ("dev".to_owned(), true),
-            ("absent".to_owned(), false),
-        ]);
-        assert_eq!(
-            apply_grants(&current, &changes).unwrap(),
-            vec!["dev", "prod"]
-        );
-        assert_eq!(apply_grants(&current, &BTreeMap::new()).unwrap(), current);
-    }
 }

@@ -12,6 +12,7 @@ mod commands;
 mod credentials;
 mod devices;
 mod external;
+mod external_rules;
 mod keys;
 mod new_password;
 mod reset;
@@ -23,6 +24,10 @@ pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::CommandEvent;
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
 pub use external::{ExternalUpsert, ExternalUser, ExternalUserUpsert};
+pub use external_rules::{
+    MAX_EMAIL_LEN, MAX_ENVIRONMENT_LEN, MAX_ENVIRONMENTS, MAX_EXTERNAL_ID_LEN, MAX_METADATA_BYTES,
+};
+pub use reset::RESET_CODE_LEN;
 pub use sessions::{Issued, ProfileInfo, RevokeScope, TokenExpiry};
 pub use token_api::{Login, TokenSet};
 
@@ -43,6 +48,11 @@ use crate::store::{ProfileRecord, Revoke, Store, StoreError};
 
 /// Number of lock stripes serialising credential checks per username.
 const STRIPES: usize = 1024;
+
+/// How often an optimistic read-modify-write is retried on a version mismatch. Each
+/// mismatch means another writer committed, so this bounds the number of concurrent
+/// writers of one record that all still succeed (the slowest waits one round per winner).
+pub(crate) const OPTIMISTIC_RETRIES: usize = 64;
 
 /// The identity engine. See the crate docs for a quickstart.
 pub struct Engine {
@@ -149,7 +159,7 @@ impl Engine {
     where
         F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
     {
-        for _ in 0..8 {
+        for _ in 0..OPTIMISTIC_RETRIES {
             let mut p = self.profile(id).await?;
             let expected = p.version;
             change(&mut p)?;

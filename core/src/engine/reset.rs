@@ -169,6 +169,9 @@ impl Engine {
             .filter(|t| t.profile_id == profile_id)
             .ok_or(Error::InvalidCode)?;
         self.update_profile(profile_id, Revoke::All, |p| {
+            if p.state == ProfileState::Removed {
+                return Err(Error::InvalidCode);
+            }
             p.password_hash = Some(hash.clone());
             p.password_temporary = false;
             Ok(())

@@ -19,6 +19,7 @@ pub fn token_parse(data: &[u8]) {
         TokenKind::Refresh,
         TokenKind::Qr,
         TokenKind::ApiKey,
+        TokenKind::Session,
     ] {
         if let Ok(t) = Token::parse(kind, text) {
             assert_eq!(t.expose(), text);
