@@ -6,7 +6,7 @@
 //!   `jwt_eddsa`, `paseto_v4_local`, `paseto_v4_public`. `tessera_postgres` runs when
 //!   `TESSERA_BENCH_POSTGRES_URL` (or `TESSERA_TEST_POSTGRES_URL`) names a server (its
 //!   fixture stays there in the schema `tessera_bench_1000000`; loading it the first time
-//!   takes minutes) and says it is skipped otherwise;
+//!   takes about half a minute) and says it is skipped otherwise;
 //! - `verify_scale`: `tessera_redb_10k`, `tessera_redb_1m`.
 
 use std::hint::black_box;
@@ -76,7 +76,7 @@ fn tessera(c: &mut Criterion) {
 /// loopback to the server; the same 1,000,000 tokens as the others.
 fn postgres(c: &mut Criterion) {
     // Skip it unless the filter (criterion's regex) may select it: loading the fixture
-    // takes minutes.
+    // takes a while.
     let wanted = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
