@@ -10,7 +10,9 @@ use tessera_adapters::store::Backend;
 ///
 /// Every flag can also be set with its `TESSERA_*` environment variable; the optional TOML
 /// file (`--config`) sets the engine policy (TTL, passwords, argon2, pepper, hash pool,
-/// throttle, QR TTLs, key proof, /generate-keys, the /ws channel). Logs go to stderr; set
+/// throttle, QR TTLs, key proof, /generate-keys, the /ws channel) and the PostgreSQL
+/// connection (`[database]`). Several servers can share one PostgreSQL database
+/// (`--backend postgres --database-url URL`). Logs go to stderr; set
 /// the level with `TESSERA_LOG` (e.g. `info`, `tessera=debug`).
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about, long_about)]
@@ -25,20 +27,47 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
-    /// Offline administration (stop the server first: the store allows one process).
+    /// Administration on the store (redb and sled allow one process: stop the server first;
+    /// with postgres the servers may keep running).
     #[command(subcommand)]
     Admin(AdminCommand),
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct StoreArgs {
-    /// Directory of the store, created on first start.
+    /// Directory of the store (redb, sled), created on first start.
     #[arg(long, env = "TESSERA_DATA_DIR", default_value = "./tessera-data")]
     pub data_dir: PathBuf,
-    /// Storage backend.
+    /// Storage backend. `postgres` lets several servers share one database.
     #[arg(long, env = "TESSERA_BACKEND", value_enum, default_value = "redb")]
     pub backend: Backend,
+    /// PostgreSQL URL for `--backend postgres`: postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// (`?sslmode=require` for TLS). The schema is created or upgraded at start. Prefer the
+    /// environment variable or `[database] url` in the config file: a command line is
+    /// visible to other users of the machine.
+    #[arg(long, env = "TESSERA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Connections in the PostgreSQL pool [default: 10].
+    #[arg(long, env = "TESSERA_DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub database_pool_size: Option<u32>,
+}
+
+impl std::fmt::Debug for StoreArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreArgs")
+            .field("data_dir", &self.data_dir)
+            .field("backend", &self.backend)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(tessera_storage_postgres::redact_url),
+            )
+            .field("database_pool_size", &self.database_pool_size)
+            .finish()
+    }
 }
 
 /// `tessera serve`.

@@ -40,6 +40,11 @@
 //! max_connections = 1024
 //! shutdown_grace_secs = 30
 //!
+//! [database]                              # --backend postgres
+//! url = "postgres://tessera:secret@db.internal:5432/tessera"
+//! pool_size = 10                          # connections per server
+//! connect_timeout_secs = 5                # then 503 storage_unavailable
+//!
 //! [ws]                                    # GET /ws, the command channel
 //! allowed_origins = ["https://app.example.com"]   # or "*"; no Origin header is always allowed
 //! max_message_bytes = 16384
@@ -51,7 +56,9 @@
 //! ```
 //!
 //! `TESSERA_WS_ALLOWED_ORIGINS` (comma-separated) or `--ws-allowed-origins` replaces
-//! `ws.allowed_origins`.
+//! `ws.allowed_origins`; `--database-url` / `TESSERA_DATABASE_URL` and
+//! `--database-pool-size` / `TESSERA_DATABASE_POOL_SIZE` replace `database.url` and
+//! `database.pool_size`.
 //!
 //! The token API's `[token_api]` and the reset-code notifier's `[notify]` are described in
 //! [`token_api`] and [`notify`].
@@ -116,6 +123,38 @@ pub struct FileConfig {
     /// Where password-reset codes go.
     #[serde(default)]
     pub notify: NotifySection,
+    /// The PostgreSQL connection (`--backend postgres`).
+    #[serde(default)]
+    pub database: DatabaseSection,
+}
+
+/// `[database]`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// PostgreSQL URL (`postgres://user:password@host:port/database`).
+    pub url: Option<String>,
+    /// Connections in the pool (default 10).
+    pub pool_size: Option<u32>,
+    /// How long a call waits for a connection before 503 `storage_unavailable`, in
+    /// seconds (default 5).
+    pub connect_timeout_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for DatabaseSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSection")
+            .field(
+                "url",
+                &self
+                    .url
+                    .as_deref()
+                    .map(tessera_storage_postgres::redact_url),
+            )
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .finish()
+    }
 }
 
 /// `[password]`.
@@ -377,5 +416,18 @@ mod tests {
                 .is_err()
         );
         assert!(FileConfig::parse("typo = 1").is_err());
+    }
+
+    #[test]
+    fn database_section_parses_and_hides_the_password() {
+        let c = FileConfig::parse(
+            "[database]\nurl = \"postgres://u:hunter2@db/t\"\npool_size = 4\nconnect_timeout_secs = 2\n",
+        )
+        .unwrap();
+        assert_eq!(c.database.pool_size, Some(4));
+        assert_eq!(c.database.connect_timeout_secs, Some(2));
+        assert_eq!(c.database.url.as_deref(), Some("postgres://u:hunter2@db/t"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(FileConfig::parse("[database]\nport = 1").is_err());
     }
 }

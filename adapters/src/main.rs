@@ -11,7 +11,7 @@ use clap::Parser as _;
 use tessera_adapters::config::FileConfig;
 use tessera_adapters::http::{self, Metrics};
 use tessera_adapters::server;
-use tessera_adapters::store::open_store;
+use tessera_adapters::store::{self, StoreConfig};
 use tessera_core::Engine;
 
 use cli::{AdminCommand, Cli, Command, ServeArgs, StoreArgs};
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Admin(AdminCommand::CreateApiKey { store, name }) => {
-                let engine = offline_engine(&store)?;
+                let engine = offline_engine(&store).await?;
                 let key = engine
                     .create_api_key(&name)
                     .await
@@ -45,11 +45,11 @@ fn main() -> ExitCode {
             Command::Admin(AdminCommand::CreateUser {
                 store, username, ..
             }) => {
-                let engine = offline_engine(&store)?;
+                let engine = offline_engine(&store).await?;
                 admin_create_user(&engine, &username).await
             }
             Command::Admin(AdminCommand::Unlock { store, username }) => {
-                let engine = offline_engine(&store)?;
+                let engine = offline_engine(&store).await?;
                 engine.unlock(&username).await.map_err(|e| e.to_string())?;
                 eprintln!("throttle of {username:?} cleared");
                 Ok(())
@@ -91,9 +91,24 @@ async fn admin_create_user(engine: &Engine, username: &str) -> Result<(), String
     Ok(())
 }
 
+/// Where the store is: the flags (and their environment variables) over the config file.
+fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
+    let db = &file.database;
+    StoreConfig {
+        backend: args.backend,
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone().or_else(|| db.url.clone()),
+        pool_size: args.database_pool_size.or(db.pool_size),
+        connect_timeout: db
+            .connect_timeout_secs
+            .map(|s| Duration::from_secs(s.max(1))),
+    }
+}
+
 /// An engine on the store with default settings, for the admin commands.
-fn offline_engine(store: &StoreArgs) -> Result<Engine, String> {
-    let s = open_store(store.backend, &store.data_dir).map_err(|e| e.to_string())?;
+async fn offline_engine(args: &StoreArgs) -> Result<Engine, String> {
+    let config = store_config(args, &FileConfig::default());
+    let s = store::open(&config).await.map_err(|e| e.to_string())?;
     Engine::builder()
         .store(s)
         .build()
@@ -114,7 +129,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if file.public_url.is_none() {
         engine_cfg.public_url = format!("http://{}", args.listen);
     }
-    let store = open_store(args.store.backend, &args.store.data_dir).map_err(|e| e.to_string())?;
+    let store_cfg = store_config(&args.store, &file);
+    let store = store::open(&store_cfg).await.map_err(|e| e.to_string())?;
     let notifier = file.notify.settings(&args.notify).build()?;
     let mut builder = Engine::builder()
         .store(store)
@@ -168,7 +184,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         None => None,
     };
-    tracing::info!(address = %addr, backend = args.store.backend.as_str(), data_dir = %args.store.data_dir.display(), "tessera listening");
+    tracing::info!(address = %addr, backend = store_cfg.backend.as_str(), store = %store_cfg.location(), "tessera listening");
     // One line on stdout for scripts and tests that start the server on port 0.
     println!("tessera listening on http://{addr}");
     let shutdown = async move {

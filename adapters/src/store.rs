@@ -1,9 +1,11 @@
 //! Opening a storage backend by name: the one place the binary chooses a store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tessera_core::{MemoryStore, Store};
+use tessera_storage_postgres::{PostgresConfig, PostgresStore, redact_url};
 
 /// A storage backend of `tessera serve`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -12,6 +14,8 @@ pub enum Backend {
     Redb,
     /// sled in `<data-dir>/sled` (experimental).
     Sled,
+    /// PostgreSQL at `--database-url`: several servers can share it.
+    Postgres,
     /// In memory: everything is lost at exit (tests, demos).
     Memory,
 }
@@ -23,6 +27,7 @@ impl Backend {
         match self {
             Self::Redb => "redb",
             Self::Sled => "sled",
+            Self::Postgres => "postgres",
             Self::Memory => "memory",
         }
     }
@@ -40,7 +45,84 @@ impl std::fmt::Display for OpenError {
 
 impl std::error::Error for OpenError {}
 
-/// Open (creating it on first use) the store of `backend` in `dir`.
+/// Where the store is: a backend and what it needs (a data directory, or a database URL).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The backend.
+    pub backend: Backend,
+    /// Data directory of `redb` and `sled`.
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL of `postgres`.
+    pub database_url: Option<String>,
+    /// Connections in the PostgreSQL pool (default 10).
+    pub pool_size: Option<u32>,
+    /// How long a PostgreSQL call waits for a connection (default 5 s).
+    pub connect_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("backend", &self.backend)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// Where the store is, for logs (never a password).
+    #[must_use]
+    pub fn location(&self) -> String {
+        match self.backend {
+            Backend::Postgres => self
+                .database_url
+                .as_deref()
+                .map_or_else(|| "(no database URL)".to_owned(), redact_url),
+            Backend::Memory => "memory".to_owned(),
+            Backend::Redb | Backend::Sled => self.data_dir.display().to_string(),
+        }
+    }
+}
+
+/// Open (creating it on first use) the store `config` describes. For `postgres` this
+/// connects, applies the migrations the database lacks and checks its schema version.
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, OpenError> {
+    if config.backend != Backend::Postgres {
+        return open_store(config.backend, &config.data_dir);
+    }
+    let Some(url) = config.database_url.as_deref() else {
+        return Err(OpenError(
+            "the postgres backend needs a database URL: --database-url, TESSERA_DATABASE_URL \
+             or `[database] url` in the config file"
+                .to_owned(),
+        ));
+    };
+    let mut pg = PostgresConfig::new(url);
+    if let Some(n) = config.pool_size {
+        pg = pg.pool_size(n);
+    }
+    if let Some(t) = config.connect_timeout {
+        pg = pg.connect_timeout(t);
+    }
+    PostgresStore::connect_with(pg)
+        .await
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| {
+            OpenError(format!(
+                "cannot open the postgres store at {}: {e}",
+                redact_url(url)
+            ))
+        })
+}
+
+/// Open (creating it on first use) the store of a file backend (`redb`, `sled`) in `dir`,
+/// or a memory store. `postgres` needs [`open`].
 pub fn open_store(backend: Backend, dir: &Path) -> Result<Arc<dyn Store>, OpenError> {
     match backend {
         Backend::Memory => Ok(Arc::new(MemoryStore::new())),
@@ -63,5 +145,8 @@ pub fn open_store(backend: Backend, dir: &Path) -> Result<Arc<dyn Store>, OpenEr
                     ))
                 })
         }
+        Backend::Postgres => Err(OpenError(
+            "the postgres backend is opened with store::open (it needs a database URL)".to_owned(),
+        )),
     }
 }

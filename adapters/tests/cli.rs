@@ -44,9 +44,23 @@ fn help_documents_every_command_and_flag() {
         "redb",
         "sled",
         "memory",
+        "postgres",
+        "--database-url",
+        "TESSERA_DATABASE_URL",
+        "--database-pool-size",
+        "TESSERA_DATABASE_POOL_SIZE",
     ] {
         assert!(serve.contains(flag), "{flag} missing from:\n{serve}");
     }
+    // the database URL (and its password) from the environment never shows in the help
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--help"])
+        .env("TESSERA_DATABASE_URL", "postgres://u:hunter2@db/t")
+        .output()
+        .unwrap();
+    assert!(!text(&out.stdout).contains("hunter2"));
+    let admin_key = text(&tessera(&["admin", "unlock", "--help"]).stdout);
+    assert!(admin_key.contains("--database-url"), "{admin_key}");
     let admin = text(&tessera(&["admin", "--help"]).stdout);
     assert!(
         admin.contains("create-api-key") && admin.contains("unlock"),

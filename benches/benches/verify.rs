@@ -1,9 +1,12 @@
 //! The hot path: checking a presented token, tessera against JWT and PASETO.
 //!
 //! Groups (results in `target/criterion/<group>/<function>/`):
-//! - `verify`: `tessera_memory`, `tessera_redb`, `tessera_sled` (1,000,000 live tokens, a
-//!   random one of 10,000 per iteration), `jwt_hs256`, `jwt_eddsa`, `paseto_v4_local`,
-//!   `paseto_v4_public`;
+//! - `verify`: `tessera_memory`, `tessera_redb`, `tessera_sled`, `tessera_postgres`
+//!   (1,000,000 live tokens, a random one of 10,000 per iteration), `jwt_hs256`,
+//!   `jwt_eddsa`, `paseto_v4_local`, `paseto_v4_public`. `tessera_postgres` runs when
+//!   `TESSERA_BENCH_POSTGRES_URL` (or `TESSERA_TEST_POSTGRES_URL`) names a server (its
+//!   fixture stays there in the schema `tessera_bench_1000000`; loading it the first time
+//!   takes about half a minute) and says it is skipped otherwise;
 //! - `verify_scale`: `tessera_redb_10k`, `tessera_redb_1m`.
 
 use std::hint::black_box;
@@ -16,7 +19,7 @@ use pasetors::token::UntrustedToken;
 use pasetors::version4::V4;
 use pasetors::{Local, Public};
 use serde::{Deserialize, Serialize};
-use tessera_benches::{SAMPLE, engine, open_backend, run, runtime};
+use tessera_benches::{SAMPLE, engine, open_backend, open_postgres, run, runtime};
 
 const TOTAL: usize = 1_000_000;
 
@@ -39,13 +42,24 @@ fn jwt_claims() -> JwtClaims {
 fn bench_verify(c: &mut Criterion, group: &str, name: &str, backend: &str, total: usize) {
     let rt = runtime();
     let (store, sample) = open_backend(&rt, backend, total);
+    measure(c, group, name, &rt, store, &sample);
+}
+
+fn measure(
+    c: &mut Criterion,
+    group: &str,
+    name: &str,
+    rt: &tokio::runtime::Runtime,
+    store: std::sync::Arc<dyn tessera_core::Store>,
+    sample: &[String],
+) {
     let engine = engine(store);
     let mut g = c.benchmark_group(group);
     let mut i = 0usize;
     g.bench_function(name, |b| {
         b.iter(|| {
             i = (i + 7_919) % SAMPLE;
-            run(&rt, engine.verify(black_box(&sample[i]))).expect("valid")
+            run(rt, engine.verify(black_box(&sample[i]))).expect("valid")
         });
     });
     g.finish();
@@ -55,6 +69,48 @@ fn tessera(c: &mut Criterion) {
     bench_verify(c, "verify", "tessera_memory", "memory", TOTAL);
     bench_verify(c, "verify", "tessera_redb", "redb", TOTAL);
     bench_verify(c, "verify", "tessera_sled", "sled", TOTAL);
+    postgres(c);
+}
+
+/// `verify/tessera_postgres`: one query (token joined with its profile) per verify, over
+/// loopback to the server; the same 1,000,000 tokens as the others.
+fn postgres(c: &mut Criterion) {
+    // Skip it unless the filter (criterion's regex) may select it: loading the fixture
+    // takes a while.
+    let wanted = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .all(|f| f.contains("postgres") || "verify/tessera_postgres".contains(&f));
+    if !wanted {
+        return;
+    }
+    let rt = runtime();
+    let Some((store, sample)) = open_postgres(&rt, TOTAL) else {
+        eprintln!(
+            "verify/tessera_postgres: SKIPPED (set TESSERA_BENCH_POSTGRES_URL or \
+             TESSERA_TEST_POSTGRES_URL to a PostgreSQL server to run it)"
+        );
+        return;
+    };
+    // Every call waits for the server, so the calls run inside one task on the runtime, as
+    // in a request handler (blocking on the runtime once per call would add its thread
+    // hand-offs to every sample).
+    let engine = engine(store);
+    let mut g = c.benchmark_group("verify");
+    g.bench_function("tessera_postgres", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let started = std::time::Instant::now();
+                let mut i = 0usize;
+                for _ in 0..iters {
+                    i = (i + 7_919) % SAMPLE;
+                    engine.verify(black_box(&sample[i])).await.expect("valid");
+                }
+                started.elapsed()
+            })
+        });
+    });
+    g.finish();
 }
 
 fn scale(c: &mut Criterion) {

@@ -2,6 +2,10 @@
 //! once per run (durable ones cached on disk between runs), and a way to drive the engine's
 //! async calls without a scheduler hop.
 
+mod postgres;
+
+pub use postgres::{open_postgres, postgres_url};
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::pin;

@@ -1,0 +1,347 @@
+//! Helpers of the tests that run `tessera` on PostgreSQL: the server URL (or a SKIPPED
+//! line), a fresh schema per test (dropped afterwards), the real binary on it, and a TCP
+//! proxy that can cut the connection to the database.
+#![allow(dead_code, unreachable_pub)] // each test file uses a different subset
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// The variable naming the test server.
+pub const URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
+
+/// Test-only configuration: cheap argon2 (never in production), a short database timeout.
+pub const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
+    [argon2]\nmemory_kib = 64\niterations = 1\n\
+    [hash_pool]\nworkers = 2\n\
+    [throttle]\nfree_failures = 3\n\
+    [database]\npool_size = 8\nconnect_timeout_secs = 1\n\
+    [http]\nshutdown_grace_secs = 5\n";
+
+/// The server URL, or `None` after printing `SKIPPED: …` to stderr. With
+/// `TESSERA_REQUIRE_POSTGRES` set (CI), a missing URL fails the test instead.
+pub fn url(test: &str) -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
+                "{test}: TESSERA_REQUIRE_POSTGRES is set but {URL_VAR} is not"
+            );
+            eprintln!("SKIPPED: {URL_VAR} not set ({test} needs a PostgreSQL server)");
+            None
+        }
+    }
+}
+
+/// A schema of its own on the test database, dropped (with everything in it) on drop.
+pub struct Schema {
+    admin_url: String,
+    name: String,
+}
+
+impl Schema {
+    pub async fn create(admin_url: &str) -> Self {
+        let name = format!("tessera_t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+
+    /// `url` (the test server's, or a proxy's) working in this schema.
+    pub fn url(&self, url: &str) -> String {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options=-c%20search_path%3D{}", self.name)
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop schema {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// A running `tessera serve --backend postgres`.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Start the binary on port 0 with `database_url` (through `TESSERA_DATABASE_URL`, as
+    /// an operator would pass a secret) and the test config written in `dir`.
+    pub async fn start(dir: &std::path::Path, name: &str, database_url: &str) -> Self {
+        let config = dir.join(format!("{name}.toml"));
+        std::fs::write(&config, TEST_CONFIG).unwrap();
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--backend", "postgres"])
+            .arg("--config")
+            .arg(&config)
+            .env("TESSERA_DATABASE_URL", database_url)
+            .env("TESSERA_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start tessera");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("tessera did not start in time")
+            .unwrap()
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(dir.join(format!("{name}.log")));
+                panic!("tessera exited before listening: {log:?}")
+            });
+        let base = line
+            .strip_prefix("tessera listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, base }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("tessera did not stop on SIGTERM")
+            .unwrap();
+        assert!(exit.success(), "graceful shutdown exits 0: {exit}");
+    }
+}
+
+/// A loopback TCP proxy in front of the database: `cut` closes every relayed connection
+/// and refuses new ones until `restore`. Stops when dropped.
+pub struct Proxy {
+    addr: SocketAddr,
+    up: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Relay to the `host:port` of `url`.
+    pub async fn start(url: &str) -> Self {
+        let (upstream, _) = host_port(url);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, rx) = watch::channel(true);
+        let upstream = Arc::new(upstream);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !*rx.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let mut rx = rx.clone();
+                let upstream = Arc::clone(&upstream);
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(upstream.as_str()).await else {
+                        return;
+                    };
+                    let mut client = client;
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = rx.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up, task }
+    }
+
+    /// `url` with its `host:port` replaced by the proxy's.
+    pub fn url_for(&self, url: &str) -> String {
+        let (_, authority) = host_port(url);
+        url.replacen(&authority, &self.addr.to_string(), 1)
+    }
+
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
+    }
+}
+
+/// The `host:port` of a `postgres://user:pass@host:port/db` URL: (upstream address, the
+/// text to replace).
+fn host_port(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let upstream = if hostport.contains(':') {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:5432")
+    };
+    (upstream, hostport.to_owned())
+}
+
+/// An HTTP client of one server.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// A reply: status, `X-DPT-CAB-ID`, JSON body (or the text as a JSON string).
+pub struct Reply {
+    pub status: u16,
+    pub cab_id: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    #[track_caller]
+    pub fn expect(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["error"], code, "{}", self.body);
+    }
+}
+
+impl Client {
+    pub fn new(server: &Server) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: server.base.clone(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let cab_id = res
+            .headers()
+            .get("x-dpt-cab-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Reply {
+            status,
+            cab_id,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(t) = token {
+            req = req.header("X-DPT-AUTHORIZATION", t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("X-DPT-AUTHORIZATION", t);
+        }
+        self.send(req).await
+    }
+
+    /// A command: 202 and its id (`X-DPT-CAB-ID`).
+    pub async fn command(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let r = self.post(path, token, fields).await;
+        assert_eq!(r.status, 202, "{path}: {}", r.body);
+        r.cab_id.expect("X-DPT-CAB-ID")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/profile/authenticate",
+            None,
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["authorizationToken"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET /profile/retrieve-profile-id` with `token`.
+    pub async fn whoami(&self, token: &str) -> Reply {
+        self.get("/profile/retrieve-profile-id", Some(token)).await
+    }
+
+    /// Register a fresh Ed25519 key for the token's profile, with proof of possession.
+    pub async fn register_key(&self, token: &str) {
+        let pair = tessera_core::KeyPair::generate(&tessera_core::OsRandom);
+        let me = self.whoami(token).await;
+        assert_eq!(me.status, 200, "{}", me.body);
+        let id = uuid::Uuid::parse_str(me.body["profileId"].as_str().unwrap()).unwrap();
+        self.command(
+            "/public-key/register-public-key",
+            Some(token),
+            &[
+                ("publicKey", &pair.public().to_privicore_hex()),
+                ("signature", &pair.prove(id)),
+            ],
+        )
+        .await;
+    }
+}

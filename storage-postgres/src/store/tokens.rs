@@ -1,0 +1,262 @@
+//! [`TokenStore`] and [`QrStore`] on PostgreSQL.
+
+use async_trait::async_trait;
+use tessera_core::Timestamp;
+use tessera_core::principal::Principal;
+use tessera_core::store::{
+    QrRecord, QrStore, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+};
+use tessera_core::token::{TokenDigest, TokenKind};
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::codec::{self, QR_COLUMNS, TOKEN_COLUMNS, to_i64, token_kind_to_i16};
+use crate::error::from_sqlx;
+
+/// The verify query: the token and its profile in one statement (one round trip).
+pub const RESOLVE: &str = "SELECT t.kind AS token_kind, t.issued_at, t.expires_at, \
+    p.id, p.kind, p.state, p.owner_id, p.environments \
+    FROM tokens t JOIN profiles p ON p.id = t.profile_id WHERE t.digest = $1";
+
+/// Delete every token of profile `$1` but `$2` (when not null) and every QR token it
+/// issued, in one statement; returns how many (`n`).
+pub const REVOKE: &str = "WITH t AS (DELETE FROM tokens \
+        WHERE profile_id = $1 AND ($2::bytea IS NULL OR digest <> $2) RETURNING 1), \
+     q AS (DELETE FROM qr_tokens WHERE owner_id = $1 RETURNING 1) \
+     SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM q) AS n";
+
+/// Insert a token if its profile has version `$7`. The profile row is read `FOR SHARE`,
+/// which waits for (and then sees) any concurrent `update_profile` of it, and makes such
+/// an update wait until this insert commits: a token is never stored against a version
+/// that a committed update has replaced, nor missed by that update's revocation.
+const PUT_TOKEN: &str = "WITH p AS (SELECT version FROM profiles WHERE id = $2 FOR SHARE) \
+    INSERT INTO tokens (digest, profile_id, kind, issued_at, expires_at, family) \
+    SELECT $1, $2, $3, $4, $5, $6 FROM p WHERE p.version = $7";
+
+/// [`PUT_TOKEN`] for many tokens at once (arrays, one element per token).
+const PUT_TOKENS: &str = "WITH i AS (SELECT * FROM UNNEST($1::bytea[], $2::uuid[], \
+        $3::int2[], $4::int8[], $5::int8[], $6::uuid[], $7::int8[]) \
+        AS i (digest, profile_id, kind, issued_at, expires_at, family, version)), \
+     p AS (SELECT id, version FROM profiles WHERE id = ANY($2) FOR SHARE) \
+     INSERT INTO tokens (digest, profile_id, kind, issued_at, expires_at, family) \
+     SELECT i.digest, i.profile_id, i.kind, i.issued_at, i.expires_at, i.family \
+     FROM i JOIN p ON p.id = i.profile_id AND p.version = i.version";
+
+/// Insert a QR token if its owner has version `$6` (the locking of [`PUT_TOKEN`]).
+const PUT_QR: &str = "WITH p AS (SELECT version FROM profiles WHERE id = $2 FOR SHARE) \
+    INSERT INTO qr_tokens (digest, owner_id, issued_at, expires_at, device_name) \
+    SELECT $1, $2, $3, $4, $5 FROM p WHERE p.version = $6";
+
+impl PostgresStore {
+    /// Why a versioned insert for `profile` found no row: `NotFound` or `VersionMismatch`.
+    async fn version_refusal(&self, profile: Uuid) -> StoreError {
+        match sqlx::query("SELECT 1 FROM profiles WHERE id = $1")
+            .bind(profile)
+            .fetch_optional(self.pool())
+            .await
+        {
+            Ok(Some(_)) => StoreError::VersionMismatch,
+            Ok(None) => StoreError::NotFound,
+            Err(e) => from_sqlx(e),
+        }
+    }
+
+    /// The first refusal of a batch that did not insert every token.
+    async fn batch_refusal(&self, tokens: &[(TokenRecord, u64)]) -> StoreError {
+        let ids: Vec<Uuid> = tokens.iter().map(|(t, _)| t.profile_id).collect();
+        let rows: Result<Vec<(Uuid, i64)>, _> =
+            sqlx::query_as("SELECT id, version FROM profiles WHERE id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(self.pool())
+                .await;
+        let versions = match rows {
+            Ok(rows) => rows,
+            Err(e) => return from_sqlx(e),
+        };
+        for (t, v) in tokens {
+            match versions.iter().find(|(id, _)| *id == t.profile_id) {
+                None => return StoreError::NotFound,
+                Some((_, stored)) if u64::try_from(*stored).ok() != Some(*v) => {
+                    return StoreError::VersionMismatch;
+                }
+                Some(_) => {}
+            }
+        }
+        StoreError::VersionMismatch
+    }
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()> {
+        let done = sqlx::query(PUT_TOKEN)
+            .bind(token.digest.0.as_slice())
+            .bind(token.profile_id)
+            .bind(token_kind_to_i16(token.kind))
+            .bind(token.issued_at.0)
+            .bind(token.expires_at.0)
+            .bind(token.family)
+            .bind(to_i64(profile_version, "profile version")?)
+            .execute(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(self.version_refusal(token.profile_id).await)
+        }
+    }
+
+    /// All or nothing: one multi-row statement in a transaction that is rolled back
+    /// unless every token was stored.
+    async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let mut versions = Vec::with_capacity(tokens.len());
+        for (_, v) in tokens {
+            versions.push(to_i64(*v, "profile version")?);
+        }
+        let digests: Vec<&[u8]> = tokens.iter().map(|(t, _)| t.digest.0.as_slice()).collect();
+        let profiles: Vec<Uuid> = tokens.iter().map(|(t, _)| t.profile_id).collect();
+        let kinds: Vec<i16> = tokens
+            .iter()
+            .map(|(t, _)| token_kind_to_i16(t.kind))
+            .collect();
+        let issued: Vec<i64> = tokens.iter().map(|(t, _)| t.issued_at.0).collect();
+        let expires: Vec<i64> = tokens.iter().map(|(t, _)| t.expires_at.0).collect();
+        let families: Vec<Option<Uuid>> = tokens.iter().map(|(t, _)| t.family).collect();
+        let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
+        let done = sqlx::query(PUT_TOKENS)
+            .bind(&digests)
+            .bind(&profiles)
+            .bind(&kinds)
+            .bind(&issued)
+            .bind(&expires)
+            .bind(&families)
+            .bind(&versions)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == tokens.len() as u64 {
+            tx.commit().await.map_err(from_sqlx)
+        } else {
+            tx.rollback().await.map_err(from_sqlx)?;
+            Err(self.batch_refusal(tokens).await)
+        }
+    }
+
+    /// The hot path: one statement joining the token to its profile.
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+        let row = sqlx::query(RESOLVE)
+            .bind(digest.0.as_slice())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        row.map(|r| codec::principal(&r, *digest)).transpose()
+    }
+
+    async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = $1");
+        let row = sqlx::query(&sql)
+            .bind(digest.0.as_slice())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(codec::token).transpose()
+    }
+
+    /// One `UPDATE … WHERE expires_at > now`: a deleted (revoked) row cannot be updated,
+    /// and a concurrent delete and update of one row are ordered by its row lock.
+    async fn set_token_expiry(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE tokens SET expires_at = $2 WHERE digest = $1 AND expires_at > $3")
+                .bind(digest.0.as_slice())
+                .bind(expires_at.0)
+                .bind(now.0)
+                .execute(self.pool())
+                .await
+                .map_err(from_sqlx)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tokens WHERE digest = $1")
+            .bind(digest.0.as_slice())
+            .execute(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
+        self.revoke_profile(profile).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        self.rotate(old_digest, new_refresh, new_access, now).await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
+        self.revoke_family_tokens(family).await
+    }
+
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>> {
+        self.take(digest, kind, now).await
+    }
+
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64> {
+        self.replace(token).await
+    }
+}
+
+#[async_trait]
+impl QrStore for PostgresStore {
+    async fn put_qr(&self, qr: &QrRecord, owner_version: u64) -> StoreResult<()> {
+        let done = sqlx::query(PUT_QR)
+            .bind(qr.digest.0.as_slice())
+            .bind(qr.owner)
+            .bind(qr.issued_at.0)
+            .bind(qr.expires_at.0)
+            .bind(qr.device_name.as_deref())
+            .bind(to_i64(owner_version, "profile version")?)
+            .execute(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(self.version_refusal(qr.owner).await)
+        }
+    }
+
+    async fn get_qr(&self, digest: &TokenDigest) -> StoreResult<Option<QrRecord>> {
+        let sql = format!("SELECT {QR_COLUMNS} FROM qr_tokens WHERE digest = $1");
+        let row = sqlx::query(&sql)
+            .bind(digest.0.as_slice())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(codec::qr).transpose()
+    }
+}
