@@ -2,7 +2,9 @@
 //!
 //! Every credential check goes through [`Engine::check_password`]: the username's stripe
 //! lock, the throttle, one hash job on the bounded pool (a dummy hash for unknown users),
-//! then the counter. There is no second path that skips the throttle.
+//! then the counter. There is no second path that skips the throttle. A failure is counted
+//! at once; a success resets the counter only after the operation's own write succeeded, so
+//! an operation that fails on a storage error leaves the counter as it was.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use crate::password::Password;
 use crate::principal::Principal;
 use crate::profile::{ProfileKind, ProfileState};
 use crate::random;
-use crate::store::{Conflict, ProfileRecord, Revoke, StoreError};
+use crate::store::{Conflict, ProfileRecord, Revoke, StoreError, ThrottleRecord};
 use crate::token::{TokenKind, Ttl};
 use crate::username::Username;
 
@@ -27,6 +29,8 @@ struct Checked {
     rehash: Option<String>,
     /// A hash of the new password, when one was asked for.
     new_hash: Option<String>,
+    /// The throttle counter the check passed, for [`Engine::throttle_reset`].
+    counter: Option<ThrottleRecord>,
 }
 
 impl Engine {
@@ -39,7 +43,8 @@ impl Engine {
 
     /// Check `password` against `profile`'s hash (or the dummy hash when there is no usable
     /// profile) under the throttle for `key`. The caller holds `key`'s stripe lock.
-    /// On success optionally hashes `new_password` in the same pool job.
+    /// On success optionally hashes `new_password` in the same pool job; the caller resets
+    /// the counter ([`Engine::throttle_reset`]) once its own write succeeded.
     async fn check_password(
         &self,
         key: &str,
@@ -75,10 +80,10 @@ impl Engine {
                 matched: phc,
                 rehash,
                 new_hash,
+                counter,
             }))
         };
         if let Some(ok) = self.pool.run(job).await?? {
-            self.throttle_clear(key, counter).await?;
             Ok(ok)
         } else {
             self.throttle_fail(key).await?;
@@ -158,7 +163,10 @@ impl Engine {
                 .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
                 .await
             {
-                Ok(issued) => return Ok(issued),
+                Ok(issued) => {
+                    self.throttle_reset(key, checked.counter).await;
+                    return Ok(issued);
+                }
                 Err(StoreError::VersionMismatch) => {
                     let fresh = self.profile(profile.id).await?;
                     if fresh.password_hash != profile.password_hash
@@ -212,6 +220,7 @@ impl Engine {
             Ok(())
         })
         .await?;
+        self.throttle_reset(&key, checked.counter).await;
         Ok(())
     }
 }
