@@ -12,12 +12,15 @@
 //!   shutdown) the `tessera` binary runs the router on.
 //! - [`config`]: the TOML configuration file of `tessera serve`.
 //! - [`store`]: opening a storage backend by name ([`store::open_store`]).
+//! - `fuzz` (feature `fuzz`): the bodies of the `form_body` and `message` fuzz targets.
 //!
 //! The `tessera` binary (`src/main.rs`) is a thin CLI over these modules.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod http;
 pub mod message;
 pub mod server;

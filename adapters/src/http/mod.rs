@@ -12,7 +12,7 @@
 
 mod auth;
 mod error;
-mod form;
+pub(crate) mod form;
 pub mod metrics;
 pub mod openapi;
 mod routes;
