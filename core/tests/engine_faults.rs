@@ -31,8 +31,16 @@ fn step() -> impl Strategy<Value = Step> {
     (op(), prop::option::weighted(0.3, 0..8u8)).prop_map(|(op, fault)| Step { op, fault })
 }
 
+/// 96 cases by default (a few seconds); `ENGINE_FAULTS_CASES=20000` for a long run.
+fn cases() -> u32 {
+    std::env::var("ENGINE_FAULTS_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, max_shrink_iters: 4000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 4000, ..ProptestConfig::default() })]
 
     #[test]
     fn engine_agrees_with_the_model_under_storage_faults(
