@@ -3,8 +3,7 @@
 //! target, driven by proptest with a bounded number of cases).
 
 use proptest::prelude::*;
-use tessera_core::testkit::model::{Op, Step};
-use tessera_core::testkit::model_run;
+use tessera_core::testkit::model::{self, Op, Step};
 
 fn op() -> impl Strategy<Value = Op> {
     let n = || 0..8u8;
@@ -46,6 +45,6 @@ proptest! {
     fn engine_agrees_with_the_model_under_storage_faults(
         steps in prop::collection::vec(step(), 1..48),
     ) {
-        model_run::run(&steps);
+        model::run(&steps);
     }
 }

@@ -4,8 +4,7 @@
 //! Each function takes arbitrary bytes, must never panic on its own, and asserts the
 //! properties its parser promises.
 
-use super::model::Step;
-use super::model_run;
+use super::model::{self, Step};
 use crate::key::PublicKey;
 use crate::token::{Token, TokenDigest, TokenKind, Ttl};
 use crate::username;
@@ -57,13 +56,13 @@ pub fn username(data: &[u8]) {
 }
 
 /// The engine against the reference model, with one injected storage failure per step at
-/// most: the bytes are an `Arbitrary` sequence of [`Step`]s run by [`model_run::run`].
+/// most: the bytes are an `Arbitrary` sequence of [`Step`]s run by [`model::run`].
 pub fn engine_model(data: &[u8]) {
     let u = arbitrary::Unstructured::new(data);
     let Ok(steps) = <Vec<Step> as arbitrary::Arbitrary>::arbitrary_take_rest(u) else {
         return;
     };
-    model_run::run(&steps);
+    model::run(&steps);
 }
 
 /// A fuzz target's body.

@@ -12,8 +12,8 @@
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
 //! 20 redemptions of one QR token, revoke racing reauthorize) and the engine end to end on
 //! the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness;
-//! [`faulty`], [`model`] and [`model_run`] are the fault-injection model test, and [`fuzz`]
-//! holds the bodies of the cargo-fuzz targets.
+//! [`faulty`] and [`model`] are the fault-injection model test, and [`fuzz`] holds the
+//! bodies of the cargo-fuzz targets.
 
 #![allow(clippy::too_many_lines)] // test scenarios read top to bottom
 
@@ -32,7 +32,6 @@ pub mod faulty;
 mod fixtures;
 pub mod fuzz;
 pub mod model;
-pub mod model_run;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,5 +1,5 @@
-//! Drives a real engine over a [`FaultyStore`] with the steps of [`super::model`], and
-//! compares it with the reference [`Model`] after every step.
+//! Drives a real engine over a [`FaultyStore`] with the steps of the model, and compares
+//! it with the reference [`Model`] after every step.
 //!
 //! Per step, the optional fault fails one store call of that step. Then:
 //! - an operation that answers `storage_unavailable` must have tripped the fault, written
@@ -18,8 +18,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::faulty::FaultyStore;
-use super::model::{
+use super::{
     ADVANCES, FAULT_SPAN, KEYS, Model, NAMES, Op, Outcome, PASSWORDS, QR_TTLS, Step, TTLS, pick,
 };
 use crate::clock::{Clock as _, ManualClock, Timestamp};
@@ -27,6 +26,7 @@ use crate::engine::{Engine, RevokeScope};
 use crate::error::Error;
 use crate::key::KeyPair;
 use crate::store::{MemoryStore, Store};
+use crate::testkit::faulty::FaultyStore;
 use crate::token::{TokenDigest, TokenKind, Ttl};
 
 /// The engine's clock at the start of every run.
@@ -72,7 +72,7 @@ pub fn run(steps: &[Step]) {
 
 async fn run_async(steps: &[Step]) {
     let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
-    let (engine, clock) = super::test_engine(store.clone());
+    let (engine, clock) = crate::testkit::test_engine(store.clone());
     clock.set(Timestamp(START));
     let mut sut = Sut {
         engine,
