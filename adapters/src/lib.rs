@@ -14,6 +14,7 @@
 //! - [`store`]: opening a storage backend by name ([`store::open_store`]).
 //! - [`notify`]: where password-reset codes go (log, file, webhook).
 //! - [`admin`]: the offline `tessera admin create-user` operation.
+//! - `fuzz` (feature `fuzz`): the bodies of the `form_body` and `message` fuzz targets.
 //!
 //! The `tessera` binary (`src/main.rs`) is a thin CLI over these modules.
 
@@ -21,6 +22,8 @@
 
 pub mod admin;
 pub mod config;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod http;
 pub mod message;
 pub mod notify;

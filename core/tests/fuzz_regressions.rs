@@ -1,4 +1,6 @@
-//! Replays every saved fuzz input in `fuzz/regressions/<target>/` through the target's body.
+//! Replays every saved fuzz input in `fuzz/regressions/<target>/` through the bodies of
+//! core's targets (`token_parse`, `public_key`, `username`, `engine_model`); the adapters'
+//! targets are replayed by `adapters/tests/fuzz_regressions.rs`.
 
 use std::path::Path;
 
@@ -7,23 +9,20 @@ use tessera_core::testkit::fuzz::TARGETS;
 #[test]
 fn saved_fuzz_inputs_still_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-    let mut replayed = 0;
     for (name, target) in TARGETS {
         let dir = root.join(name);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            panic!("missing regression directory {}", dir.display());
-        };
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("missing regression directory {}: {e}", dir.display()));
+        let mut replayed = 0;
         for entry in entries {
             let path = entry.expect("entry").path();
             if path.is_file() {
                 let data = std::fs::read(&path).expect("read input");
+                eprintln!("{name}: {}", path.display());
                 target(&data);
                 replayed += 1;
             }
         }
+        assert!(replayed > 0, "{name} has no saved input");
     }
-    assert!(
-        replayed >= TARGETS.len(),
-        "every target has at least one saved input"
-    );
 }

@@ -60,6 +60,12 @@ impl Form {
         Ok(Self { fields })
     }
 
+    /// Every decoded field, in body order (for the fuzz target's checks).
+    #[cfg(feature = "fuzz")]
+    pub(crate) fn fields(&self) -> &[(String, Zeroizing<String>)] {
+        &self.fields
+    }
+
     /// The value of `name`, if given once. Given twice → 422 (`invalid_ttl` for `ttl`).
     pub fn optional(&self, name: &'static str) -> Result<Option<&str>, ApiError> {
         let mut found = self.fields.iter().filter(|(k, _)| k == name);

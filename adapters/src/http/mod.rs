@@ -15,7 +15,7 @@
 mod api_key;
 mod auth;
 mod error;
-mod form;
+pub(crate) mod form;
 mod json;
 pub mod metrics;
 pub mod openapi;

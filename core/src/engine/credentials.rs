@@ -2,7 +2,9 @@
 //!
 //! Every credential check goes through [`Engine::check_password`]: the username's stripe
 //! lock, the throttle, one hash job on the bounded pool (a dummy hash for unknown users),
-//! then the counter. There is no second path that skips the throttle.
+//! then the counter. There is no second path that skips the throttle. A failure is counted
+//! at once; a success resets the counter only after the operation's own write succeeded, so
+//! an operation that fails on a storage error leaves the counter as it was.
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use crate::password::Password;
 use crate::principal::Principal;
 use crate::profile::{ProfileKind, ProfileState};
 use crate::random;
-use crate::store::{Conflict, ProfileRecord, Revoke, StoreError};
+use crate::store::{Conflict, ProfileRecord, Revoke, StoreError, ThrottleRecord};
 use crate::token::{TokenKind, Ttl};
 use crate::username::Username;
 
@@ -28,6 +30,24 @@ struct Checked {
     rehash: Option<String>,
     /// A hash of the new password, when one was asked for.
     new_hash: Option<String>,
+    /// The throttle counter the check passed, for [`Engine::throttle_reset`].
+    counter: Option<ThrottleRecord>,
+}
+
+/// A passed login check: the profile as of the check and what resets its throttle once the
+/// login's own write succeeded ([`LoginCheck::succeeded`]).
+pub(super) struct LoginCheck {
+    /// The profile whose password matched.
+    pub(super) profile: ProfileRecord,
+    key: String,
+    counter: Option<ThrottleRecord>,
+}
+
+impl LoginCheck {
+    /// The login's write succeeded: reset the throttle counter (best effort).
+    pub(super) async fn succeeded(self, engine: &Engine) {
+        engine.throttle_reset(&self.key, self.counter).await;
+    }
 }
 
 impl Engine {
@@ -40,7 +60,8 @@ impl Engine {
 
     /// Check `password` against `profile`'s hash (or the dummy hash when there is no usable
     /// profile) under the throttle for `key`. The caller holds `key`'s stripe lock.
-    /// On success optionally hashes `new_password` in the same pool job.
+    /// On success optionally hashes `new_password` in the same pool job; the caller resets
+    /// the counter ([`Engine::throttle_reset`]) once its own write succeeded.
     async fn check_password(
         &self,
         key: &str,
@@ -76,10 +97,10 @@ impl Engine {
                 matched: phc,
                 rehash,
                 new_hash,
+                counter,
             }))
         };
         if let Some(ok) = self.pool.run(job).await?? {
-            self.throttle_clear(key, counter).await?;
             Ok(ok)
         } else {
             self.throttle_fail(key).await?;
@@ -129,7 +150,8 @@ impl Engine {
         ttl: Option<Ttl>,
     ) -> Result<Issued> {
         let ttl = ttl.unwrap_or(self.cfg.default_ttl);
-        let mut profile = self.check_login(username, password).await?;
+        let check = self.check_login(username, password).await?;
+        let mut profile = check.profile.clone();
         if profile.password_temporary {
             return Err(Error::Unauthorized);
         }
@@ -140,7 +162,10 @@ impl Engine {
                 .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
                 .await
             {
-                Ok(issued) => return Ok(issued),
+                Ok(issued) => {
+                    check.succeeded(self).await;
+                    return Ok(issued);
+                }
                 Err(StoreError::VersionMismatch) => profile = self.recheck(&profile).await?,
                 Err(StoreError::NotFound) => return Err(Error::Unauthorized),
                 Err(e) => return Err(e.into()),
@@ -152,13 +177,10 @@ impl Engine {
     /// The username and password check every login path shares: canonicalise, take the
     /// username's stripe lock, throttle, one hash job (the dummy hash for unknown users and
     /// password-less profiles), and a rehash when the parameters changed. Returns the
-    /// profile as of the check; any refusal is [`Error::Unauthorized`] (or
-    /// `TooManyAttempts` / `Overloaded`).
-    pub(super) async fn check_login(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<ProfileRecord> {
+    /// profile as of the check (the caller calls [`LoginCheck::succeeded`] once its own
+    /// write succeeded); any refusal is [`Error::Unauthorized`] (or `TooManyAttempts` /
+    /// `Overloaded`).
+    pub(super) async fn check_login(&self, username: &str, password: &str) -> Result<LoginCheck> {
         let Ok(name) = Username::parse(username) else {
             return Err(Error::Unauthorized);
         };
@@ -184,7 +206,11 @@ impl Engine {
                 })
                 .await?;
         }
-        Ok(profile)
+        Ok(LoginCheck {
+            profile,
+            key: key.to_owned(),
+            counter: checked.counter,
+        })
     }
 
     /// After issuing against `checked` failed with `VersionMismatch`: the fresh profile,
@@ -237,6 +263,7 @@ impl Engine {
             Ok(())
         })
         .await?;
+        self.throttle_reset(&key, checked.counter).await;
         Ok(())
     }
 }

@@ -137,6 +137,9 @@ impl Engine {
         }
         let device_name = check_device_name(device_name)?;
         let owner = self.profile(principal.profile_id).await?;
+        // The signing key before the write: failing to get it must not leave a stored QR
+        // token behind.
+        let server_key = self.server_key().await?;
         let token = Token::generate(TokenKind::Qr, self.rng.as_ref());
         let now = self.clock.now();
         let rec = QrRecord {
@@ -158,7 +161,7 @@ impl Engine {
             token.expose(),
             percent_encode(&self.cfg.public_url)
         );
-        let signature = hex::encode(self.server_sign(uri.as_bytes()).await?);
+        let signature = hex::encode(server_key.sign(uri.as_bytes()));
         Ok(QrIssued {
             token,
             expires_at: rec.expires_at,
@@ -199,10 +202,12 @@ impl Engine {
             .await?
             .filter(|q| q.expires_at > now)
             .ok_or(Error::InvalidQrToken)?;
-        let owner = self
-            .profile(qr.owner)
-            .await
-            .map_err(|_| Error::InvalidQrToken)?;
+        // An owner gone is an invalid QR token; a storage failure stays one (the QR token
+        // may still be good, and the client must not be told to throw it away).
+        let owner = match self.profile(qr.owner).await {
+            Err(Error::NotFound) => return Err(Error::InvalidQrToken),
+            owner => owner?,
+        };
         if owner.kind != ProfileKind::User || owner.state != ProfileState::Active {
             return Err(Error::InvalidQrToken);
         }

@@ -2,9 +2,10 @@
 //!
 //! After `free_failures` consecutive failures, each further attempt must wait
 //! 2^(n − free) seconds after the last failure, capped at `max_backoff_secs`. Refused attempts
-//! do no hashing and do not extend the wait. Success resets the counter. Counters live in
-//! the store, so they survive restarts. Callers hold the username's stripe lock while they
-//! check, hash and record, so parallel attempts cannot overtake the counter.
+//! do no hashing and do not extend the wait. Success resets the counter (after the
+//! operation's own write, best effort). Counters live in the store, so they survive
+//! restarts. Callers hold the username's stripe lock while they check, hash and record, so
+//! parallel attempts cannot overtake the counter.
 
 use super::{Engine, ThrottlePolicy};
 use crate::clock::Timestamp;
@@ -59,6 +60,14 @@ impl Engine {
             self.store.clear_throttle(key).await?;
         }
         Ok(())
+    }
+
+    /// Reset the counter after a successful credential operation, once the operation's
+    /// own write succeeded. Best effort: the operation has happened, so a storage failure
+    /// here must not turn it into an error; the counter then simply stays (which only ever
+    /// throttles more, never less) and the next success resets it.
+    pub(super) async fn throttle_reset(&self, key: &str, rec: Option<ThrottleRecord>) {
+        let _ = self.throttle_clear(key, rec).await;
     }
 
     /// Clear the throttle of `username` (an administrator's unlock).

@@ -71,12 +71,16 @@ impl Engine {
     /// [`Error::Unauthorized`] for every bad credential. A profile with a temporary password
     /// gets [`Login::NewPasswordRequired`] instead of tokens.
     pub async fn login(&self, username: &str, password: &str) -> Result<Login> {
-        let profile = self.check_login(username, password).await?;
-        if profile.password_temporary {
+        let check = self.check_login(username, password).await?;
+        let profile = check.profile.clone();
+        let login = if profile.password_temporary {
             let session = self.open_challenge(&profile).await?;
-            return Ok(Login::NewPasswordRequired { session });
-        }
-        self.issue_token_set(profile).await.map(Login::Tokens)
+            Login::NewPasswordRequired { session }
+        } else {
+            Login::Tokens(self.issue_token_set(profile).await?)
+        };
+        check.succeeded(self).await;
+        Ok(login)
     }
 
     /// Rotate a refresh token: returns a new access token, a new refresh token (with the

@@ -4,6 +4,7 @@
 //! Each function takes arbitrary bytes, must never panic on its own, and asserts the
 //! properties its parser promises.
 
+use super::model::{self, Step};
 use crate::key::PublicKey;
 use crate::token::{Token, TokenDigest, TokenKind, Ttl};
 use crate::username;
@@ -55,6 +56,16 @@ pub fn username(data: &[u8]) {
     }
 }
 
+/// The engine against the reference model, with one injected storage failure per step at
+/// most: the bytes are an `Arbitrary` sequence of [`Step`]s run by [`model::run`].
+pub fn engine_model(data: &[u8]) {
+    let u = arbitrary::Unstructured::new(data);
+    let Ok(steps) = <Vec<Step> as arbitrary::Arbitrary>::arbitrary_take_rest(u) else {
+        return;
+    };
+    model::run(&steps);
+}
+
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 
@@ -63,4 +74,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("token_parse", token_parse),
     ("public_key", public_key),
     ("username", username),
+    ("engine_model", engine_model),
 ];

@@ -12,7 +12,9 @@
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
 //! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
 //! token, 20 takes of one single-use token, 16 creations of one server-registered user) and
-//! the engine end to end on the store. Each case panics with its name on failure. [`crash`] is the SIGKILL harness.
+//! the engine end to end on the store. Each case panics with its name on failure. [`crash`]
+//! is the SIGKILL harness; [`faulty`] and [`model`] are the fault-injection model test, and
+//! [`fuzz`] holds the bodies of the cargo-fuzz targets.
 
 #![allow(clippy::too_many_lines)] // test scenarios read top to bottom
 
@@ -32,8 +34,10 @@ mod cases_token_api;
 mod cases_tokens;
 mod cases_users;
 pub mod crash;
+pub mod faulty;
 mod fixtures;
 pub mod fuzz;
+pub mod model;
 
 use std::future::Future;
 use std::pin::Pin;
