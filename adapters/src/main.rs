@@ -129,6 +129,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if file.public_url.is_none() {
         engine_cfg.public_url = format!("http://{}", args.listen);
     }
+    let hash_workers = engine_cfg.hash_workers;
     let store_cfg = store_config(&args.store, &file);
     let store = store::open(&store_cfg).await.map_err(|e| e.to_string())?;
     let notifier = file.notify.settings(&args.notify).build()?;
@@ -184,7 +185,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         None => None,
     };
-    tracing::info!(address = %addr, backend = store_cfg.backend.as_str(), store = %store_cfg.location(), "tessera listening");
+    tracing::info!(address = %addr, backend = store_cfg.backend.as_str(), store = %store_cfg.location(), hash_workers, "tessera listening");
     // One line on stdout for scripts and tests that start the server on port 0.
     println!("tessera listening on http://{addr}");
     let shutdown = async move {

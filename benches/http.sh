@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# HTTP figures of the tessera server (issue 8, point 4).
+#
+# Builds and starts the release server on loopback (redb in a temp --data-dir), creates
+# USERS users through the API (register-profile, authenticate; their tokens are kept), then
+# measures with wrk (installed if missing: apt-get install wrk, else cargo install oha):
+#
+#   1. requests/s and p99 of GET /utility/check-server-health;
+#   2. requests/s and p99 of POST /profile/retrieve-token-expiry, authenticated with
+#      X-DPT-AUTHORIZATION, rotating over the users' tokens
+#      (target: authenticated requests/s >= 0.8 x health requests/s);
+#   3. the p99 of 2. while logins keep every hash worker busy
+#      (LOGIN_CONNECTIONS concurrent logins, default 4 per worker, below the queue bound;
+#      target: <= 5 x the unloaded p99);
+#   4. the server's peak RSS (VmHWM, reset first) under RSS_LOGINS (100) concurrent logins
+#      (target: <= 64 MiB + pool size x 19 MiB x 1.2);
+#
+# and prints a summary table. Exit status: 0 even when a target is missed (the table says
+# MISS); non-zero when something failed to run.
+#
+# Environment: DURATION (each measurement, default 10s; s or m suffix), CONNECTIONS (64),
+# THREADS (wrk threads, 2), USERS (100), LOGIN_CONNECTIONS (4 x pool), RSS_LOGINS (100),
+# BACKEND (redb), HASH_WORKERS (server default: one per CPU), CARGO_TARGET_DIR.
+#
+#   benches/http.sh                  # full run (about 1 minute plus the build)
+#   DURATION=3s benches/http.sh      # quick check
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+USERS=${USERS:-100}
+RSS_LOGINS=${RSS_LOGINS:-100}
+BACKEND=${BACKEND:-redb}
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'http.sh: %s\n' "$*" >&2; exit 1; }
+
+case "$DURATION" in
+  *m) secs=$(( ${DURATION%m} * 60 )) ;;
+  *s) secs=${DURATION%s} ;;
+  *) secs=$DURATION ;;
+esac
+[[ "$secs" =~ ^[0-9]+$ && "$secs" -gt 0 ]] || die "DURATION must be like 10s or 1m, not $DURATION"
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+command -v curl >/dev/null || die "curl is needed"
+
+# ---------------------------------------------------------------- load generator
+gen=""
+if command -v wrk >/dev/null; then
+  gen=wrk
+elif command -v oha >/dev/null; then
+  gen=oha
+else
+  say "installing wrk (apt-get install -y wrk)"
+  if command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q wrk >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; } \
+      || true
+  fi
+  if command -v wrk >/dev/null; then
+    gen=wrk
+  else
+    say "wrk unavailable; installing oha (cargo install oha --locked)"
+    cargo install oha --locked >&2 || die "could not install a load generator (wrk or oha)"
+    export PATH="$HOME/.cargo/bin:$PATH"
+    gen=oha
+  fi
+fi
+say "load generator: $gen"
+
+# ---------------------------------------------------------------- server
+say "building the release server (cargo build --release -p tessera-adapters --bin tessera)"
+cargo build --release -q -p tessera-adapters --bin tessera
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+  | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+bin="$target_dir/release/tessera"
+[[ -x "$bin" ]] || die "no server binary at $bin"
+
+tmp=$(mktemp -d -t tessera-http.XXXXXX)
+server_pid=""
+bg_pids=()
+cleanup() {
+  local p c
+  for p in "${bg_pids[@]}"; do
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
+    kill "$p" 2>/dev/null || true
+  done
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+: >"$tmp/tessera.toml"
+if [[ -n "${HASH_WORKERS:-}" ]]; then
+  printf '[hash_pool]\nworkers = %s\n' "$HASH_WORKERS" >>"$tmp/tessera.toml"
+fi
+TESSERA_LOG=info "$bin" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" \
+  --backend "$BACKEND" --config "$tmp/tessera.toml" >"$tmp/stdout" 2>"$tmp/stderr" &
+server_pid=$!
+addr=""
+for _ in $(seq 300); do
+  addr=$(sed -n 's|^tessera listening on http://||p' "$tmp/stdout" | head -1)
+  [[ -n "$addr" ]] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/stderr" >&2; die "the server exited"; }
+  sleep 0.1
+done
+[[ -n "$addr" ]] || die "the server did not start"
+S="http://$addr"
+pool=$(grep -o 'hash_workers=[0-9]*' "$tmp/stderr" | head -1 | cut -d= -f2)
+pool=${pool:-${HASH_WORKERS:-$(nproc)}}
+LOGIN_CONNECTIONS=${LOGIN_CONNECTIONS:-$(( pool * 4 ))}
+say "server pid $server_pid on $S ($BACKEND, hash pool: $pool workers)"
+
+# ---------------------------------------------------------------- users
+password() { printf 'velvet-thunder-orchard-kites-%s' "$1"; }
+create_user() {
+  local i=$1 code body
+  code=$(curl -s -o /dev/null -w '%{http_code}' -d "username=bench-user-$i" \
+    -d "password=$(password "$i")" "$S/profile/register-profile")
+  [[ "$code" == 202 ]] || { echo "register bench-user-$i: HTTP $code" >&2; return 1; }
+  body=$(curl -s -d "username=bench-user-$i" -d "password=$(password "$i")" "$S/profile/authenticate")
+  sed -n 's/.*"authorizationToken":"\([^"]*\)".*/\1/p' <<<"$body" >"$tmp/token.$i"
+  [[ -s "$tmp/token.$i" ]] || { echo "authenticate bench-user-$i: $body" >&2; return 1; }
+}
+say "creating $USERS users (register-profile, authenticate)"
+started=$SECONDS
+pids=()
+for i in $(seq 0 $(( USERS - 1 ))); do
+  create_user "$i" &
+  pids+=($!)
+  if (( ${#pids[@]} >= pool )); then
+    for p in "${pids[@]}"; do wait "$p" || die "creating users failed"; done
+    pids=()
+  fi
+done
+for p in "${pids[@]}"; do wait "$p" || die "creating users failed"; done
+for i in $(seq 0 $(( USERS - 1 ))); do cat "$tmp/token.$i"; done >"$tmp/tokens"
+say "$(wc -l <"$tmp/tokens") tokens in $(( SECONDS - started )) s"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+  -H "X-DPT-AUTHORIZATION: $(head -1 "$tmp/tokens")" "$S/profile/retrieve-token-expiry")
+[[ "$code" == 200 ]] || die "retrieve-token-expiry answers $code"
+
+# ---------------------------------------------------------------- load scripts
+# Every run prints one line: RESULT rps=… p99_us=… requests=… bad=… (bad: non-2xx + errors).
+cat >"$tmp/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT rps=%.1f p99_us=%d requests=%d bad=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(99), summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, e.status))
+end
+EOF
+{
+  printf 'local tokens = {}\nfor line in io.lines("%s") do tokens[#tokens + 1] = line end\n' "$tmp/tokens"
+  cat <<'EOF'
+local i = 0
+init = function(args) i = math.random(#tokens) end
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("POST", nil, { ["X-DPT-AUTHORIZATION"] = tokens[i] }, nil)
+end
+EOF
+  cat "$tmp/report.lua"
+} >"$tmp/authed.lua"
+{
+  printf 'local users = %d\n' "$USERS"
+  cat <<'EOF'
+local i = 0
+init = function(args) i = math.random(users) end
+request = function()
+  i = i % users + 1
+  local n = i - 1
+  return wrk.format("POST", "/profile/authenticate",
+    { ["Content-Type"] = "application/x-www-form-urlencoded" },
+    "username=bench-user-" .. n .. "&password=velvet-thunder-orchard-kites-" .. n)
+end
+EOF
+  cat "$tmp/report.lua"
+} >"$tmp/login.lua"
+
+# load NAME CONNECTIONS SECONDS KIND URL_PATH: one run, prints its RESULT line to $tmp/NAME
+load() {
+  local name=$1 conns=$2 dur=$3 kind=$4 path=$5 threads=$THREADS
+  if (( threads > conns )); then threads=$conns; fi
+  if [[ $gen == wrk ]]; then
+    wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 30s -s "$tmp/$kind.lua" "$S$path" \
+      >"$tmp/$name.out" 2>&1 || true
+  else
+    local args=(-z "${dur}s" -c "$conns" --no-tui --output-format json -t 30s)
+    case $kind in
+      authed) args+=(-m POST -H "X-DPT-AUTHORIZATION: $(head -1 "$tmp/tokens")") ;;
+      login) args+=(-m POST -T application/x-www-form-urlencoded
+                    -d "username=bench-user-0&password=$(password 0)") ;;
+    esac
+    oha "${args[@]}" "$S$path" >"$tmp/$name.json" 2>"$tmp/$name.out" || true
+    python3 - "$tmp/$name.json" >"$tmp/$name.out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["summary"]; codes = d.get("statusCodeDistribution", {})
+ok = sum(v for k, v in codes.items() if k.startswith("2"))
+total = sum(codes.values()) + sum(d.get("errorDistribution", {}).values())
+print("RESULT rps=%.1f p99_us=%d requests=%d bad=%d non2xx=%d" % (
+    s["requestsPerSec"], d["latencyPercentiles"]["p99"] * 1e6, total, total - ok,
+    sum(codes.values()) - ok))
+EOF
+  fi
+  grep '^RESULT' "$tmp/$name.out" >"$tmp/$name" || { cat "$tmp/$name.out" >&2; die "$name: no result"; }
+}
+field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$tmp/$1"; }
+show() { say "$1: $(cut -d' ' -f2- "$tmp/$1")"; }
+
+# ---------------------------------------------------------------- measurements
+say "warm-up"
+load warmup "$CONNECTIONS" 2 authed /profile/retrieve-token-expiry
+say "health: $CONNECTIONS connections, $DURATION"
+load health "$CONNECTIONS" "$secs" report /utility/check-server-health
+show health
+say "authenticated: $CONNECTIONS connections, $DURATION"
+load authed "$CONNECTIONS" "$secs" authed /profile/retrieve-token-expiry
+show authed
+[[ $(field authed bad) == 0 ]] || die "authenticated requests failed: $(cat "$tmp/authed")"
+
+say "authenticated while $LOGIN_CONNECTIONS concurrent logins keep the $pool hash workers busy"
+load logins_bg "$LOGIN_CONNECTIONS" $(( secs + 4 )) login /profile/authenticate &
+bg_pids+=($!)
+sleep 2
+depth=$(curl -s "$S/metrics" | sed -n 's/^tessera_hash_queue_depth \([0-9]*\)/\1/p')
+load loaded "$CONNECTIONS" "$secs" authed /profile/retrieve-token-expiry
+wait "${bg_pids[@]}"
+bg_pids=()
+show loaded
+show logins_bg
+say "hash queue depth during that run: ${depth:-?} (jobs running or waiting)"
+[[ $(field loaded bad) == 0 ]] || die "authenticated requests failed under load: $(cat "$tmp/loaded")"
+
+say "peak RSS under $RSS_LOGINS concurrent logins"
+# Reset the high-water mark so the figure is this phase's peak (Linux >= 4.0).
+echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || say "(cannot reset VmHWM: lifetime peak)"
+load logins_rss "$RSS_LOGINS" "$secs" login /profile/authenticate
+show logins_rss
+hwm_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
+
+# ---------------------------------------------------------------- summary
+health_rps=$(field health rps); authed_rps=$(field authed rps)
+health_p99=$(field health p99_us); authed_p99=$(field authed p99_us)
+loaded_p99=$(field loaded p99_us)
+verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+  ok = (op == ">=") ? (a >= b) : (a <= b); print ok ? "PASS" : "MISS" }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+min_authed=$(awk -v h="$health_rps" 'BEGIN { printf "%.0f", 0.8 * h }')
+max_loaded=$(( authed_p99 * 5 ))
+max_rss_kib=$(awk -v p="$pool" 'BEGIN { printf "%.0f", (64 + p * 19 * 1.2) * 1024 }')
+
+echo
+echo "tessera HTTP figures: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),"
+echo "backend $BACKEND, hash pool $pool workers, $gen, $CONNECTIONS connections x $DURATION, $USERS users"
+echo
+printf '| %-52s | %-14s | %-24s | %-6s |\n' figure measured target result
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 54))" "$(printf -- '-%.0s' $(seq 16))" \
+  "$(printf -- '-%.0s' $(seq 26))" "$(printf -- '-%.0s' $(seq 8))"
+row() { printf '| %-52s | %-14s | %-24s | %-6s |\n' "$@"; }
+row "GET /utility/check-server-health req/s" "$(printf '%.0f' "$health_rps")" "(peer)" ""
+row "GET /utility/check-server-health p99" "$(ms "$health_p99")" "" ""
+row "POST /profile/retrieve-token-expiry req/s" "$(printf '%.0f' "$authed_rps")" \
+  ">= 0.8 x health = $min_authed" "$(verdict "$authed_rps" '>=' "$min_authed")"
+row "POST /profile/retrieve-token-expiry p99" "$(ms "$authed_p99")" "" ""
+row "  p99 while $LOGIN_CONNECTIONS logins saturate the hash pool" "$(ms "$loaded_p99")" \
+  "<= 5 x unloaded = $(ms "$max_loaded")" "$(verdict "$loaded_p99" '<=' "$max_loaded")"
+row "  req/s meanwhile" "$(printf '%.0f' "$(field loaded rps)")" "" ""
+row "  logins/s meanwhile" "$(printf '%.1f' "$(field logins_bg rps)")" "" ""
+row "peak RSS (VmHWM), $RSS_LOGINS concurrent logins" "$(( hwm_kib / 1024 )) MiB" \
+  "<= 64 + $pool x 19 x 1.2 = $(( max_rss_kib / 1024 )) MiB" "$(verdict "$hwm_kib" '<=' "$max_rss_kib")"
+row "  logins/s meanwhile (503 overloaded: non-2xx)" \
+  "$(printf '%.1f' "$(field logins_rss rps)")" "non-2xx: $(field logins_rss non2xx)" ""
+row "  RSS after the run" "$(( rss_kib / 1024 )) MiB" "" ""
