@@ -7,15 +7,14 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tessera_benches::{cache_dir, engine, open_durable, runtime};
+use tessera_benches::{engine, open_durable, runtime, temp_dir};
 
 const PASSWORD: &str = "velvet thunder orchard kites";
 
 fn engine_calls(c: &mut Criterion) {
     let rt = runtime();
-    let dir = cache_dir("redb-engine");
-    let _ = std::fs::remove_dir_all(&dir);
-    let e = engine(open_durable("redb", &dir));
+    let dir = temp_dir("redb-engine");
+    let e = engine(open_durable("redb", dir.path()));
     rt.block_on(e.register_profile("bench-login", PASSWORD))
         .expect("register");
 
@@ -40,6 +39,8 @@ fn engine_calls(c: &mut Criterion) {
         });
     });
     g.finish();
+    drop(e);
+    drop(dir);
 }
 
 criterion_group!(benches, engine_calls);

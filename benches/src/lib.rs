@@ -1,15 +1,15 @@
 //! Shared fixtures of the tessera benchmarks: stores filled with many live tokens, built
-//! once per run (durable ones cached on disk between runs), and a way to drive the engine's
-//! async calls without a scheduler hop.
+//! once per run in temp dirs and shared between the benchmarks of that run, and a way to
+//! drive the engine's async calls without a scheduler hop.
 
 mod postgres;
 
 pub use postgres::{open_postgres, postgres_url};
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -24,14 +24,6 @@ use tessera_core::{
 pub const SAMPLE: usize = 10_000;
 /// Profiles the tokens are spread over.
 const PROFILES: usize = 1_000;
-
-/// A store with `total` live tokens and the texts of `SAMPLE` of them.
-pub struct Fixture {
-    /// The engine over the store.
-    pub engine: Arc<Engine>,
-    /// Token texts to look up.
-    pub sample: Vec<String>,
-}
 
 /// Poll `f` to completion on this thread. Store calls that do not yield complete on the
 /// first poll, so this measures the call itself; if one does yield, `rt` finishes it.
@@ -64,16 +56,6 @@ pub fn engine(store: Arc<dyn Store>) -> Arc<Engine> {
             .build()
             .expect("engine"),
     )
-}
-
-/// Where durable fixtures are cached: `target/tessera-bench/<name>`.
-#[must_use]
-pub fn cache_dir(name: &str) -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
-    base.join("tessera-bench").join(name)
 }
 
 fn user(i: usize, now: Timestamp) -> ProfileRecord {
@@ -153,44 +135,164 @@ pub fn populate(
     })
 }
 
-/// A store of `backend` (`memory`, `redb`, `sled`) holding `total` live tokens, and the
-/// sample token texts. Durable stores are built once and cached under [`cache_dir`].
-pub fn open_backend(
-    rt: &tokio::runtime::Runtime,
-    backend: &str,
-    total: usize,
-) -> (Arc<dyn Store>, Vec<String>) {
-    match backend {
-        "memory" => {
-            let store: Arc<dyn Store> = Arc::new(tessera_core::MemoryStore::new());
-            let sample = populate(rt, &store, total, "memory");
-            (store, sample)
+/// The sample token texts, packed end to end in one buffer: a verify's input then comes
+/// from cache, as a request header would, and the benchmark measures the store lookup
+/// rather than a pointer chase to a scattered `String`.
+pub struct Sample {
+    text: String,
+    width: usize,
+}
+
+impl Sample {
+    /// Pack `texts`, which must all have the same length.
+    #[must_use]
+    pub fn new<S: AsRef<str>>(texts: &[S]) -> Self {
+        let width = texts.first().map_or(0, |t| t.as_ref().len());
+        let mut text = String::with_capacity(width * texts.len());
+        for t in texts {
+            assert_eq!(t.as_ref().len(), width, "sample texts differ in length");
+            text.push_str(t.as_ref());
         }
-        "redb" | "sled" => {
-            let dir = cache_dir(&format!("{backend}-{total}"));
-            let marker = dir.join("sample.txt");
-            let cached = std::fs::read_to_string(&marker).ok();
-            if cached.is_none() {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
-            let store = open_durable(backend, &dir);
-            let sample = if let Some(text) = cached {
-                eprintln!("fixture {backend}-{total}: reusing {}", dir.display());
-                text.lines().map(str::to_owned).collect()
-            } else {
-                let sample = populate(rt, &store, total, &format!("{backend}-{total}"));
-                std::fs::write(&marker, sample.join("\n")).expect("write sample");
-                sample
-            };
-            (store, sample)
-        }
-        other => panic!("unknown backend {other} (memory, redb, sled)"),
+        Self { text, width }
     }
+
+    /// Text `i`.
+    #[must_use]
+    pub fn get(&self, i: usize) -> &str {
+        &self.text[i * self.width..(i + 1) * self.width]
+    }
+
+    /// How many texts.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.text.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+/// One built store: the store, its sample texts and (durable backends) its temp dir.
+struct Built {
+    // Dropped first: the store closes its files before its directory is removed.
+    store: Arc<dyn Store>,
+    sample: Arc<Sample>,
+    dir: Option<tempfile::TempDir>,
+}
+
+/// Stores built once per run, each durable one in its own temp dir, and shared by every
+/// benchmark of the run that asks for the same backend and size (e.g. `verify/tessera_redb`
+/// and `verify_scale/tessera_redb_1m`). Dropping it closes the stores and removes the dirs.
+///
+/// The temp dirs are made under `$TESSERA_BENCH_DIR` if set, else the system temp dir. For
+/// development only, `TESSERA_BENCH_CACHE=DIR` keeps the durable stores in `DIR` and reuses
+/// them in later runs instead.
+#[derive(Default)]
+pub struct Fixtures {
+    built: Mutex<HashMap<(String, usize), Built>>,
+}
+
+impl Fixtures {
+    /// The store of `backend` (`memory`, `redb`, `sled`) holding `total` live tokens over
+    /// 1,000 profiles, and `SAMPLE` of their texts; built (and its build time printed) on
+    /// the first call for that backend and size.
+    pub fn get(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        backend: &str,
+        total: usize,
+    ) -> (Arc<dyn Store>, Arc<Sample>) {
+        let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        let b = built
+            .entry((backend.to_owned(), total))
+            .or_insert_with(|| build(rt, backend, total));
+        (Arc::clone(&b.store), Arc::clone(&b.sample))
+    }
+}
+
+impl Drop for Fixtures {
+    fn drop(&mut self) {
+        let built = self.built.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for (_, b) in built.drain() {
+            let Built { store, sample, dir } = b;
+            drop((store, sample));
+            drop(dir);
+        }
+    }
+}
+
+fn build(rt: &tokio::runtime::Runtime, backend: &str, total: usize) -> Built {
+    let label = format!("{backend}-{total}");
+    if backend == "memory" {
+        let store: Arc<dyn Store> = Arc::new(tessera_core::MemoryStore::new());
+        let sample = Arc::new(Sample::new(&populate(rt, &store, total, &label)));
+        return Built {
+            store,
+            sample,
+            dir: None,
+        };
+    }
+    assert!(
+        matches!(backend, "redb" | "sled"),
+        "unknown backend {backend} (memory, redb, sled)"
+    );
+    if let Some(cache) = std::env::var_os("TESSERA_BENCH_CACHE") {
+        // Opt-in for development: keep the store between runs.
+        let dir = std::path::Path::new(&cache).join(&label);
+        let marker = dir.join("sample.txt");
+        if let Ok(text) = std::fs::read_to_string(&marker) {
+            eprintln!("fixture {label}: reusing {}", dir.display());
+            let store = open_durable(backend, &dir);
+            let sample = Arc::new(Sample::new(&text.lines().collect::<Vec<_>>()));
+            return Built {
+                store,
+                sample,
+                dir: None,
+            };
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("TESSERA_BENCH_CACHE");
+        let store = open_durable(backend, &dir);
+        let sample = populate(rt, &store, total, &label);
+        std::fs::write(&marker, sample.join("\n")).expect("write sample");
+        return Built {
+            store,
+            sample: Arc::new(Sample::new(&sample)),
+            dir: None,
+        };
+    }
+    let dir = temp_dir(&label);
+    eprintln!("fixture {label}: building in {}", dir.path().display());
+    let store = open_durable(backend, dir.path());
+    let sample = Arc::new(Sample::new(&populate(rt, &store, total, &label)));
+    Built {
+        store,
+        sample,
+        dir: Some(dir),
+    }
+}
+
+/// A fresh temp dir for a fixture or an engine bench (see [`Fixtures`] for where).
+#[must_use]
+pub fn temp_dir(label: &str) -> tempfile::TempDir {
+    let prefix = format!("tessera-bench-{label}-");
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix);
+    match std::env::var_os("TESSERA_BENCH_DIR") {
+        Some(base) => {
+            std::fs::create_dir_all(&base).expect("TESSERA_BENCH_DIR");
+            b.tempdir_in(base)
+        }
+        None => b.tempdir(),
+    }
+    .expect("temp dir")
 }
 
 /// Open (or create) a durable store of `backend` in `dir`.
 pub fn open_durable(backend: &str, dir: &std::path::Path) -> Arc<dyn Store> {
-    std::fs::create_dir_all(dir).expect("bench dir");
     match backend {
         "redb" => Arc::new(tessera_storage_redb::RedbStore::open(dir).expect("open redb")),
         "sled" => Arc::new(tessera_storage_sled::SledStore::open(dir).expect("open sled")),
