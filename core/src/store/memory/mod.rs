@@ -11,6 +11,10 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+mod maps;
+
+use maps::{DigestMap, IdMap, TokenEntry};
+
 use super::{
     ApiKeyRecord, CommandRecord, CommandStore, Conflict, ExternalUserRecord, KeyStore,
     MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, StoreError,
@@ -19,33 +23,13 @@ use super::{
 use crate::clock::Timestamp;
 use crate::token::TokenDigest;
 
-/// Token digests are SHA-256 outputs of server-generated random tokens: their first 8
-/// bytes are already a uniform hash. (Looked-up digests may come from attackers, but only
-/// server-made keys are inserted, so no one can crowd a bucket.)
-#[derive(Debug, Default, Clone, Copy)]
-struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(*b) << (8 * i);
-        }
-    }
-}
-
-type DigestMap<V> = HashMap<TokenDigest, V, std::hash::BuildHasherDefault<DigestHasher>>;
-
 #[derive(Debug, Default)]
 struct Inner {
-    profiles: HashMap<Uuid, ProfileRecord>,
+    profiles: IdMap<ProfileRecord>,
     by_username: HashMap<String, Uuid>,
     by_key: HashMap<[u8; 32], Uuid>,
     devices: HashMap<Uuid, Vec<Uuid>>,
-    tokens: DigestMap<TokenRecord>,
+    tokens: DigestMap<TokenEntry>,
     tokens_by_profile: HashMap<Uuid, HashSet<TokenDigest>>,
     tokens_by_family: HashMap<Uuid, HashSet<TokenDigest>>,
     qr: DigestMap<QrRecord>,
@@ -81,7 +65,7 @@ impl Inner {
 
     /// Insert a token and index it (the caller checked the digest is free).
     fn insert_token(&mut self, t: &TokenRecord) {
-        self.tokens.insert(t.digest, t.clone());
+        self.tokens.insert(t.digest, TokenEntry::of(t));
         self.tokens_by_profile
             .entry(t.profile_id)
             .or_default()
@@ -108,7 +92,7 @@ impl Inner {
                 self.tokens_by_family.remove(&f);
             }
         }
-        Some(t)
+        Some(t.record(*d))
     }
 
     fn revoke_family(&mut self, family: Uuid) -> u64 {
@@ -377,9 +361,9 @@ impl MaintenanceStore for MemoryStore {
         let mut g = self.write();
         let tokens: Vec<TokenDigest> = g
             .tokens
-            .values()
-            .filter(|t| t.expires_at <= now)
-            .map(|t| t.digest)
+            .iter()
+            .filter(|(_, t)| t.expires_at <= now)
+            .map(|(d, _)| *d)
             .take(limit)
             .collect();
         let mut n = 0;

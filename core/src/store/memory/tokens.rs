@@ -53,12 +53,12 @@ impl TokenStore for MemoryStore {
             token_kind: t.kind,
             issued_at: t.issued_at,
             expires_at: t.expires_at,
-            token: t.digest,
+            token: *digest,
         }))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
-        Ok(self.read().tokens.get(digest).cloned())
+        Ok(self.read().tokens.get(digest).map(|t| t.record(*digest)))
     }
 
     async fn set_token_expiry(
