@@ -3,14 +3,17 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, WriteTransaction,
+};
 use tessera_core::StoreError;
 use tessera_core::store::StoreResult;
 
 use crate::config::RedbConfig;
 use crate::error::{Failure, Fallible, corrupt, join_failed};
+use crate::tables as t;
 
 mod format;
 
@@ -26,13 +29,18 @@ pub const FILE_NAME: &str = "tessera.redb";
 /// hot path of verify, reads on the calling task instead: it is one read transaction of two
 /// B-tree lookups, served from redb's page cache in the common case, and never waits for a
 /// writer (redb readers see a snapshot), so handing it to another thread would cost more
-/// than the read. Cloning is cheap and shares the database.
+/// than the read. Verifies share one read snapshot with the two tables they read already
+/// open, until the next commit of this store drops it (see [`Inner::verify_snapshot`]), so
+/// a verify is two B-tree lookups and no transaction setup. Cloning is cheap and shares the
+/// database.
 #[derive(Clone)]
 pub struct RedbStore {
     inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
+    // Declared before `db`: the snapshot's tables are dropped before the database.
+    verify: Mutex<VerifySnapshot>,
     db: Database,
     file: PathBuf,
     quick_repair: bool,
@@ -73,6 +81,7 @@ impl RedbStore {
             .map_err(|_| corrupt(&file, "redb file structure", "redb could not read the file"))?
             .map_err(|e| Failure::from(e).into_store(&file))?;
         let inner = Inner {
+            verify: Mutex::new(VerifySnapshot::default()),
             db,
             file,
             quick_repair: config.quick_repair,
@@ -108,13 +117,13 @@ impl RedbStore {
         self.blocking(move |inner| inner.read(f)).await
     }
 
-    /// Run `f` in a read transaction on the calling thread (the verify path).
-    pub(crate) fn read_here<T>(
+    /// Run `f` on the shared verify snapshot, on the calling thread (the verify path).
+    pub(crate) fn read_snapshot<T>(
         &self,
-        f: impl FnOnce(&ReadTransaction) -> Fallible<T>,
+        f: impl FnOnce(&Snapshot) -> Fallible<T>,
     ) -> StoreResult<T> {
         let inner = &self.inner;
-        catch_unwind(AssertUnwindSafe(|| inner.read(f)))
+        catch_unwind(AssertUnwindSafe(|| f(&*inner.verify_snapshot()?)))
             .unwrap_or_else(|_| Err(panicked()))
             .map_err(|e| e.into_store(&inner.file))
     }
@@ -140,6 +149,21 @@ fn panicked() -> Failure {
     ))
 }
 
+/// The tables verify reads, open in one read transaction (they keep it alive).
+pub(crate) struct Snapshot {
+    /// `tokens`.
+    pub tokens: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+    /// `profiles`.
+    pub profiles: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
+}
+
+/// The shared verify snapshot and the number of commits so far.
+#[derive(Default)]
+struct VerifySnapshot {
+    commits: u64,
+    current: Option<Arc<Snapshot>>,
+}
+
 impl Inner {
     fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Fallible<T>) -> Fallible<T> {
         let mut tx = self.db.begin_write()?;
@@ -147,7 +171,11 @@ impl Inner {
         tx.set_quick_repair(self.quick_repair);
         match f(&tx) {
             Ok(v) => {
-                tx.commit()?;
+                let committed = tx.commit();
+                // Whether or not the commit went through, no verify after this call returns
+                // may use a snapshot from before it.
+                self.drop_verify_snapshot();
+                committed?;
                 Ok(v)
             }
             Err(e) => {
@@ -159,5 +187,42 @@ impl Inner {
 
     fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Fallible<T>) -> Fallible<T> {
         f(&self.db.begin_read()?)
+    }
+
+    /// The read snapshot verifies share: the current one, or a new one (a read transaction
+    /// begun now) that becomes current unless a commit ended in the meantime.
+    ///
+    /// A commit bumps `commits` and drops the current snapshot after redb has committed
+    /// and before the write call returns, so a verify that starts after a write returned
+    /// either finds no snapshot or one begun after that commit: it sees the write, exactly
+    /// as with a fresh read transaction. Holding the snapshot pins redb pages only until
+    /// the next commit.
+    pub(crate) fn verify_snapshot(&self) -> Fallible<Arc<Snapshot>> {
+        let commits = {
+            let v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = &v.current {
+                return Ok(Arc::clone(s));
+            }
+            v.commits
+        };
+        let rx = self.db.begin_read()?;
+        let snapshot = Arc::new(Snapshot {
+            tokens: rx.open_table(t::TOKENS)?,
+            profiles: rx.open_table(t::PROFILES)?,
+        });
+        let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
+        if v.commits == commits && v.current.is_none() {
+            v.current = Some(Arc::clone(&snapshot));
+        }
+        Ok(snapshot)
+    }
+
+    fn drop_verify_snapshot(&self) {
+        let old = {
+            let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
+            v.commits += 1;
+            v.current.take()
+        };
+        drop(old);
     }
 }

@@ -79,7 +79,7 @@ impl TokenStore for RedbStore {
     }
 
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
-        self.read_here(|rx| read::principal(rx, digest))
+        self.read_snapshot(|s| read::principal_in(&s.tokens, &s.profiles, digest))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
