@@ -15,6 +15,11 @@
 //! **Blocking.** A flush takes milliseconds, so every write (transaction + flush) runs on
 //! tokio's blocking pool (`spawn_blocking`), or inline when there is no tokio runtime.
 //! Reads are point lookups in sled's page cache and run inline on the calling task.
+//!
+//! **Verify.** `resolve_token` reads the token, then its profile. Two reads are one
+//! consistent snapshot when no write of this store ran while they did, which [`Writes`]
+//! tells (sled is opened by one process, so every write goes through this store);
+//! otherwise it re-reads the token (see `tokens.rs`).
 
 mod external;
 mod family;
@@ -33,6 +38,7 @@ mod upgrade;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tessera_core::store::StoreResult;
 
@@ -55,6 +61,7 @@ pub struct SledStore {
 pub(crate) struct Inner {
     db: sled::Db,
     t: Trees,
+    writes: Writes,
     dir: PathBuf,
     purge_chunk: usize,
     /// Last: dropped after `db` and `t`, it waits for sled to release the directory.
@@ -107,7 +114,7 @@ impl SledStore {
     {
         let inner = Arc::clone(&self.inner);
         let job = move || {
-            let r = f(&inner);
+            let r = inner.writes.run(|| f(&inner));
             let flushed = inner.db.flush().map_err(from_sled);
             match r {
                 Ok(v) => flushed.map(|_| v),
@@ -118,6 +125,43 @@ impl SledStore {
             Ok(rt) => rt.spawn_blocking(job).await.map_err(|e| from_join(&e))?,
             Err(_) => job(),
         }
+    }
+}
+
+/// Counts of writes started and finished: a seqlock for the verify path's reads.
+#[derive(Default)]
+pub(crate) struct Writes {
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+impl Writes {
+    /// Run the write `f`, counted.
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        // Finished also when `f` panics, or every later read would take the slow path.
+        struct Finish<'a>(&'a AtomicU64);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let _finish = Finish(&self.finished);
+        f()
+    }
+
+    /// Before reads: a ticket if no write is running now.
+    pub(crate) fn quiet(&self) -> Option<u64> {
+        let started = self.started.load(Ordering::SeqCst);
+        (self.finished.load(Ordering::SeqCst) == started).then_some(started)
+    }
+
+    /// After reads: whether no write started since [`Writes::quiet`] gave `ticket`. Then
+    /// none ran during the reads, and they saw the store between two writes. (A write
+    /// counts itself started before it changes anything, and any change a read saw
+    /// happened after that count, so this load sees it.)
+    pub(crate) fn still_quiet(&self, ticket: u64) -> bool {
+        self.started.load(Ordering::SeqCst) == ticket
     }
 }
 

@@ -106,6 +106,7 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
     Ok(Inner {
         db,
         t,
+        writes: super::Writes::default(),
         dir: dir.to_path_buf(),
         purge_chunk: config.purge_chunk.max(1),
         _release: release,

@@ -87,13 +87,15 @@ impl TokenStore for SledStore {
         self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
-    /// Two point reads (token, then profile) and a re-read of the token: if the token is
-    /// unchanged, it existed unchanged when the profile was read, so the pair is a
+    /// Two point reads (token, then profile). They are a consistent snapshot when no write
+    /// of this store ran meanwhile (see `Writes`); otherwise the token is read again: if it
+    /// is unchanged, it existed unchanged when the profile was read, so the pair is a
     /// consistent snapshot (each sled read is atomic with respect to transactions). No
     /// allocation but the principal's environments.
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
         let t = &self.inner.t;
         let key = &digest.0;
+        let ticket = self.inner.writes.quiet();
         let Some(mut tok) = t.tokens.get(key).map_err(from_sled)? else {
             return Ok(None);
         };
@@ -103,25 +105,28 @@ impl TokenStore for SledStore {
             let Some(prof) = t.profiles.get(pid).map_err(from_sled)? else {
                 return Ok(None);
             };
-            match t.tokens.get(key).map_err(from_sled)? {
-                None => return Ok(None),
-                Some(again) if again != tok => tok = again,
-                Some(_) => {
-                    let p =
-                        decode_principal_view(&prof).map_err(|e| corrupt("profiles", pid, e))?;
-                    return Ok(Some(Principal {
-                        profile_id: v.profile_id,
-                        kind: p.kind,
-                        state: p.state,
-                        owner: p.owner,
-                        environments: p.environments,
-                        token_kind: v.kind,
-                        issued_at: v.issued_at,
-                        expires_at: v.expires_at,
-                        token: *digest,
-                    }));
+            if !ticket.is_some_and(|n| self.inner.writes.still_quiet(n)) {
+                match t.tokens.get(key).map_err(from_sled)? {
+                    None => return Ok(None),
+                    Some(again) if again != tok => {
+                        tok = again;
+                        continue;
+                    }
+                    Some(_) => {}
                 }
             }
+            let p = decode_principal_view(&prof).map_err(|e| corrupt("profiles", pid, e))?;
+            return Ok(Some(Principal {
+                profile_id: v.profile_id,
+                kind: p.kind,
+                state: p.state,
+                owner: p.owner,
+                environments: p.environments,
+                token_kind: v.kind,
+                issued_at: v.issued_at,
+                expires_at: v.expires_at,
+                token: *digest,
+            }));
         }
         Err(StoreError::Unavailable {
             retryable: true,
