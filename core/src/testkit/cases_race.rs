@@ -2,13 +2,16 @@
 //! transactions, so they hold however the tasks interleave.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use uuid::Uuid;
 
 use super::fixtures::{profile, random_digest, token_record};
 use crate::clock::Timestamp;
-use crate::profile::ProfileKind;
-use crate::store::{Conflict, DeviceInfo, DeviceRoles, QrRecord, Rotation, Store, StoreError};
+use crate::profile::{ProfileKind, ProfileState};
+use crate::store::{
+    Conflict, DeviceInfo, DeviceRoles, QrRecord, Revoke, Rotation, Store, StoreError,
+};
 use crate::token::TokenKind;
 
 pub(super) const CASES: &[(&str, super::Case)] = case_list![
@@ -19,6 +22,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     race_20_rotations_of_one_refresh_token,
     race_20_takes_of_one_single_use_token,
     race_16_creations_of_one_external_user,
+    race_resolve_sees_every_returned_write,
 ];
 
 async fn race_32_registrations_of_one_username(s: Arc<dyn Store>) {
@@ -220,4 +224,134 @@ async fn race_16_creations_of_one_external_user(s: Arc<dyn Store>) {
             .unwrap();
         assert_eq!(found.is_some(), found.is_some_and(|p| p.id == winners[0]));
     }
+}
+
+/// Backends may share read state between verifies (redb keeps one read snapshot until the
+/// next commit; sled skips a re-read when no write ran): with verifies running all along,
+/// every write that has returned must be seen by the next `resolve_token`.
+async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
+    let p = profile("reader");
+    s.create_profile(&p).await.unwrap();
+    let hot = token_record(p.id, 5000);
+    s.put_token(&hot, 1).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (s, stop, d) = (Arc::clone(&s), Arc::clone(&stop), hot.digest);
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    assert!(s.resolve_token(&d).await.unwrap().is_some());
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for (version, round) in (1..).zip(0..30) {
+        let t = token_record(p.id, 5000);
+        s.put_token(&t, version).await.unwrap();
+        assert!(
+            s.resolve_token(&t.digest).await.unwrap().is_some(),
+            "a stored token does not resolve"
+        );
+        assert!(s.revoke_token(&t.digest).await.unwrap());
+        assert_eq!(
+            s.resolve_token(&t.digest).await.unwrap(),
+            None,
+            "a revoked token still resolves"
+        );
+        let mut changed = s.get_profile(p.id).await.unwrap().unwrap();
+        changed.state = if round % 2 == 0 {
+            ProfileState::Active
+        } else {
+            ProfileState::Incomplete
+        };
+        s.update_profile(&changed, version, Revoke::Nothing)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.resolve_token(&hot.digest).await.unwrap().unwrap().state,
+            changed.state,
+            "a profile change is not seen"
+        );
+        resolve_sees_token_api_writes(&s, p.id, version + 1, round).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.await.unwrap();
+    }
+}
+
+/// The token-API writes of one round of [`race_resolve_sees_every_returned_write`]: each is
+/// seen by the next `resolve_token`.
+async fn resolve_sees_token_api_writes(
+    s: &Arc<dyn Store>,
+    profile_id: Uuid,
+    version: u64,
+    round: i64,
+) {
+    use super::cases_external::external;
+    use super::cases_tokens::family_token;
+    let kind_of = |d| async move { s.resolve_token(&d).await.unwrap().map(|p| p.token_kind) };
+    // rotation: the old refresh token is used, the new ones resolve
+    let family = Uuid::new_v4();
+    let r1 = family_token(profile_id, TokenKind::Refresh, family, 5000);
+    s.put_token(&r1, version).await.unwrap();
+    let r2 = family_token(profile_id, TokenKind::Refresh, family, 5000);
+    let a2 = family_token(profile_id, TokenKind::Authorization, family, 5000);
+    assert_eq!(
+        s.rotate_refresh(&r1.digest, &r2, &a2, Timestamp(10))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(kind_of(r1.digest).await, Some(TokenKind::RefreshUsed));
+    assert_eq!(kind_of(a2.digest).await, Some(TokenKind::Authorization));
+    // family revocation
+    assert_eq!(s.revoke_family(family).await.unwrap(), 3);
+    for d in [r1.digest, r2.digest, a2.digest] {
+        assert_eq!(kind_of(d).await, None, "a revoked family token still resolves");
+    }
+    // replace and take of single-use tokens
+    let mut c1 = token_record(profile_id, 5000);
+    c1.kind = TokenKind::ResetCode;
+    s.replace_tokens(&c1).await.unwrap();
+    assert_eq!(kind_of(c1.digest).await, Some(TokenKind::ResetCode));
+    let mut c2 = token_record(profile_id, 5000);
+    c2.kind = TokenKind::ResetCode;
+    assert_eq!(s.replace_tokens(&c2).await.unwrap(), 1);
+    assert_eq!(kind_of(c1.digest).await, None, "a replaced token still resolves");
+    assert!(
+        s.take_token(&c2.digest, TokenKind::ResetCode, Timestamp(10))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(kind_of(c2.digest).await, None, "a taken token still resolves");
+    // expiry change, purge, revocation of a profile's tokens
+    let t = token_record(profile_id, 5000);
+    s.put_token(&t, version).await.unwrap();
+    s.set_token_expiry(&t.digest, Timestamp(7000), Timestamp(10))
+        .await
+        .unwrap();
+    let got = s.resolve_token(&t.digest).await.unwrap().unwrap();
+    assert_eq!(got.expires_at, Timestamp(7000), "an expiry change is not seen");
+    let short = token_record(profile_id, 20);
+    s.put_token(&short, version).await.unwrap();
+    assert!(s.purge_expired(Timestamp(30), 1000).await.unwrap() >= 1);
+    assert_eq!(kind_of(short.digest).await, None, "a purged token still resolves");
+    // external users: creation and an update of the profile
+    let (u, mut xp) = external(&format!("idp|reader-{round}"), &format!("x-reader-{round}"));
+    s.create_external_user(&u, &xp).await.unwrap();
+    let xt = token_record(xp.id, 5000);
+    s.put_token(&xt, xp.version).await.unwrap();
+    assert!(s.resolve_token(&xt.digest).await.unwrap().is_some());
+    let expected = xp.version;
+    xp.state = ProfileState::Incomplete;
+    s.update_external_user(&u, &xp, expected, Revoke::Nothing)
+        .await
+        .unwrap();
+    let got = s.resolve_token(&xt.digest).await.unwrap().unwrap();
+    assert_eq!(got.state, ProfileState::Incomplete, "an external update is not seen");
+    assert!(s.revoke_profile_tokens(xp.id).await.unwrap() >= 1);
+    assert_eq!(kind_of(xt.digest).await, None, "a profile's revoked token still resolves");
 }
