@@ -309,7 +309,11 @@ async fn resolve_sees_token_api_writes(
     // family revocation
     assert_eq!(s.revoke_family(family).await.unwrap(), 3);
     for d in [r1.digest, r2.digest, a2.digest] {
-        assert_eq!(kind_of(d).await, None, "a revoked family token still resolves");
+        assert_eq!(
+            kind_of(d).await,
+            None,
+            "a revoked family token still resolves"
+        );
     }
     // replace and take of single-use tokens
     let mut c1 = token_record(profile_id, 5000);
@@ -319,14 +323,22 @@ async fn resolve_sees_token_api_writes(
     let mut c2 = token_record(profile_id, 5000);
     c2.kind = TokenKind::ResetCode;
     assert_eq!(s.replace_tokens(&c2).await.unwrap(), 1);
-    assert_eq!(kind_of(c1.digest).await, None, "a replaced token still resolves");
+    assert_eq!(
+        kind_of(c1.digest).await,
+        None,
+        "a replaced token still resolves"
+    );
     assert!(
         s.take_token(&c2.digest, TokenKind::ResetCode, Timestamp(10))
             .await
             .unwrap()
             .is_some()
     );
-    assert_eq!(kind_of(c2.digest).await, None, "a taken token still resolves");
+    assert_eq!(
+        kind_of(c2.digest).await,
+        None,
+        "a taken token still resolves"
+    );
     // expiry change, purge, revocation of a profile's tokens
     let t = token_record(profile_id, 5000);
     s.put_token(&t, version).await.unwrap();
@@ -334,11 +346,19 @@ async fn resolve_sees_token_api_writes(
         .await
         .unwrap();
     let got = s.resolve_token(&t.digest).await.unwrap().unwrap();
-    assert_eq!(got.expires_at, Timestamp(7000), "an expiry change is not seen");
+    assert_eq!(
+        got.expires_at,
+        Timestamp(7000),
+        "an expiry change is not seen"
+    );
     let short = token_record(profile_id, 20);
     s.put_token(&short, version).await.unwrap();
     assert!(s.purge_expired(Timestamp(30), 1000).await.unwrap() >= 1);
-    assert_eq!(kind_of(short.digest).await, None, "a purged token still resolves");
+    assert_eq!(
+        kind_of(short.digest).await,
+        None,
+        "a purged token still resolves"
+    );
     // external users: creation and an update of the profile
     let (u, mut xp) = external(&format!("idp|reader-{round}"), &format!("x-reader-{round}"));
     s.create_external_user(&u, &xp).await.unwrap();
@@ -351,7 +371,15 @@ async fn resolve_sees_token_api_writes(
         .await
         .unwrap();
     let got = s.resolve_token(&xt.digest).await.unwrap().unwrap();
-    assert_eq!(got.state, ProfileState::Incomplete, "an external update is not seen");
+    assert_eq!(
+        got.state,
+        ProfileState::Incomplete,
+        "an external update is not seen"
+    );
     assert!(s.revoke_profile_tokens(xp.id).await.unwrap() >= 1);
-    assert_eq!(kind_of(xt.digest).await, None, "a profile's revoked token still resolves");
+    assert_eq!(
+        kind_of(xt.digest).await,
+        None,
+        "a profile's revoked token still resolves"
+    );
 }
