@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use super::Engine;
 use super::OPTIMISTIC_RETRIES;
@@ -56,6 +57,22 @@ impl Engine {
         let hasher = Arc::clone(&self.hasher);
         let salt = random::bytes::<16>(self.rng.as_ref());
         self.pool.run(move || hasher.hash(&password, &salt)).await?
+    }
+
+    /// Check a new password against the policy, on the hash pool: zxcvbn can take most of
+    /// a second of CPU on some 100-character inputs, so it runs where argon2 runs (bounded
+    /// concurrency, never on the async workers). Oversized input is refused before it is
+    /// copied.
+    pub(super) async fn check_new_password(&self, raw: &str, username: &str) -> Result<Password> {
+        let policy = self.cfg.password_policy.clone();
+        if raw.len() > policy.max_len.saturating_mul(4) {
+            return Err(Error::PasswordTooLong {
+                max: policy.max_len,
+            });
+        }
+        let raw = Zeroizing::new(raw.to_owned());
+        let username = username.to_owned();
+        self.pool.run(move || policy.check(&raw, &username)).await?
     }
 
     /// Check `password` against `profile`'s hash (or the dummy hash when there is no usable
@@ -112,7 +129,7 @@ impl Engine {
     /// Errors: `InvalidUsername`, password policy errors, `UsernameTaken`, `Overloaded`.
     pub async fn register_profile(&self, username: &str, password: &str) -> Result<Uuid> {
         let name = Username::parse(username)?;
-        let password = self.cfg.password_policy.check(password, name.as_str())?;
+        let password = self.check_new_password(password, name.as_str()).await?;
         let hash = self.hash_password(password).await?;
         let now = self.clock.now();
         let rec = ProfileRecord {
@@ -238,7 +255,7 @@ impl Engine {
     ) -> Result<()> {
         principal.require_active()?;
         let profile = self.profile(principal.profile_id).await?;
-        let new_password = self.cfg.password_policy.check(new, &profile.username)?;
+        let new_password = self.check_new_password(new, &profile.username).await?;
         let Some(current) = Password::for_login(current, self.cfg.password_policy.max_len) else {
             return Err(Error::WrongPassword);
         };

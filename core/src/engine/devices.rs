@@ -193,7 +193,7 @@ impl Engine {
             })?,
         };
         let name = Username::parse(username)?;
-        let password = self.cfg.password_policy.check(password, name.as_str())?;
+        let password = self.check_new_password(password, name.as_str()).await?;
         let device_name = check_device_name(device_name)?;
         let now = self.clock.now();
         let qr = self

@@ -286,7 +286,7 @@ impl Engine {
         {
             return Ok(h.clone());
         }
-        let checked = self.cfg.password_policy.check(password, name)?;
+        let checked = self.check_new_password(password, name).await?;
         let hash = self.hash_password(checked).await?;
         *cache = Some((name.to_owned(), hash.clone()));
         Ok(hash)

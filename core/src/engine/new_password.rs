@@ -28,9 +28,8 @@ impl Engine {
     ) -> Result<Uuid> {
         let name = Username::parse(username)?;
         let password = self
-            .cfg
-            .password_policy
-            .check(temporary_password, name.as_str())?;
+            .check_new_password(temporary_password, name.as_str())
+            .await?;
         let hash = self.hash_password(password).await?;
         let now = self.clock.now();
         let rec = ProfileRecord {
@@ -73,10 +72,7 @@ impl Engine {
         let digest = TokenDigest::of_token(TokenKind::Session, session)?;
         // Look before hashing (a bad session costs no argon2 run); consume after.
         let owner = self.session_owner(&digest, &name).await?;
-        let password = self
-            .cfg
-            .password_policy
-            .check(new_password, name.as_str())?;
+        let password = self.check_new_password(new_password, name.as_str()).await?;
         let hash = self.hash_password(password).await?;
         let taken = self
             .store

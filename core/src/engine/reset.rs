@@ -142,10 +142,7 @@ impl Engine {
         let Ok(name) = Username::parse(username) else {
             return Err(Error::InvalidCode);
         };
-        let password = self
-            .cfg
-            .password_policy
-            .check(new_password, name.as_str())?;
+        let password = self.check_new_password(new_password, name.as_str()).await?;
         let key = format!("reset:{}", name.as_str());
         let found = {
             let _serial = self.lock_username(&key).await;
