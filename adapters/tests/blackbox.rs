@@ -5,14 +5,14 @@
 //! every secret used.
 #![allow(clippy::too_many_lines)] // one scenario, top to bottom
 
+mod bin_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
+use bin_support::Served;
 use serde_json::{Value, json};
 use tessera_core::KeyPair;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -26,62 +26,22 @@ const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
     [hash_pool]\nworkers = 2\n\
     [http]\nshutdown_grace_secs = 5\n";
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Start `tessera serve` on port 0 and read the address it prints.
-    async fn start(dir: &Path, log: &Path, backend: &str) -> Self {
-        let config = dir.join("tessera.toml");
-        std::fs::write(&config, TEST_CONFIG).unwrap();
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--backend", backend])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--config")
-            .arg(&config)
-            .env("TESSERA_LOG", "trace")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tessera");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("tessera did not start in time")
-            .unwrap()
-            .expect("tessera exited before listening");
-        let base = line
-            .strip_prefix("tessera listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Self { child, base }
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    async fn stop(mut self) {
-        let pid = self.child.id().unwrap();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("tessera did not stop on SIGTERM")
-            .unwrap();
-        assert!(exit.success(), "graceful shutdown exits 0: {exit}");
-    }
+/// Start `tessera serve` with `backend` on `dir/data`, its stderr appended to `log`.
+async fn start_server(dir: &Path, log: &Path, backend: &str) -> Served {
+    let config = dir.join("tessera.toml");
+    std::fs::write(&config, TEST_CONFIG).unwrap();
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let mut cmd = bin_support::serve(&config);
+    cmd.args(["--backend", backend])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("TESSERA_LOG", "trace")
+        .stderr(Stdio::from(log_file));
+    Served::start(cmd, Some(log)).await
 }
 
 struct Client {
@@ -226,7 +186,7 @@ async fn privicore_workflow_against_the_real_binary_on_sled() {
 async fn workflow(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("server.log");
-    let server = Server::start(tmp.path(), &log, backend).await;
+    let server = start_server(tmp.path(), &log, backend).await;
     let c = Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),
@@ -439,7 +399,7 @@ async fn workflow(backend: &str) {
 
     // restart on the same directory: tokens, revocations, passwords and commands survived
     server.stop().await;
-    let server = Server::start(tmp.path(), &log, backend).await;
+    let server = start_server(tmp.path(), &log, backend).await;
     let c = Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),

@@ -5,16 +5,17 @@
 //! from the file, the users API. Finally the server log holds none of the secrets.
 #![allow(clippy::too_many_lines)] // one scenario, top to bottom
 
+mod bin_support;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
+use bin_support::Served;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::Command;
 
 const CONFIG: &str = "allow_weak_hash_params = true\n\
     [argon2]\nmemory_kib = 64\niterations = 1\n\
@@ -202,30 +203,15 @@ async fn token_api_against_the_real_binary() {
     std::fs::write(&config, CONFIG).unwrap();
     let codes = tmp.path().join("codes.jsonl");
     let log = tmp.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_s])
-        .arg("--config")
-        .arg(&config)
+    let mut cmd = bin_support::serve(&config);
+    cmd.args(["--data-dir", data_s])
         .env("TESSERA_NOTIFY_FILE", &codes)
         .env("TESSERA_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let base = line
-        .strip_prefix("tessera listening on ")
-        .unwrap()
-        .to_owned();
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
+    let server = Served::start(cmd, Some(&log)).await;
     let c = Client {
         http: reqwest::Client::new(),
-        base,
+        base: server.base.clone(),
     };
     #[cfg(unix)]
     {
@@ -358,16 +344,7 @@ async fn token_api_against_the_real_binary() {
     assert_eq!(res.status(), 401);
 
     // stop, then grep the log for every secret
-    let pid = child.id().unwrap();
-    StdCommand::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(exit.success());
+    server.stop().await;
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("event=\"login\""), "audit lines expected");
     for s in &secrets {

@@ -10,7 +10,7 @@ mod pg_support;
 
 use std::time::{Duration, Instant};
 
-use pg_support::{Client, Proxy, Schema, Server};
+use pg_support::{Client, Proxy, Schema};
 use tessera_core::{Engine, Store};
 use tessera_storage_postgres::PostgresStore;
 
@@ -23,8 +23,8 @@ async fn two_nodes_share_one_database() {
     let db = schema.url(&url);
     let tmp = tempfile::tempdir().unwrap();
     let (n1, n2) = tokio::join!(
-        Server::start(tmp.path(), "node1", &db),
-        Server::start(tmp.path(), "node2", &db)
+        pg_support::start_server(tmp.path(), "node1", &db),
+        pg_support::start_server(tmp.path(), "node2", &db)
     );
     let (a, b) = (Client::new(&n1), Client::new(&n2));
     for c in [&a, &b] {
@@ -219,7 +219,8 @@ async fn a_lost_database_gives_503_and_recovers_by_itself() {
     let schema = Schema::create(&url).await;
     let proxy = Proxy::start(&url).await;
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), "node", &schema.url(&proxy.url_for(&url))).await;
+    let server =
+        pg_support::start_server(tmp.path(), "node", &schema.url(&proxy.url_for(&url))).await;
     let c = Client::new(&server);
     let pw = "amber walrus juggles nine kites";
     c.command(
@@ -282,7 +283,7 @@ async fn admin_commands_work_on_postgres_beside_a_running_server() {
     let schema = Schema::create(&url).await;
     let db = schema.url(&url);
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(tmp.path(), "node", &db).await;
+    let server = pg_support::start_server(tmp.path(), "node", &db).await;
     let tessera = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(args)

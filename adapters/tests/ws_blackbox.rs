@@ -1,15 +1,14 @@
 //! The channel on the real `tessera` binary: join, the signed push of a command made over
 //! HTTP, the Origin allow-list from the environment, and the close on revoke.
 
+mod bin_support;
 mod ws_support;
 
 use std::process::Stdio;
-use std::time::Duration;
 
+use bin_support::Served;
 use serde_json::Value;
 use tessera_core::{KeyPair, OsRandom, PublicKey};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 use ws_support::{close_of, connect, join, next_json, password, verified_data};
@@ -22,7 +21,7 @@ const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
     [ws]\nrecheck_secs = 1\nallowed_origins = [\"https://from-file.example\"]\n";
 
 struct Binary {
-    child: Child,
+    server: Served,
     base: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -33,37 +32,20 @@ impl Binary {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("tessera.toml");
         std::fs::write(&config, TEST_CONFIG).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--backend", "redb"])
+        let mut cmd = bin_support::serve(&config);
+        cmd.args(["--backend", "redb"])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .arg("--config")
-            .arg(&config)
             // the environment replaces the file's list
             .env(
                 "TESSERA_WS_ALLOWED_ORIGINS",
                 "https://app.example.com,https://b.example",
             )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tessera");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("tessera did not start in time")
-            .unwrap()
-            .expect("tessera exited before listening");
-        let base = line
-            .strip_prefix("tessera listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+            .stderr(Stdio::null());
+        let server = Served::start(cmd, None).await;
         Self {
-            child,
-            base,
+            base: server.base.clone(),
+            server,
             http: reqwest::Client::new(),
             _dir: dir,
         }
@@ -146,18 +128,8 @@ impl Binary {
         (token, id)
     }
 
-    async fn stop(mut self) {
-        let pid = self.child.id().unwrap();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("tessera did not stop on SIGTERM")
-            .unwrap();
-        assert!(exit.success(), "graceful shutdown exits 0: {exit}");
+    async fn stop(self) {
+        self.server.stop().await;
     }
 }
 

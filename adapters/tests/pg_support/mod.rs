@@ -3,16 +3,18 @@
 //! proxy that can cut the connection to the database.
 #![allow(dead_code, unreachable_pub)] // each test file uses a different subset
 
+#[path = "../bin_support/mod.rs"]
+mod bin_support;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::Connection as _;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
 use tokio::sync::watch;
+
+use bin_support::Served;
 
 /// The variable naming the test server.
 pub const URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
@@ -93,60 +95,21 @@ impl Drop for Schema {
 }
 
 /// A running `tessera serve --backend postgres`.
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-}
+pub type Server = Served;
 
-impl Server {
-    /// Start the binary on port 0 with `database_url` (through `TESSERA_DATABASE_URL`, as
-    /// an operator would pass a secret) and the test config written in `dir`.
-    pub async fn start(dir: &std::path::Path, name: &str, database_url: &str) -> Self {
-        let config = dir.join(format!("{name}.toml"));
-        std::fs::write(&config, TEST_CONFIG).unwrap();
-        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--backend", "postgres"])
-            .arg("--config")
-            .arg(&config)
-            .env("TESSERA_DATABASE_URL", database_url)
-            .env("TESSERA_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tessera");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("tessera did not start in time")
-            .unwrap()
-            .unwrap_or_else(|| {
-                let log = std::fs::read_to_string(dir.join(format!("{name}.log")));
-                panic!("tessera exited before listening: {log:?}")
-            });
-        let base = line
-            .strip_prefix("tessera listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Self { child, base }
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    pub async fn stop(mut self) {
-        let pid = self.child.id().unwrap();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("tessera did not stop on SIGTERM")
-            .unwrap();
-        assert!(exit.success(), "graceful shutdown exits 0: {exit}");
-    }
+/// Start the binary on port 0 with `database_url` (through `TESSERA_DATABASE_URL`, as an
+/// operator would pass a secret) and the test config written in `dir`.
+pub async fn start_server(dir: &std::path::Path, name: &str, database_url: &str) -> Server {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(&config, TEST_CONFIG).unwrap();
+    let log_path = dir.join(format!("{name}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = bin_support::serve(&config);
+    cmd.args(["--backend", "postgres"])
+        .env("TESSERA_DATABASE_URL", database_url)
+        .env("TESSERA_LOG", "info")
+        .stderr(Stdio::from(log));
+    Served::start(cmd, Some(&log_path)).await
 }
 
 /// A loopback TCP proxy in front of the database: `cut` closes every relayed connection
