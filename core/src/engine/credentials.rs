@@ -128,6 +128,17 @@ impl Engine {
     /// Register a user profile (state `incomplete` until a public key is registered).
     /// Errors: `InvalidUsername`, password policy errors, `UsernameTaken`, `Overloaded`.
     pub async fn register_profile(&self, username: &str, password: &str) -> Result<Uuid> {
+        self.create_user(username, password, false).await
+    }
+
+    /// A new `incomplete` user profile with `password` (checked against the policy, hashed);
+    /// `temporary` marks a password that must be replaced at the first login.
+    pub(super) async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        temporary: bool,
+    ) -> Result<Uuid> {
         let name = Username::parse(username)?;
         let password = self.check_new_password(password, name.as_str()).await?;
         let hash = self.hash_password(password).await?;
@@ -137,7 +148,7 @@ impl Engine {
             kind: ProfileKind::User,
             username: name.as_str().to_owned(),
             password_hash: Some(hash),
-            password_temporary: false,
+            password_temporary: temporary,
             state: ProfileState::Incomplete,
             public_key: None,
             owner: None,

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Engine;
 use super::token_api::TokenSet;
 use crate::error::{Error, Result};
-use crate::profile::{ProfileKind, ProfileState};
-use crate::store::{Conflict, ProfileRecord, Revoke, StoreError, TokenRecord};
+use crate::profile::ProfileState;
+use crate::store::{ProfileRecord, Revoke, StoreError, TokenRecord};
 use crate::token::{Token, TokenDigest, TokenKind};
 use crate::username::Username;
 
@@ -26,32 +26,7 @@ impl Engine {
         username: &str,
         temporary_password: &str,
     ) -> Result<Uuid> {
-        let name = Username::parse(username)?;
-        let password = self
-            .check_new_password(temporary_password, name.as_str())
-            .await?;
-        let hash = self.hash_password(password).await?;
-        let now = self.clock.now();
-        let rec = ProfileRecord {
-            id: self.new_id(),
-            kind: ProfileKind::User,
-            username: name.as_str().to_owned(),
-            password_hash: Some(hash),
-            password_temporary: true,
-            state: ProfileState::Incomplete,
-            public_key: None,
-            owner: None,
-            device: None,
-            environments: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        match self.store.create_profile(&rec).await {
-            Ok(()) => Ok(rec.id),
-            Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
-            Err(e) => Err(e.into()),
-        }
+        self.create_user(username, temporary_password, true).await
     }
 
     /// Answer a NEW_PASSWORD_REQUIRED challenge: `session` (from [`Engine::login`]) is single
