@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use common::failing::{FailingStore, SECRET_DETAIL};
 use common::{TestApp, User, password};
@@ -422,30 +420,7 @@ async fn storage_failure_is_503_with_request_id_and_no_internals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn full_hash_queue_is_503_overloaded_while_tokens_still_verify() {
-    use tessera_core::{Engine, EngineConfig, HashParams, MemoryStore};
-    let config = EngineConfig {
-        hash_params: HashParams {
-            m_kib: 8192,
-            t: 2,
-            p: 1,
-        },
-        allow_weak_hash_params: true,
-        hash_workers: 1,
-        hash_queue_per_worker: 1,
-        ..EngineConfig::default()
-    };
-    let engine = Arc::new(
-        Engine::builder()
-            .store(Arc::new(MemoryStore::new()))
-            .config(config)
-            .build()
-            .unwrap(),
-    );
-    let app = TestApp {
-        router: tessera_adapters::http::router(Arc::clone(&engine), HttpConfig::default()),
-        engine,
-        clock: Arc::new(tessera_core::ManualClock::default()),
-    };
+    let app = TestApp::with_tiny_hash_pool();
     let u = app.incomplete_user("verifier").await;
     let mut tasks = Vec::new();
     for i in 0..24 {

@@ -5,40 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode};
 use common::failing::{FailingStore, SECRET_DETAIL};
 use common::{TestApp, password};
 use serde_json::json;
 use tessera_adapters::http::HttpConfig;
-use tessera_core::{Engine, EngineConfig, HashParams, MemoryStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_hash_queue_is_503_overloaded_on_v1_login() {
-    let config = EngineConfig {
-        hash_params: HashParams {
-            m_kib: 8192,
-            t: 2,
-            p: 1,
-        },
-        allow_weak_hash_params: true,
-        hash_workers: 1,
-        hash_queue_per_worker: 1,
-        ..EngineConfig::default()
-    };
-    let engine = Arc::new(
-        Engine::builder()
-            .store(Arc::new(MemoryStore::new()))
-            .config(config)
-            .build()
-            .unwrap(),
-    );
-    let app = TestApp {
-        router: tessera_adapters::http::router(Arc::clone(&engine), HttpConfig::default()),
-        engine,
-        clock: Arc::new(tessera_core::ManualClock::default()),
-    };
+    let app = TestApp::with_tiny_hash_pool();
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let a = app.clone();

@@ -117,6 +117,34 @@ impl TestApp {
         }
     }
 
+    /// An app on a memory store whose hash pool has one worker, a queue of one and slow
+    /// hashing (8 MiB, t = 2), so that a burst of password calls fills it.
+    pub fn with_tiny_hash_pool() -> Self {
+        let config = EngineConfig {
+            hash_params: tessera_core::HashParams {
+                m_kib: 8192,
+                t: 2,
+                p: 1,
+            },
+            allow_weak_hash_params: true,
+            hash_workers: 1,
+            hash_queue_per_worker: 1,
+            ..EngineConfig::default()
+        };
+        let engine = Arc::new(
+            tessera_core::Engine::builder()
+                .store(Arc::new(MemoryStore::new()))
+                .config(config)
+                .build()
+                .unwrap(),
+        );
+        Self {
+            router: router(Arc::clone(&engine), HttpConfig::default()),
+            engine,
+            clock: Arc::new(ManualClock::default()),
+        }
+    }
+
     /// An app whose reset codes go to a [`CapturingNotifier`].
     pub fn notified() -> (Self, Arc<CapturingNotifier>) {
         let (engine, clock, notifier) =
