@@ -11,7 +11,7 @@ use serde_json::Value;
 use tessera_core::{KeyPair, OsRandom, PublicKey};
 use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
-use ws_support::{close_of, connect, join, next_json, password, verified_data};
+use ws_support::{close_of, connect, join, next_json, password, post_form, verified_data};
 
 /// Test-only configuration: cheap argon2 (never in production), quick token re-checks.
 const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
@@ -61,24 +61,7 @@ impl Binary {
         token: Option<&str>,
         fields: &[(&str, &str)],
     ) -> (u16, Option<String>, Value) {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(t) = token {
-            req = req.header("X-DPT-AUTHORIZATION", t);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let cab = res
-            .headers()
-            .get("x-dpt-cab-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, cab, res.json().await.unwrap_or(Value::Null))
+        post_form(&self.http, &self.base, path, token, fields).await
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> Value {

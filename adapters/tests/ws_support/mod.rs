@@ -126,24 +126,7 @@ impl Server {
         token: Option<&str>,
         fields: &[(&str, &str)],
     ) -> (u16, Option<String>, Value) {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(t) = token {
-            req = req.header("X-DPT-AUTHORIZATION", t);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let cab = res
-            .headers()
-            .get("x-dpt-cab-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, cab, res.json().await.unwrap_or(Value::Null))
+        post_form(&self.http, &self.base, path, token, fields).await
     }
 
     /// A command by HTTP: extend the token; returns the command id.
@@ -284,4 +267,31 @@ pub fn verified_data(push: &Value, server_key: &PublicKey) -> Value {
         .expect("push signature verifies with the cab public key");
     assert_eq!(push.as_object().unwrap().len(), 2, "{push}");
     data
+}
+
+/// POST a form to `base` + `path`; returns (status, X-DPT-CAB-ID, JSON body).
+pub async fn post_form(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, Value) {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut req = http
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(t) = token {
+        req = req.header("X-DPT-AUTHORIZATION", t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let cab = res
+        .headers()
+        .get("x-dpt-cab-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, cab, res.json().await.unwrap_or(Value::Null))
 }
