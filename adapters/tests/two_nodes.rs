@@ -217,7 +217,7 @@ async fn a_lost_database_gives_503_and_recovers_by_itself() {
         return;
     };
     let schema = Schema::create(&url).await;
-    let proxy = Proxy::start(&url).await;
+    let proxy = Proxy::start(pg_support::host_port(&url).0).await;
     let tmp = tempfile::tempdir().unwrap();
     let server =
         pg_support::start_server(tmp.path(), "node", &schema.url(&proxy.url_for(&url))).await;

@@ -6,13 +6,9 @@
 #[path = "../bin_support/mod.rs"]
 mod bin_support;
 
-use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::Arc;
 
 use sqlx::Connection as _;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 use bin_support::Served;
 
@@ -112,83 +108,12 @@ pub async fn start_server(dir: &std::path::Path, name: &str, database_url: &str)
     Served::start(cmd, Some(&log_path)).await
 }
 
-/// A loopback TCP proxy in front of the database: `cut` closes every relayed connection
-/// and refuses new ones until `restore`. Stops when dropped.
-pub struct Proxy {
-    addr: SocketAddr,
-    up: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
+/// The loopback TCP proxy of the storage-postgres tests (one copy of it for both crates):
+/// `cut` closes every relayed connection and refuses new ones until `restore`.
+#[path = "../../../storage-postgres/tests/common/proxy.rs"]
+mod proxy;
 
-impl Proxy {
-    /// Relay to the `host:port` of `url`.
-    pub async fn start(url: &str) -> Self {
-        let (upstream, _) = host_port(url);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (up, rx) = watch::channel(true);
-        let upstream = Arc::new(upstream);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    continue;
-                };
-                if !*rx.borrow() {
-                    drop(client);
-                    continue;
-                }
-                let mut rx = rx.clone();
-                let upstream = Arc::clone(&upstream);
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream.as_str()).await else {
-                        return;
-                    };
-                    let mut client = client;
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = rx.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Self { addr, up, task }
-    }
-
-    /// `url` with its `host:port` replaced by the proxy's.
-    pub fn url_for(&self, url: &str) -> String {
-        let (_, authority) = host_port(url);
-        url.replacen(&authority, &self.addr.to_string(), 1)
-    }
-
-    pub fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    pub fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.task.abort();
-    }
-}
-
-/// The `host:port` of a `postgres://user:pass@host:port/db` URL: (upstream address, the
-/// text to replace).
-fn host_port(url: &str) -> (String, String) {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let upstream = if hostport.contains(':') {
-        hostport.to_owned()
-    } else {
-        format!("{hostport}:5432")
-    };
-    (upstream, hostport.to_owned())
-}
+pub use proxy::{Proxy, host_port};
 
 /// An HTTP client of one server.
 #[derive(Clone)]
