@@ -5,9 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
-use tessera_core::store::{Conflict, DeviceInfo, DeviceRoles, QrRecord, Revoke, StoreError};
-use tessera_core::testkit::{profile, random_digest, token_record};
-use tessera_core::{ProfileKind, Store, Timestamp};
+use tessera_core::store::{Conflict, Revoke, StoreError};
+use tessera_core::testkit::{device, profile, qr, token_record};
+use tessera_core::{Store, Timestamp};
 use tessera_storage_postgres::PostgresStore;
 use uuid::Uuid;
 
@@ -77,26 +77,12 @@ async fn two_stores_on_one_database_agree() {
     );
 
     // 20 redemptions of one QR token over both nodes: one device
-    let q = QrRecord {
-        digest: random_digest(),
-        owner: owner.id,
-        issued_at: Timestamp(0),
-        expires_at: Timestamp(10_000),
-        device_name: None,
-    };
+    let q = qr(owner.id, 10_000);
     nodes[0].put_qr(&q, 2).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let s = Arc::clone(&nodes[i % 2]);
-            let mut d = profile(&format!("dev-{i}"));
-            d.kind = ProfileKind::Device;
-            d.owner = Some(owner.id);
-            d.device = Some(DeviceInfo {
-                device_id: Uuid::new_v4(),
-                name: None,
-                roles: DeviceRoles::STORAGE,
-                meta: None,
-            });
+            let d = device(owner.id, &format!("dev-{i}"));
             tokio::spawn(async move { s.create_device(&d, &q.digest, Timestamp(5)).await })
         })
         .collect();

@@ -6,12 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use uuid::Uuid;
 
-use super::fixtures::{profile, random_digest, token_record};
+use super::fixtures::{device, profile, qr, token_record};
 use crate::clock::Timestamp;
-use crate::profile::{ProfileKind, ProfileState};
-use crate::store::{
-    Conflict, DeviceInfo, DeviceRoles, QrRecord, Revoke, Rotation, Store, StoreError,
-};
+use crate::profile::ProfileState;
+use crate::store::{Conflict, Revoke, Rotation, Store, StoreError};
 use crate::token::TokenKind;
 
 pub(super) const CASES: &[(&str, super::Case)] = case_list![
@@ -52,26 +50,12 @@ async fn race_20_redemptions_of_one_qr_token(s: Arc<dyn Store>) {
     let owner = profile("owner");
     s.create_profile(&owner).await.unwrap();
     for round in 0..3 {
-        let q = QrRecord {
-            digest: random_digest(),
-            owner: owner.id,
-            issued_at: Timestamp(0),
-            expires_at: Timestamp(10_000),
-            device_name: None,
-        };
+        let q = qr(owner.id, 10_000);
         s.put_qr(&q, 1).await.unwrap();
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let s = Arc::clone(&s);
-                let mut d = profile(&format!("dev-{round}-{i}"));
-                d.kind = ProfileKind::Device;
-                d.owner = Some(owner.id);
-                d.device = Some(DeviceInfo {
-                    device_id: Uuid::new_v4(),
-                    name: None,
-                    roles: DeviceRoles::STORAGE,
-                    meta: None,
-                });
+                let d = device(owner.id, &format!("dev-{round}-{i}"));
                 let digest = q.digest;
                 tokio::spawn(async move { s.create_device(&d, &digest, Timestamp(5)).await })
             })

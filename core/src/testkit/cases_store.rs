@@ -4,12 +4,11 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::fixtures::{profile, random_digest, token_record};
+use super::fixtures::{device, profile, qr, token_record};
 use crate::clock::Timestamp;
 use crate::profile::{ProfileKind, ProfileState};
 use crate::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, Conflict, DeviceInfo, DeviceRoles, ProfileRecord,
-    QrRecord, Revoke, Store, StoreError,
+    ApiKeyRecord, CommandRecord, CommandStatus, Conflict, Revoke, Store, StoreError,
 };
 use crate::token::{TokenDigest, TokenKind};
 
@@ -34,29 +33,6 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     purge_removes_only_expired,
     ping_answers,
 ];
-
-fn device(owner: Uuid, name: &str) -> ProfileRecord {
-    let mut d = profile(name);
-    d.kind = ProfileKind::Device;
-    d.owner = Some(owner);
-    d.device = Some(DeviceInfo {
-        device_id: Uuid::new_v4(),
-        name: Some(format!("{name} device")),
-        roles: DeviceRoles::STORAGE,
-        meta: Some("{\"a\":1}".to_owned()),
-    });
-    d
-}
-
-fn qr(owner: Uuid, expires_at: i64) -> QrRecord {
-    QrRecord {
-        digest: random_digest(),
-        owner,
-        issued_at: Timestamp(1000),
-        expires_at: Timestamp(expires_at),
-        device_name: Some("phone".to_owned()),
-    }
-}
 
 async fn profile_create_and_read(s: Arc<dyn Store>) {
     let mut p = profile("alice");

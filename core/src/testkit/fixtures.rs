@@ -9,7 +9,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::hasher::HashParams;
 use crate::notify::{Notification, Notifier};
 use crate::profile::{ProfileKind, ProfileState};
-use crate::store::{ProfileRecord, Store, TokenRecord};
+use crate::store::{DeviceInfo, DeviceRoles, ProfileRecord, QrRecord, Store, TokenRecord};
 use crate::token::{TokenDigest, TokenKind};
 
 /// A user record named `name`, version 1, created at t = 1000.
@@ -29,6 +29,33 @@ pub fn profile(name: &str) -> ProfileRecord {
         created_at: Timestamp(1000),
         updated_at: Timestamp(1000),
         version: 1,
+    }
+}
+
+/// A device record of `owner` named `name` (roles: storage), version 1.
+#[must_use]
+pub fn device(owner: Uuid, name: &str) -> ProfileRecord {
+    let mut d = profile(name);
+    d.kind = ProfileKind::Device;
+    d.owner = Some(owner);
+    d.device = Some(DeviceInfo {
+        device_id: Uuid::new_v4(),
+        name: Some(format!("{name} device")),
+        roles: DeviceRoles::STORAGE,
+        meta: Some("{\"a\":1}".to_owned()),
+    });
+    d
+}
+
+/// A QR token of `owner` issued at t = 1000, expiring at `expires_at`.
+#[must_use]
+pub fn qr(owner: Uuid, expires_at: i64) -> QrRecord {
+    QrRecord {
+        digest: random_digest(),
+        owner,
+        issued_at: Timestamp(1000),
+        expires_at: Timestamp(expires_at),
+        device_name: Some("phone".to_owned()),
     }
 }
 

@@ -46,7 +46,8 @@ use std::sync::Arc;
 use crate::store::Store;
 
 pub use fixtures::{
-    CapturingNotifier, profile, random_digest, test_engine, test_engine_notified, token_record,
+    CapturingNotifier, device, profile, qr, random_digest, test_engine, test_engine_notified,
+    token_record,
 };
 
 /// One conformance case: takes a fresh store, panics on failure.
