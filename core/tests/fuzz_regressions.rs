@@ -4,25 +4,10 @@
 
 use std::path::Path;
 
-use tessera_core::testkit::fuzz::TARGETS;
+use tessera_core::testkit::fuzz::{TARGETS, replay_regressions};
 
 #[test]
 fn saved_fuzz_inputs_still_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-    for (name, target) in TARGETS {
-        let dir = root.join(name);
-        let entries = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("missing regression directory {}: {e}", dir.display()));
-        let mut replayed = 0;
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                let data = std::fs::read(&path).expect("read input");
-                eprintln!("{name}: {}", path.display());
-                target(&data);
-                replayed += 1;
-            }
-        }
-        assert!(replayed > 0, "{name} has no saved input");
-    }
+    replay_regressions(&root, TARGETS);
 }

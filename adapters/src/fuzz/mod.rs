@@ -11,8 +11,7 @@ mod message;
 pub use form_body::form_body;
 pub use message::message;
 
-/// A fuzz target's body.
-pub type Target = fn(&[u8]);
+pub use tessera_core::testkit::fuzz::Target;
 
 /// Every target by name, for the regression runner.
 pub const TARGETS: &[(&str, Target)] = &[("form_body", form_body), ("message", message)];

@@ -76,3 +76,25 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("username", username),
     ("engine_model", engine_model),
 ];
+
+/// Replay every input saved under `regressions/<name>/` through its target, for each of
+/// `targets`; panics if a target has no directory or no saved input (or if a target
+/// panics). Shared by core's and the adapters' `tests/fuzz_regressions.rs`.
+pub fn replay_regressions(regressions: &std::path::Path, targets: &[(&str, Target)]) {
+    for (name, target) in targets {
+        let dir = regressions.join(name);
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("missing regression directory {}: {e}", dir.display()));
+        let mut replayed = 0;
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                let data = std::fs::read(&path).expect("read input");
+                eprintln!("{name}: {}", path.display());
+                target(&data);
+                replayed += 1;
+            }
+        }
+        assert!(replayed > 0, "{name} has no saved input");
+    }
+}
