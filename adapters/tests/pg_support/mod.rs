@@ -5,15 +5,17 @@
 
 #[path = "../bin_support/mod.rs"]
 mod bin_support;
+/// The test server's URL and the SKIPPED rule, as in the storage-postgres tests.
+#[path = "../../../storage-postgres/tests/common/server.rs"]
+mod server;
+
+pub use server::url;
 
 use std::process::Stdio;
 
 use sqlx::Connection as _;
 
 use bin_support::Served;
-
-/// The variable naming the test server.
-pub const URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
 
 /// Test-only configuration: cheap argon2 (never in production), a short database timeout.
 pub const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
@@ -22,22 +24,6 @@ pub const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
     [throttle]\nfree_failures = 3\n\
     [database]\npool_size = 8\nconnect_timeout_secs = 1\n\
     [http]\nshutdown_grace_secs = 5\n";
-
-/// The server URL, or `None` after printing `SKIPPED: …` to stderr. With
-/// `TESSERA_REQUIRE_POSTGRES` set (CI), a missing URL fails the test instead.
-pub fn url(test: &str) -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
-                "{test}: TESSERA_REQUIRE_POSTGRES is set but {URL_VAR} is not"
-            );
-            eprintln!("SKIPPED: {URL_VAR} not set ({test} needs a PostgreSQL server)");
-            None
-        }
-    }
-}
 
 /// A schema of its own on the test database, dropped (with everything in it) on drop.
 pub struct Schema {

@@ -3,31 +3,15 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses a different subset
 
 pub mod proxy;
+mod server;
+
+pub use server::url;
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::Connection as _;
 use tessera_storage_postgres::{PostgresConfig, PostgresStore};
-
-/// The variable naming the test server.
-pub const URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
-
-/// The server URL, or `None` after printing `SKIPPED: …` to stderr. With
-/// `TESSERA_REQUIRE_POSTGRES` set (CI), a missing URL fails the test instead.
-pub fn url(test: &str) -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
-                "{test}: TESSERA_REQUIRE_POSTGRES is set but {URL_VAR} is not"
-            );
-            eprintln!("SKIPPED: {URL_VAR} not set ({test} needs a PostgreSQL server)");
-            None
-        }
-    }
-}
 
 /// Fresh schemas on the test database, each named `tessera_t_<uuid>`; dropped (with
 /// everything in them) when this value is dropped, even after a failed assertion.
