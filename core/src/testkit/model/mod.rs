@@ -202,22 +202,7 @@ impl Model {
     pub fn apply(&mut self, op: Op) -> Outcome {
         let tok = |n: u8| pick(n, self.tokens.len()).unwrap_or(0);
         match op {
-            Op::Register { name, pw } => {
-                let name = usize::from(name) % NAMES.len();
-                if self.by_name[name].is_some() {
-                    return Err("username_taken");
-                }
-                self.by_name[name] = Some(self.profiles.len());
-                self.profiles.push(Profile {
-                    name,
-                    kind: ProfileKind::User,
-                    pw: usize::from(pw) % PASSWORDS.len(),
-                    state: ProfileState::Incomplete,
-                    owner: None,
-                    key: None,
-                });
-                Ok(())
-            }
+            Op::Register { name, pw } => self.add_profile(name, pw, ProfileKind::User, None),
             Op::Authenticate { name, pw, ttl } => {
                 let name = usize::from(name) % NAMES.len();
                 if self.throttled(name) {
@@ -351,6 +336,19 @@ impl Model {
         {
             return Err("invalid_qr_token");
         }
+        self.add_profile(name, pw, ProfileKind::Device, Some(self.qrs[q].owner))?;
+        self.qrs[q].gone = true;
+        Ok(())
+    }
+
+    /// A new `incomplete` profile claiming username `name` (refused when taken).
+    fn add_profile(
+        &mut self,
+        name: u8,
+        pw: u8,
+        kind: ProfileKind,
+        owner: Option<usize>,
+    ) -> Outcome {
         let name = usize::from(name) % NAMES.len();
         if self.by_name[name].is_some() {
             return Err("username_taken");
@@ -358,13 +356,12 @@ impl Model {
         self.by_name[name] = Some(self.profiles.len());
         self.profiles.push(Profile {
             name,
-            kind: ProfileKind::Device,
+            kind,
             pw: usize::from(pw) % PASSWORDS.len(),
             state: ProfileState::Incomplete,
-            owner: Some(self.qrs[q].owner),
+            owner,
             key: None,
         });
-        self.qrs[q].gone = true;
         Ok(())
     }
 
