@@ -10,12 +10,11 @@ mod bin_support;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use bin_support::Served;
+use bin_support::{Client, Reply, Served};
 use serde_json::{Value, json};
 use tessera_core::KeyPair;
 use uuid::Uuid;
 
-const FORM: &str = "application/x-www-form-urlencoded";
 const TTLS: [u64; 8] = [
     3600, 86_400, 604_800, 2_592_000, 7_776_000, 15_552_000, 23_328_000, 31_104_000,
 ];
@@ -44,65 +43,7 @@ async fn start_server(dir: &Path, log: &Path, backend: &str) -> Served {
     Served::start(cmd, Some(log)).await
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-struct Reply {
-    status: u16,
-    cab_id: Option<String>,
-    body: Value,
-}
-
-impl Reply {
-    #[track_caller]
-    fn expect(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.body["error"], code, "{}", self.body);
-    }
-}
-
 impl Client {
-    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let cab_id = res
-            .headers()
-            .get("x-dpt-cab-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            cab_id,
-            body,
-        }
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Reply {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", FORM)
-            .body(body);
-        if let Some(t) = token {
-            req = req.header("X-DPT-AUTHORIZATION", t);
-        }
-        self.send(req).await
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.header("x-dpt-authorization", t);
-        }
-        self.send(req).await
-    }
-
     /// A command: 202, `X-DPT-CAB-ID`, `["id"]`, and status 2 at `/request-status/{id}`.
     async fn command(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> String {
         let r = self.post(path, token, fields).await;
@@ -187,10 +128,7 @@ async fn workflow(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("server.log");
     let server = start_server(tmp.path(), &log, backend).await;
-    let c = Client {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let c = Client::new(&server);
     let mut secrets: Vec<String> = Vec::new();
 
     let health = c.get("/utility/check-server-health", None).await;
@@ -400,10 +338,7 @@ async fn workflow(backend: &str) {
     // restart on the same directory: tokens, revocations, passwords and commands survived
     server.stop().await;
     let server = start_server(tmp.path(), &log, backend).await;
-    let c = Client {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let c = Client::new(&server);
     assert_eq!(c.profile(&token).await["state"], "active");
     for dead in [&spare, &other, &dev_token, &dev2_token] {
         let r = c.get("/profile/retrieve-profile-id", Some(dead)).await;

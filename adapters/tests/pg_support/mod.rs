@@ -101,75 +101,9 @@ mod proxy;
 
 pub use proxy::{Proxy, host_port};
 
-/// An HTTP client of one server.
-#[derive(Clone)]
-pub struct Client {
-    pub http: reqwest::Client,
-    pub base: String,
-}
-
-/// A reply: status, `X-DPT-CAB-ID`, JSON body (or the text as a JSON string).
-pub struct Reply {
-    pub status: u16,
-    pub cab_id: Option<String>,
-    pub body: serde_json::Value,
-}
-
-impl Reply {
-    #[track_caller]
-    pub fn expect(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.body["error"], code, "{}", self.body);
-    }
-}
+pub use bin_support::{Client, Reply};
 
 impl Client {
-    pub fn new(server: &Server) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: server.base.clone(),
-        }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let cab_id = res
-            .headers()
-            .get("x-dpt-cab-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        Reply {
-            status,
-            cab_id,
-            body,
-        }
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Reply {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(t) = token {
-            req = req.header("X-DPT-AUTHORIZATION", t);
-        }
-        self.send(req).await
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.header("X-DPT-AUTHORIZATION", t);
-        }
-        self.send(req).await
-    }
-
     /// A command: 202 and its id (`X-DPT-CAB-ID`).
     pub async fn command(
         &self,
