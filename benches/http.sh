@@ -73,8 +73,8 @@ fi
 say "load generator: $gen"
 
 # ---------------------------------------------------------------- server
-say "building the release server (cargo build --release -p tessera-adapters --bin tessera)"
-cargo build --release -q -p tessera-adapters --bin tessera
+say "building the release server (cargo build --release -p tessera-server --bin tessera)"
+cargo build --release -q -p tessera-server --bin tessera
 target_dir=$(cargo metadata --format-version 1 --no-deps \
   | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 bin="$target_dir/release/tessera"

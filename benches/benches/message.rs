@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tessera_adapters::message::{MessageAuthenticator, MessagePolicy, canonical_bytes};
 use tessera_benches::{run, runtime};
 use tessera_core::{Engine, KeyPair, ManualClock, MemoryStore, OsRandom, Timestamp, Ttl};
+use tessera_message::{MessageAuthenticator, MessagePolicy, canonical_bytes};
 
 /// Messages between two clock jumps past the window.
 const PER_WINDOW: u64 = 20_000;

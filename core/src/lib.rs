@@ -40,8 +40,8 @@
 //! - The token API ([`Engine::login`], [`Engine::refresh`], [`Engine::jwks`]), password
 //!   reset through a [`Notifier`], and server-registered users
 //!   ([`Engine::upsert_external_user`]).
-//! - [`store`]: the storage traits and [`MemoryStore`]; `testkit` (feature) is the
-//!   conformance suite every backend passes.
+//! - [`store`]: the storage traits and [`MemoryStore`]; the `tessera-testkit` crate holds
+//!   the conformance suite every backend passes.
 //! - [`Error`]: every refusal, with a stable machine code ([`Error::code`]).
 
 #![forbid(unsafe_code)]
@@ -58,8 +58,6 @@ pub mod principal;
 pub mod profile;
 pub mod random;
 pub mod store;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 pub mod token;
 pub mod username;
 

@@ -23,7 +23,7 @@ impl Random for OsRandom {
 }
 
 /// Fill a fixed-size array from `rng`.
-pub(crate) fn bytes<const N: usize>(rng: &dyn Random) -> [u8; N] {
+pub fn bytes<const N: usize>(rng: &dyn Random) -> [u8; N] {
     let mut b = [0u8; N];
     rng.fill(&mut b);
     b

@@ -1,4 +1,4 @@
-//! Fuzz target `form_body`: see `tessera_adapters::fuzz::form_body`.
+//! Fuzz target `form_body`: see `tessera_testkit::fuzz::form_body`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_adapters::fuzz::form_body(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_testkit::fuzz::form_body(data));

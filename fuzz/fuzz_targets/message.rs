@@ -1,4 +1,4 @@
-//! Fuzz target `message`: see `tessera_adapters::fuzz::message`.
+//! Fuzz target `message`: see `tessera_testkit::fuzz::message`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_adapters::fuzz::message(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_testkit::fuzz::message(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `token_parse`: see `tessera_core::testkit::fuzz::token_parse`.
+//! Fuzz target `token_parse`: see `tessera_testkit::fuzz::token_parse`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_core::testkit::fuzz::token_parse(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_testkit::fuzz::token_parse(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `username`: see `tessera_core::testkit::fuzz::username`.
+//! Fuzz target `username`: see `tessera_testkit::fuzz::username`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_core::testkit::fuzz::username(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tessera_testkit::fuzz::username(data));

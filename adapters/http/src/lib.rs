@@ -1,0 +1,258 @@
+//! # tessera-http
+//!
+//! The HTTP adapter: the Privicore-compatible API of `shared/API.md` on axum, plus the JSON
+//! token API (`/v1/login`…), the users API (`/v1/users/…`) and `/.well-known/jwks.json`.
+//!
+//! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
+//! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
+//! make one engine call, map the result;
+//! every error goes through [`ApiError`]. Around the routes: a request id and a tracing span
+//! per request, metrics, a handler timeout (408), and a final pass that gives every error
+//! response (including the framework's own 404/405/413) the JSON error body.
+//!
+//! The router also serves `GET /ws`, the command channel of [`crate::ws`].
+//!
+//! Services that embed the engine use [`AuthLayer`] with [`Authenticated`] / [`Active`].
+//! [`server::serve`] is the hardened accept loop (connection limit, header read timeout,
+//! graceful shutdown) the `tessera` binary runs the router on.
+//!
+//! This crate depends on `tessera-core` only: no storage backend, no CLI. The `tessera`
+//! binary (crate `tessera-server`) adds those.
+
+#![forbid(unsafe_code)]
+
+mod api_key;
+mod auth;
+mod error;
+pub mod form;
+mod json;
+pub mod metrics;
+pub mod openapi;
+mod routes;
+pub mod server;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tessera_core::Engine;
+use tessera_core::store::CommandStatus;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+pub use api_key::{API_KEY_HEADER, ApiKey};
+pub use auth::{AUTH_HEADER, Active, AuthLayer, AuthService, Authenticated, verify_headers};
+pub use error::{ApiError, ErrorBody};
+pub use form::{BODY_LIMIT, Form};
+pub use json::JsonBody;
+pub use metrics::Metrics;
+
+/// `Content-Type` of every JSON reply.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+/// The header carrying a command id (Privicore).
+pub const CAB_ID_HEADER: &str = "x-dpt-cab-id";
+/// The header carrying the request id of every reply.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Settings of the HTTP layer (the engine has its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Largest request body, in bytes (default 16 KiB). `PUT /v1/users/{externalId}`
+    /// accepts 16 KiB more, so that its metadata object (up to 16 KiB) fits.
+    pub body_limit: usize,
+    /// Longest time a request may take, body read included, before a 408 (default 30 s).
+    pub request_timeout: Duration,
+    /// Serve `GET /generate-keys` (default true; a development convenience).
+    pub generate_keys: bool,
+    /// Serve `GET /metrics` on this router (default true; false when it has its own
+    /// listener).
+    pub metrics_route: bool,
+    /// The `/ws` channel's settings.
+    pub ws: crate::ws::WsConfig,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: form::BODY_LIMIT,
+            request_timeout: Duration::from_secs(30),
+            generate_keys: true,
+            metrics_route: true,
+            ws: crate::ws::WsConfig::default(),
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// HTTP settings.
+    pub cfg: Arc<HttpConfig>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The open `/ws` channels.
+    pub channels: Arc<crate::ws::Channels>,
+}
+
+/// The request id of the current request (a UUID), in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The whole HTTP API over `engine`.
+pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
+    router_with_metrics(engine, cfg, Arc::new(Metrics::default()))
+}
+
+/// [`router`] with a given metrics registry (shared with a separate metrics listener).
+pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> Router {
+    let state = AppState {
+        engine: Arc::clone(&engine),
+        channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
+        cfg: Arc::new(cfg),
+        metrics,
+    };
+    let mut app = routes::profile::routes()
+        .merge(routes::keys::routes())
+        .merge(routes::device::routes())
+        .merge(routes::utility::routes())
+        .merge(routes::token_api::routes())
+        .merge(routes::password_reset::routes())
+        .merge(routes::users::routes(state.cfg.body_limit))
+        .merge(routes::jwks::routes())
+        .merge(crate::ws::routes());
+    if state.cfg.metrics_route {
+        app = app.merge(metrics_router());
+    }
+    app.fallback(not_found)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.cfg.request_timeout,
+        ))
+        .layer(axum::Extension(form::BodyLimit(state.cfg.body_limit)))
+        .layer(axum::Extension(Arc::clone(&state.metrics)))
+        .layer(AuthLayer::new(engine))
+        .layer(middleware::from_fn_with_state(state.clone(), finish))
+        .with_state(state)
+}
+
+/// A router serving only `GET /metrics` (for `--metrics-listen`).
+pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
+    let state = AppState {
+        engine,
+        cfg: Arc::new(HttpConfig::default()),
+        metrics,
+        channels: Arc::new(crate::ws::Channels::new(1)),
+    };
+    metrics_router().fallback(not_found).with_state(state)
+}
+
+fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", axum::routing::get(routes::utility::metrics))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Outermost middleware: request id and span, metrics, JSON bodies for bare errors, and the
+/// request id in 5xx bodies.
+async fn finish(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    #[allow(clippy::disallowed_methods)] // latency measurement, not domain time
+    let started = std::time::Instant::now();
+    let id = Uuid::new_v4().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let status = res.status();
+    if status.is_client_error() || status.is_server_error() {
+        res = json_error(res, &id);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    state
+        .metrics
+        .request(&route, &method, status.as_u16(), started.elapsed());
+    span.in_scope(|| tracing::debug!(status = status.as_u16(), "request finished"));
+    res
+}
+
+/// Give an error response the JSON error body (framework-made ones have none), with the
+/// request id on 5xx.
+fn json_error(res: Response, request_id: &str) -> Response {
+    let status = res.status();
+    let mut body = match res.extensions().get::<ErrorBody>() {
+        // rendered by ApiError: complete unless the request id is missing
+        Some(_) if !status.is_server_error() => return res,
+        Some(b) => b.clone(),
+        None if is_json(&res) => return res,
+        None => ApiError::from_status(status).body(),
+    };
+    if status.is_server_error() {
+        body.request_id = Some(request_id.to_owned());
+    }
+    let (mut parts, _) = res.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.extensions.insert(body.clone());
+    Response::from_parts(parts, json_bytes(&body).into())
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Serialize `value` to JSON bytes (our types always serialize).
+pub(crate) fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// A 200 JSON reply with `Content-Type: application/json; charset=utf-8`.
+pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        )],
+        json_bytes(value),
+    )
+        .into_response()
+}
+
+/// Record a successful command and answer 202 with `X-DPT-CAB-ID` and `["<id>"]`.
+pub(crate) async fn accepted(
+    state: &AppState,
+    profile: Option<Uuid>,
+    body: &str,
+    result: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    let rec = state
+        .engine
+        .record_command(profile, CommandStatus::Succeeded, body, result)
+        .await?;
+    let id = rec.id.hyphenated().to_string();
+    let mut res = json(StatusCode::ACCEPTED, &[&id]);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(CAB_ID_HEADER, v);
+    }
+    Ok(res)
+}

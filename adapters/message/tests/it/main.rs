@@ -1,0 +1,5 @@
+//! The integration tests of this crate, as one test binary (one link instead of 3).
+
+mod message;
+mod message_example;
+mod message_props;

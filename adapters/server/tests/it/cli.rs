@@ -1,0 +1,274 @@
+//! The `tessera` binary's command line: help, admin commands, backends, bad configs.
+
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use tessera_core::{Engine, Store};
+
+fn tessera(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("TESSERA_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tessera")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_documents_every_command_and_flag() {
+    let out = tessera(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for word in ["serve", "admin", "TESSERA_LOG"] {
+        assert!(help.contains(word), "{word} missing from:\n{help}");
+    }
+    let serve = text(&tessera(&["serve", "--help"]).stdout);
+    for flag in [
+        "--listen",
+        "--data-dir",
+        "--backend",
+        "--config",
+        "--metrics-listen",
+        "--ws-allowed-origins",
+        "TESSERA_WS_ALLOWED_ORIGINS",
+        "TESSERA_LISTEN",
+        "TESSERA_DATA_DIR",
+        "TESSERA_BACKEND",
+        "TESSERA_CONFIG",
+        "127.0.0.1:9009",
+        "./tessera-data",
+        "redb",
+        "sled",
+        "memory",
+        "postgres",
+        "--database-url",
+        "TESSERA_DATABASE_URL",
+        "--database-pool-size",
+        "TESSERA_DATABASE_POOL_SIZE",
+    ] {
+        assert!(serve.contains(flag), "{flag} missing from:\n{serve}");
+    }
+    // the database URL (and its password) from the environment never shows in the help
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--help"])
+        .env("TESSERA_DATABASE_URL", "postgres://u:hunter2@db/t")
+        .output()
+        .unwrap();
+    assert!(!text(&out.stdout).contains("hunter2"));
+    let admin_key = text(&tessera(&["admin", "unlock", "--help"]).stdout);
+    assert!(admin_key.contains("--database-url"), "{admin_key}");
+    let admin = text(&tessera(&["admin", "--help"]).stdout);
+    assert!(
+        admin.contains("create-api-key") && admin.contains("unlock"),
+        "{admin}"
+    );
+    let key = text(&tessera(&["admin", "create-api-key", "--help"]).stdout);
+    assert!(
+        key.contains("--name") && key.contains("--data-dir"),
+        "{key}"
+    );
+}
+
+fn open(backend: &str, dir: &std::path::Path) -> Arc<dyn Store> {
+    let b = match backend {
+        "redb" => tessera_server::store::Backend::Redb,
+        _ => tessera_server::store::Backend::Sled,
+    };
+    tessera_server::store::open_store(b, dir).unwrap()
+}
+
+#[tokio::test]
+async fn admin_create_api_key_and_unlock_work_offline() {
+    for backend in ["redb", "sled"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_str().unwrap();
+        let out = tessera(&[
+            "admin",
+            "create-api-key",
+            "--data-dir",
+            dir,
+            "--backend",
+            backend,
+            "--name",
+            "billing",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let key = text(&out.stdout).trim().to_owned();
+        assert!(key.starts_with("tsk_") && key.len() == 47, "{key}");
+        // only the digest is stored
+        for f in walk(tmp.path()) {
+            let bytes = std::fs::read(&f).unwrap();
+            assert!(
+                !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                "{f:?}"
+            );
+        }
+        {
+            let engine = Engine::builder()
+                .store(open(backend, tmp.path()))
+                .build()
+                .unwrap();
+            assert_eq!(engine.verify_api_key(&key).await.unwrap(), "billing");
+            // throttle someone, then unlock them offline
+            for _ in 0..6 {
+                let _ = engine
+                    .authenticate("lockedout", "wrong password", None)
+                    .await;
+            }
+            assert_eq!(
+                engine
+                    .authenticate("lockedout", "wrong password", None)
+                    .await
+                    .unwrap_err()
+                    .code(),
+                "too_many_attempts"
+            );
+        }
+        let out = tessera(&[
+            "admin",
+            "unlock",
+            "--data-dir",
+            dir,
+            "--backend",
+            backend,
+            "--username",
+            "lockedout",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let engine = Engine::builder()
+            .store(open(backend, tmp.path()))
+            .build()
+            .unwrap();
+        assert_eq!(
+            engine
+                .authenticate("lockedout", "wrong password", None)
+                .await
+                .unwrap_err()
+                .code(),
+            "unauthorized"
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn bad_configuration_exits_non_zero_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("bad.toml");
+    let dir = tmp.path().join("data");
+    let dir = dir.to_str().unwrap();
+    for (content, needle) in [
+        ("typo_key = 1", "typo_key"),
+        ("default_ttl = 5", "ttl"),
+        ("[argon2]\nmemory_kib = 64", "OWASP"),
+    ] {
+        std::fs::write(&cfg, content).unwrap();
+        let out = tessera(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--backend",
+            "memory",
+            "--data-dir",
+            dir,
+            "--config",
+            cfg.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(needle), "{}", text(&out.stderr));
+    }
+    let out = tessera(&["serve", "--backend", "nosuch"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_second_server_on_the_same_redb_dir_exits_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir])
+        .env("TESSERA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(first.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("tessera listening on "), "{line}");
+    let out = tessera(&["serve", "--listen", "127.0.0.1:0", "--data-dir", dir]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("redb"), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn metrics_can_have_their_own_listener() {
+    use tokio::io::AsyncBufReadExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("t.toml");
+    std::fs::write(
+        &cfg,
+        "allow_weak_hash_params = true\n[argon2]\nmemory_kib = 64\niterations = 1\n",
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "memory"])
+        .arg("--config")
+        .arg(&cfg)
+        .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let metrics = lines.next_line().await.unwrap().unwrap();
+    let main = lines.next_line().await.unwrap().unwrap();
+    let metrics = metrics
+        .strip_prefix("tessera metrics on ")
+        .unwrap()
+        .to_owned();
+    let main = main
+        .strip_prefix("tessera listening on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{main}/utility/check-server-health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let m = http.get(format!("{metrics}/metrics")).send().await.unwrap();
+    assert_eq!(m.status(), 200);
+    assert!(
+        m.text()
+            .await
+            .unwrap()
+            .contains("route=\"/utility/check-server-health\"")
+    );
+    let none = http.get(format!("{main}/metrics")).send().await.unwrap();
+    assert_eq!(none.status(), 404);
+    child.kill().await.unwrap();
+}

@@ -1,0 +1,10 @@
+//! The integration tests of this crate, as one test binary (one link instead of 8).
+
+mod blackbox;
+mod cli;
+mod log_secrets;
+mod notifiers;
+mod password_reset;
+mod token_api_blackbox;
+mod two_nodes;
+mod ws_blackbox;

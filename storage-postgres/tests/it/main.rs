@@ -1,0 +1,6 @@
+//! The integration tests of this crate, as one test binary (one link instead of 4).
+
+mod conformance;
+mod outage;
+mod schema;
+mod shared;

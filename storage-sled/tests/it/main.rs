@@ -1,0 +1,12 @@
+//! The integration tests of this crate, as one test binary (one link instead of 9).
+
+mod bulk;
+mod common;
+mod conformance;
+mod corruption;
+mod crash;
+mod family;
+mod lock;
+mod purge;
+mod scale;
+mod upgrade;

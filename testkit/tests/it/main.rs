@@ -1,0 +1,3 @@
+//! The testkit's own tests: one binary.
+
+mod fuzz_regressions;
