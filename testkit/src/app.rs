@@ -1,6 +1,5 @@
 //! Shared helpers of the router-level tests: an app on a MemoryStore with a manual clock
 //! and cheap hashing, request helpers and workflow steps.
-#![allow(missing_docs)] // moved from the tests' support modules; documented item by item next
 
 use std::sync::Arc;
 
@@ -16,9 +15,13 @@ use tessera_http::{HttpConfig, router};
 use tower::ServiceExt as _;
 use uuid::Uuid;
 
+/// The form content type of the Privicore POST routes.
 pub const FORM: &str = "application/x-www-form-urlencoded";
+/// The JSON content type of the `/v1` routes.
 pub const JSON: &str = "application/json";
+/// The header carrying a server API key.
 pub const API_KEY: &str = "X-Tessera-Api-Key";
+/// Every TTL of the fixed table, in seconds (1 h … 360 d).
 pub const TTLS: [u64; 8] = [
     3600, 86_400, 604_800, 2_592_000, 7_776_000, 15_552_000, 23_328_000, 31_104_000,
 ];
@@ -35,20 +38,27 @@ pub fn form(fields: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// A reply of the router: status, headers, body bytes.
 pub struct Reply {
+    /// The status code.
     pub status: StatusCode,
+    /// The reply headers.
     pub headers: HeaderMap,
+    /// The whole body.
     pub body: Vec<u8>,
 }
 
 impl Reply {
+    /// The body as JSON; panics (with the body) when it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.text()))
     }
+    /// The body as text (lossy).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+    /// The `error` code of an error body (empty when absent).
     pub fn code(&self) -> String {
         self.json()["error"].as_str().unwrap_or_default().to_owned()
     }
@@ -81,23 +91,36 @@ impl Reply {
     }
 }
 
+/// The router on a `MemoryStore` (or any store) with a manual clock and cheap hashing, driven in process.
 #[derive(Clone)]
 pub struct TestApp {
+    /// The whole API.
     pub router: Router,
+    /// The engine behind it.
     pub engine: Arc<Engine>,
+    /// The engine's clock (moves only when the test moves it).
     pub clock: Arc<ManualClock>,
 }
 
+/// A registered user of a test: credentials, token, id and key (when active).
 pub struct User {
+    /// Username.
     pub name: String,
+    /// Password.
     pub password: String,
+    /// An authorization token of the profile.
     pub token: String,
+    /// Profile id (UUID text).
     pub profile_id: String,
+    /// Its registered key pair, once active.
     pub keys: Option<KeyPair>,
 }
 
+/// A device profile of a test and its owner.
 pub struct Device {
+    /// The device's own credentials and token.
     pub user: User,
+    /// Device profile id (UUID text).
     pub device_id: String,
 }
 
@@ -108,10 +131,12 @@ impl Default for TestApp {
 }
 
 impl TestApp {
+    /// A fresh `MemoryStore` and the default HTTP settings.
     pub fn new() -> Self {
         Self::with(Arc::new(MemoryStore::new()), HttpConfig::default())
     }
 
+    /// The router over `store` with `cfg`.
     pub fn with(store: Arc<dyn Store>, cfg: HttpConfig) -> Self {
         let (engine, clock) = crate::test_engine(store);
         Self {
@@ -185,6 +210,7 @@ impl TestApp {
         }
     }
 
+    /// Send one request through the router.
     pub async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
@@ -200,6 +226,7 @@ impl TestApp {
         }
     }
 
+    /// A request with method, path, optional token, content type and body.
     pub async fn request(
         &self,
         method: Method,
@@ -218,6 +245,7 @@ impl TestApp {
         self.send(b.body(body.into()).unwrap()).await
     }
 
+    /// POST a form (`application/x-www-form-urlencoded`) of `fields`.
     pub async fn post(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Reply {
         self.request(Method::POST, path, token, Some(FORM), form(fields))
             .await
@@ -279,11 +307,13 @@ impl TestApp {
         (s("access_token"), s("refresh_token"), s("id_token"))
     }
 
+    /// GET `path`, with `X-DPT-AUTHORIZATION` when `token` is given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.request(Method::GET, path, token, None, Body::empty())
             .await
     }
 
+    /// `POST /profile/register-profile`.
     pub async fn register(&self, name: &str, password: &str) -> Reply {
         self.post(
             "/profile/register-profile",
@@ -293,6 +323,7 @@ impl TestApp {
         .await
     }
 
+    /// `POST /profile/authenticate`; the authorization token (asserts 200).
     pub async fn login(&self, name: &str, password: &str) -> String {
         let r = self
             .post(
@@ -305,6 +336,7 @@ impl TestApp {
         r.json()["authorizationToken"].as_str().unwrap().to_owned()
     }
 
+    /// `GET /profile/retrieve-profile-id`; the id (asserts 200).
     pub async fn profile_id(&self, token: &str) -> String {
         let r = self.get("/profile/retrieve-profile-id", Some(token)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -344,12 +376,14 @@ impl TestApp {
         r
     }
 
+    /// A registered user with a registered key (state `active`).
     pub async fn active_user(&self, name: &str) -> User {
         let mut u = self.incomplete_user(name).await;
         self.register_key(&mut u).await.command_id();
         u
     }
 
+    /// `POST /profile/generate-qr-token` for `owner`; the QR token.
     pub async fn qr_token(&self, owner: &User) -> String {
         let r = self
             .post("/profile/generate-qr-token", Some(&owner.token), &[])
@@ -392,6 +426,7 @@ impl TestApp {
         Device { user, device_id }
     }
 
+    /// `owner` approves device `d` (asserts 202).
     pub async fn approve(&self, owner: &User, d: &Device) {
         self.post(
             "/device/approve-device",

@@ -1,7 +1,6 @@
 //! The real `tessera` binary in black-box tests: a `serve` command on a free loopback
 //! port, start-up (read the address it prints), a graceful stop, and an HTTP client of it
 //! (each test file adds the calls of its scenario to [`Client`]).
-#![allow(missing_docs)] // moved from the tests' support modules; documented item by item next
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -90,18 +89,24 @@ impl Served {
 /// An HTTP client of one server.
 #[derive(Clone)]
 pub struct Client {
+    /// The HTTP client.
     pub http: reqwest::Client,
+    /// `http://127.0.0.1:<port>`.
     pub base: String,
 }
 
 /// A reply: status, `X-DPT-CAB-ID`, JSON body (or the text as a JSON string).
 pub struct Reply {
+    /// The status code.
     pub status: u16,
+    /// The command id (`X-DPT-CAB-ID`) of a 202.
     pub cab_id: Option<String>,
+    /// The JSON body, or the text as a JSON string.
     pub body: serde_json::Value,
 }
 
 impl Reply {
+    /// Assert status and error code.
     #[track_caller]
     pub fn expect(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.body);

@@ -7,6 +7,11 @@
 //! itself. Calls that reached the inner store and succeeded are logged when they are writes,
 //! so a test can check that an operation which failed wrote nothing.
 //!
+//! [`FaultyStore::fail_all`] is the other mode: every call fails (with
+//! [`StoreError::Backend`] carrying [`SECRET_DETAIL`], a message that must never reach a
+//! client) until it is switched off; [`FaultyStore::memory`] wraps a fresh `MemoryStore`
+//! for that use.
+//!
 //! ```
 //! # use std::sync::Arc;
 //! # use tessera_testkit::faulty::FaultyStore;
@@ -22,7 +27,7 @@
 //! ```
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -32,13 +37,18 @@ use tessera_core::clock::Timestamp;
 use tessera_core::principal::Principal;
 use tessera_core::store::{
     ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
-    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, Rotation, Store,
-    StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
+    MaintenanceStore, MemoryStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke,
+    Rotation, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
+    TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 
 /// No fault armed.
 const DISARMED: u64 = u64::MAX;
+
+/// The detail of the backend error [`FaultyStore::fail_all`] injects: it names a path, so
+/// a test can assert that it never reaches a reply or a log line.
+pub const SECRET_DETAIL: &str = "disk /var/lib/secret-path exploded";
 
 /// Wraps any [`Store`] and fails the call with a chosen index. See the module docs.
 #[derive(Debug)]
@@ -46,6 +56,7 @@ pub struct FaultyStore {
     inner: Arc<dyn Store>,
     calls: AtomicU64,
     fail_at: AtomicU64,
+    fail_all: AtomicBool,
     tripped: Mutex<Option<&'static str>>,
     writes: Mutex<Vec<&'static str>>,
 }
@@ -58,9 +69,22 @@ impl FaultyStore {
             inner,
             calls: AtomicU64::new(0),
             fail_at: AtomicU64::new(DISARMED),
+            fail_all: AtomicBool::new(false),
             tripped: Mutex::new(None),
             writes: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A fresh `MemoryStore`, wrapped and shared (for [`FaultyStore::fail_all`] tests).
+    #[must_use]
+    pub fn memory() -> Arc<Self> {
+        Arc::new(Self::new(Arc::new(MemoryStore::new())))
+    }
+
+    /// While `on`, every call fails before reaching the inner store with
+    /// `StoreError::Backend(SECRET_DETAIL)` (not counted as a tripped fault).
+    pub fn fail_all(&self, on: bool) {
+        self.fail_all.store(on, Ordering::SeqCst);
     }
 
     /// The wrapped store (reads through it bypass the fault and the counters).
@@ -101,6 +125,9 @@ impl FaultyStore {
 
     /// Number the call; fail it if its index is the armed one.
     fn gate(&self, method: &'static str) -> StoreResult<()> {
+        if self.fail_all.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend(SECRET_DETAIL.into()));
+        }
         let index = self.calls.fetch_add(1, Ordering::SeqCst);
         if self
             .fail_at

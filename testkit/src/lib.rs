@@ -16,12 +16,12 @@
 //! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
 //! token, 20 takes of one single-use token, 16 creations of one server-registered user) and
 //! the engine end to end on the store. Each case panics with its name on failure. [`crash`]
-//! is the SIGKILL harness; [`faulty`] and [`model`] are the fault-injection model test, and
+//! is the SIGKILL harness; [`faulty`] is the one fault-injecting store (one chosen call, or
+//! every call) and, with [`model`], the fault-injection model test;
 //! [`fuzz`] holds the bodies of the cargo-fuzz targets.
 //!
 //! The harnesses of the adapters' tests:
 //!
-//! - [`failing`]: a `MemoryStore` whose writes can be made to fail (the HTTP error paths).
 //! - `app` (feature `http`): the router on a `MemoryStore` with a manual clock and cheap
 //!   hashing, driven in process (`tower::ServiceExt::oneshot`).
 //! - `ws` (feature `http`): the router on the real accept loop and a WebSocket client.
@@ -52,7 +52,6 @@ mod cases_token_api;
 mod cases_tokens;
 mod cases_users;
 pub mod crash;
-pub mod failing;
 pub mod faulty;
 mod fixtures;
 pub mod fuzz;

@@ -1,6 +1,5 @@
 //! Shared helpers of the WebSocket tests: the router on the real accept loop (in process,
 //! memory store, manual clock, cheap hashing), a tungstenite client, and frame readers.
-#![allow(missing_docs)] // moved from the tests' support modules; documented item by item next
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,29 +24,36 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// How long a test waits for one frame.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-pub fn password(tag: &str) -> String {
-    format!("velvet otter quasar lantern {tag} 7291")
-}
+pub use crate::app::password;
 
 /// A profile with a token (and its key when active).
 pub struct User {
+    /// Profile id.
     pub id: Uuid,
+    /// An authorization token of the profile.
     pub token: String,
+    /// Its registered key pair, once active.
     pub keys: Option<KeyPair>,
 }
 
 /// The router served by `serve` on a free loopback port.
 pub struct Server {
+    /// `http://127.0.0.1:<port>`.
     pub base: String,
+    /// `ws://127.0.0.1:<port>/ws`.
     pub ws_url: String,
+    /// The engine behind the router.
     pub engine: Arc<Engine>,
+    /// The engine's clock.
     pub clock: Arc<ManualClock>,
+    /// An HTTP client of the server.
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
+    /// Serve the router with `cfg` on a free loopback port (memory store, manual clock, cheap hashing).
     pub async fn start(cfg: HttpConfig) -> Self {
         let (engine, clock) = crate::test_engine(Arc::new(MemoryStore::new()));
         let app = router(Arc::clone(&engine), cfg);

@@ -1,6 +1,5 @@
 //! Helpers of the PostgreSQL tests: the server URL (or a SKIPPED line), fresh schemas that
 //! are dropped again, and a TCP proxy that can cut the connection to the server.
-#![allow(missing_docs)] // moved from the tests' support modules; documented item by item next
 
 pub mod nodes;
 pub mod proxy;
@@ -22,6 +21,7 @@ pub struct Schemas {
 }
 
 impl Schemas {
+    /// Schemas on the server at `url`.
     pub fn new(url: String) -> Self {
         Self {
             url,
@@ -29,6 +29,7 @@ impl Schemas {
         }
     }
 
+    /// The server URL.
     pub fn url(&self) -> &str {
         &self.url
     }

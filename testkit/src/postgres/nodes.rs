@@ -1,7 +1,6 @@
 //! Helpers of the tests that run `tessera` on PostgreSQL: the server URL (or a SKIPPED
 //! line), a fresh schema per test (dropped afterwards), the real binary on it, and a TCP
 //! proxy that can cut the connection to the database.
-#![allow(missing_docs)] // moved from the tests' support modules; documented item by item next
 
 use std::process::Stdio;
 
@@ -24,6 +23,7 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// Create a fresh schema on the server at `admin_url`.
     pub async fn create(admin_url: &str) -> Self {
         let name = format!("tessera_t_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
@@ -103,6 +103,7 @@ impl Client {
         r.cab_id.expect("X-DPT-CAB-ID")
     }
 
+    /// `POST /profile/authenticate`.
     pub async fn login(&self, username: &str, password: &str) -> Reply {
         self.post(
             "/profile/authenticate",
@@ -112,6 +113,7 @@ impl Client {
         .await
     }
 
+    /// `POST /profile/authenticate`; the authorization token (asserts 200).
     pub async fn token(&self, username: &str, password: &str) -> String {
         let r = self.login(username, password).await;
         assert_eq!(r.status, 200, "{}", r.body);

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use common::{TestApp, User, password};
 use tessera_core::{KeyPair, OsRandom};
 use tessera_http::HttpConfig;
-use tessera_testkit::failing::{FailingStore, SECRET_DETAIL};
+use tessera_testkit::faulty::{FaultyStore, SECRET_DETAIL};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -385,10 +385,10 @@ async fn expired_and_revoked_tokens_are_401() {
 
 #[tokio::test]
 async fn storage_failure_is_503_with_request_id_and_no_internals() {
-    let store = FailingStore::new();
+    let store = FaultyStore::memory();
     let app = TestApp::with(store.clone(), HttpConfig::default());
     let u = app.incomplete_user("storeuser").await;
-    store.fail(true);
+    store.fail_all(true);
     let pw = password("x");
     let replies = [
         app.get("/profile/retrieve-profile-id", Some(&u.token))
@@ -413,7 +413,7 @@ async fn storage_failure_is_503_with_request_id_and_no_internals() {
     let r = app.get("/utility/check-server-health", None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.json()["status"], "unavailable");
-    store.fail(false);
+    store.fail_all(false);
     let r = app.get("/utility/check-server-health", None).await;
     assert_eq!(r.json()["status"], "ok");
 }

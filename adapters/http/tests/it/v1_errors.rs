@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use common::{TestApp, password};
 use serde_json::json;
 use tessera_http::HttpConfig;
-use tessera_testkit::failing::{FailingStore, SECRET_DETAIL};
+use tessera_testkit::faulty::{FaultyStore, SECRET_DETAIL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_hash_queue_is_503_overloaded_on_v1_login() {
@@ -46,13 +46,13 @@ async fn a_full_hash_queue_is_503_overloaded_on_v1_login() {
 
 #[tokio::test]
 async fn storage_failures_are_503_without_internals() {
-    let store = FailingStore::new();
+    let store = FaultyStore::memory();
     let app = TestApp::with(store.clone(), HttpConfig::default());
     let u = app.active_user("stored").await;
     let key = app.api_key().await;
     let (_, refresh, _) = app.v1_login("stored", &u.password).await;
 
-    store.fail(true);
+    store.fail_all(true);
     let refresh_body = json!({"username": "stored", "refresh_token": refresh});
     let replies = vec![
         app.post_json(
@@ -83,7 +83,7 @@ async fn storage_failures_are_503_without_internals() {
     assert_eq!(r.status, StatusCode::OK);
 
     // nothing changed: the refresh token still rotates once the store is back
-    store.fail(false);
+    store.fail_all(false);
     let r = app.post_json("/v1/token-refresh", &refresh_body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
