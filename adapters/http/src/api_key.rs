@@ -21,8 +21,19 @@ impl FromRequestParts<AppState> for ApiKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let mut values = parts.headers.get_all(API_KEY_HEADER).iter();
-        let (Some(value), None) = (values.next(), values.next()) else {
-            return Err(ApiError::unauthorized());
+        let value = match (values.next(), values.next()) {
+            (Some(value), None) => value,
+            (Some(_), Some(_)) => {
+                return Err(ApiError::unauthorized_hint(
+                    "send the X-Tessera-Api-Key header once",
+                ));
+            }
+            (None, _) => {
+                return Err(ApiError::unauthorized_hint(
+                    "this route needs a server API key in the X-Tessera-Api-Key header \
+                     (tessera admin create-api-key makes one)",
+                ));
+            }
         };
         let key = value.to_str().map_err(|_| ApiError::unauthorized())?;
         Ok(Self(state.engine.verify_api_key(key).await?))

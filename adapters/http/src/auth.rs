@@ -4,8 +4,10 @@
 //!
 //! The token is read from the `X-DPT-AUTHORIZATION` header only (any letter case, as HTTP
 //! header names are case-insensitive), given exactly once. Never from the query string, never
-//! from `Authorization: Bearer`. Every problem answers the same 401 body; a storage failure
-//! during the check answers 503 (never a success).
+//! from `Authorization: Bearer`. A token that is wrong, revoked or expired answers one 401
+//! body for all; only a request without the header (or with it twice, or with the token in
+//! `Authorization: Bearer`) gets a 401 whose message says so. A storage failure during the
+//! check answers 503 (never a success).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,8 +29,23 @@ pub const AUTH_HEADER: &str = "x-dpt-authorization";
 /// Verify the `X-DPT-AUTHORIZATION` header of `headers` with `engine`.
 pub async fn verify_headers(engine: &Engine, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let mut values = headers.get_all(AUTH_HEADER).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(ApiError::unauthorized());
+    let value = match (values.next(), values.next()) {
+        (Some(value), None) => value,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::unauthorized_hint(
+                "send the X-DPT-AUTHORIZATION header once",
+            ));
+        }
+        (None, _) if headers.contains_key(axum::http::header::AUTHORIZATION) => {
+            return Err(ApiError::unauthorized_hint(
+                "send the token in the X-DPT-AUTHORIZATION header, not in Authorization",
+            ));
+        }
+        (None, _) => {
+            return Err(ApiError::unauthorized_hint(
+                "this route needs an authorization token in the X-DPT-AUTHORIZATION header",
+            ));
+        }
     };
     let text = value.to_str().map_err(|_| ApiError::unauthorized())?;
     Ok(engine.verify(text).await?)

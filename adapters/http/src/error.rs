@@ -55,6 +55,15 @@ impl ApiError {
         Error::Unauthorized.into()
     }
 
+    /// 401 `unauthorized` whose message says what the request lacks (`hint`): a missing
+    /// header, a header given twice, the token sent as `Authorization: Bearer`. Only for
+    /// what the request's shape shows; a wrong, revoked or expired token always gets the
+    /// one body of [`ApiError::unauthorized`], so nothing tells them apart.
+    #[must_use]
+    pub fn unauthorized_hint(hint: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", hint)
+    }
+
     /// 404 `not_found`.
     #[must_use]
     pub fn not_found() -> Self {

@@ -280,8 +280,26 @@ async fn authorization_header_rules() {
             .unwrap();
         assert_eq!(app.send(req).await.status, StatusCode::OK, "{name}");
     }
-    let reference = app.get(path, None).await;
+    // no header: a 401 that says which header the route reads
+    let missing = app.get(path, None).await;
+    missing.expect_error(401, "unauthorized");
+    assert!(
+        missing.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-DPT-AUTHORIZATION"),
+        "{}",
+        missing.text()
+    );
+    // a wrong token: the one body of every token problem (no hint)
+    let reference = app
+        .get(
+            path,
+            Some("tsa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
+        .await;
     reference.expect_error(401, "unauthorized");
+    assert_eq!(reference.json()["message"], "unauthorized");
     let mut changed = u.token.clone();
     let last = if changed.ends_with('A') { "B" } else { "A" };
     changed.replace_range(changed.len() - 1.., last);
@@ -316,12 +334,18 @@ async fn authorization_header_rules() {
         .body(Body::empty())
         .unwrap();
     app.send(req).await.expect_error(401, "unauthorized");
-    // never from Authorization: Bearer or the query string
+    // never from Authorization: Bearer (the 401 says where the token goes) or the query string
     let req = Request::get(path)
         .header("authorization", format!("Bearer {}", u.token))
         .body(Body::empty())
         .unwrap();
-    app.send(req).await.expect_error(401, "unauthorized");
+    let bearer = app.send(req).await;
+    bearer.expect_error(401, "unauthorized");
+    let hint = bearer.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        hint.contains("X-DPT-AUTHORIZATION") && hint.contains("not in Authorization"),
+        "{hint}"
+    );
     for q in ["token", "authorizationToken", "X-DPT-AUTHORIZATION"] {
         app.get(&format!("{path}?{q}={}", u.token), None)
             .await
@@ -436,4 +460,44 @@ async fn timestamps_are_rfc3339_utc_seconds() {
     let at = r.json()["expiresAt"].as_str().unwrap().to_owned();
     assert_eq!(at.len(), 25, "{at}");
     assert!(at.ends_with("+00:00") && at.as_bytes()[10] == b'T', "{at}");
+}
+
+/// A 401 tells what the request lacks (the header), never which token problem it was: an
+/// expired, a revoked and a made-up token get one body.
+#[tokio::test]
+async fn unauthorized_hints_name_the_header_but_not_the_token_problem() {
+    let app = TestApp::new();
+    let path = "/profile/retrieve-profile-id";
+    let made_up = app
+        .get(
+            path,
+            Some("tsa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
+        .await;
+    let revoked = app.incomplete_user("hintrevoked").await;
+    app.post(
+        "/profile/revoke-authorization-token",
+        Some(&revoked.token),
+        &[],
+    )
+    .await;
+    let revoked = app.get(path, Some(&revoked.token)).await;
+    let expiring = app.incomplete_user("hintexpired").await;
+    app.clock.advance(31_104_001);
+    let expired = app.get(path, Some(&expiring.token)).await;
+    for r in [&made_up, &revoked, &expired] {
+        r.expect_error(401, "unauthorized");
+        assert_eq!(r.body, made_up.body);
+    }
+    // the users API names its header
+    let r = app.get("/v1/users/someone", None).await;
+    r.expect_error(401, "unauthorized");
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Tessera-Api-Key"),
+        "{}",
+        r.text()
+    );
 }
