@@ -1,6 +1,6 @@
 //! # tessera-http
 //!
-//! The HTTP adapter: the Privicore-compatible API of `shared/API.md` on axum, plus the JSON
+//! The HTTP adapter: the Privicore-compatible API of `docs/API.md` on axum, plus the JSON
 //! token API (`/v1/login`…), the users API (`/v1/users/…`) and `/.well-known/jwks.json`.
 //!
 //! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
