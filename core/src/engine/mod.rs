@@ -1,35 +1,49 @@
 //! The engine: the only public entry point for operations.
 //!
 //! Built once by [`EngineBuilder`] and shared as `Arc<Engine>`. Every operation is an
-//! `async fn` over domain types returning [`crate::Result`]. Submodules group operations by
-//! domain: credentials (register, authenticate, passwords), sessions (verify, reauthorize,
-//! revoke), keys, devices (QR onboarding and owner management), commands, the token API
-//! (login, refresh rotation, id tokens), NEW_PASSWORD_REQUIRED, password reset and
-//! server-registered users.
+//! `async fn` over domain types returning [`crate::Result`]; one engine call per operation,
+//! no transport in here.
+//!
+//! ## Index: every public operation and the file it lives in
+//!
+//! | file | operations |
+//! |---|---|
+//! | `builder.rs` | [`Engine::builder`] → [`EngineBuilder`] (`store`, `clock`, `random`, `config`, `notifier`, `pepper`, `build`); [`EngineConfig`], [`ThrottlePolicy`] |
+//! | `credentials.rs` | [`Engine::register_profile`], [`Engine::authenticate`], [`Engine::change_password`] |
+//! | `sessions.rs` | [`Engine::verify`] (the hot path), [`Engine::verify_digest`], [`Engine::reauthorize`], [`Engine::revoke`], [`Engine::token_expiry`], [`Engine::profile_info`] |
+//! | `keys.rs` | [`Engine::register_public_key`], [`Engine::public_key`], [`Engine::server_public_key`], [`Engine::server_sign`], [`Engine::generate_key_pair`], [`Engine::create_api_key`], [`Engine::verify_api_key`] |
+//! | `devices.rs` | [`Engine::generate_qr_token`], [`Engine::redeem_qr_token`], [`Engine::list_devices`], [`Engine::approve_device`], [`Engine::reject_device`], [`Engine::remove_device`], [`Engine::configure_device_meta`], [`Engine::device_configuration`] |
+//! | `commands.rs` | [`Engine::record_command`], [`Engine::command`], [`Engine::subscribe`] (the 202 pattern's command log and its live events) |
+//! | `login.rs` | the JSON token API: [`Engine::login`], [`Engine::refresh`] (rotation with reuse detection), [`Engine::revoke_refresh`], [`Engine::jwks`] |
+//! | `new_password.rs` | [`Engine::create_user_with_temporary_password`], [`Engine::complete_new_password`] (NEW_PASSWORD_REQUIRED) |
+//! | `reset.rs` | [`Engine::forgot_password`], [`Engine::confirm_forgot_password`] |
+//! | `users.rs` | server-registered users: [`Engine::upsert_external_user`], [`Engine::external_user`], [`Engine::logout_external_user`] (their field limits in `user_rules.rs`) |
+//! | `throttle.rs` | [`Engine::unlock`] (the credential-check backoff itself is private here) |
+//! | `mod.rs` | [`Engine::now`], [`Engine::hash_queue_depth`], [`Engine::health`], [`Engine::purge_expired`], [`Engine::spawn_purger`] |
 
 mod builder;
 mod commands;
 mod credentials;
 mod devices;
-mod external;
-mod external_rules;
 mod keys;
+mod login;
 mod new_password;
 mod reset;
 mod sessions;
 mod throttle;
-mod token_api;
+mod user_rules;
+mod users;
 
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::CommandEvent;
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
-pub use external::{ExternalUpsert, ExternalUser, ExternalUserUpsert};
-pub use external_rules::{
-    MAX_EMAIL_LEN, MAX_ENVIRONMENT_LEN, MAX_ENVIRONMENTS, MAX_EXTERNAL_ID_LEN, MAX_METADATA_BYTES,
-};
+pub use login::{Login, TokenSet};
 pub use reset::RESET_CODE_LEN;
 pub use sessions::{Issued, ProfileInfo, RevokeScope, TokenExpiry};
-pub use token_api::{Login, TokenSet};
+pub use user_rules::{
+    MAX_EMAIL_LEN, MAX_ENVIRONMENT_LEN, MAX_ENVIRONMENTS, MAX_EXTERNAL_ID_LEN, MAX_METADATA_BYTES,
+};
+pub use users::{ExternalUpsert, ExternalUser, ExternalUserUpsert};
 
 use std::hash::BuildHasher as _;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 use uuid::Uuid;
 
 use super::Engine;
-use super::token_api::TokenSet;
+use super::login::TokenSet;
 use crate::error::{Error, Result};
 use crate::profile::ProfileState;
 use crate::store::{ProfileRecord, Revoke, StoreError, TokenRecord};

@@ -15,11 +15,11 @@ use zeroize::Zeroizing;
 
 use super::Engine;
 use super::OPTIMISTIC_RETRIES;
-use super::external_rules::{
+use super::sessions::Issued;
+use super::user_rules::{
     apply_grants, invalid, metadata_text, validate_email, validate_environments,
     validate_external_id,
 };
-use super::sessions::Issued;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::profile::{ProfileKind, ProfileState};
