@@ -1,7 +1,8 @@
-//! Records ↔ columns: the enum numbers (those of the redb codec, so the two layouts read
-//! alike), the column lists of each table, and decoding a row into its record. A value
-//! that does not fit (an unknown enum number, a digest of the wrong length, a negative
-//! version) is `StoreError::Corrupt` naming the table and key, never a panic.
+//! Records ↔ columns: the enum numbers (core's tags, [`ProfileKind::tag`] and the like,
+//! which the redb and sled layouts store too), the column lists of each table, and
+//! decoding a row into its record. A value that does not fit (an unknown enum number, a
+//! digest of the wrong length, a negative version) is `StoreError::Corrupt` naming the
+//! table and key, never a panic.
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -34,42 +35,22 @@ pub const COMMAND_COLUMNS: &str =
 pub const EXTERNAL_COLUMNS: &str =
     "external_id, profile_id, email, metadata, created_at, updated_at";
 
-/// Profile kind as stored.
-pub const fn kind_to_i16(k: ProfileKind) -> i16 {
-    match k {
-        ProfileKind::User => 1,
-        ProfileKind::Device => 2,
-    }
+/// Profile kind as stored: core's [`ProfileKind::tag`] as `smallint`.
+pub fn kind_to_i16(k: ProfileKind) -> i16 {
+    i16::from(k.tag())
 }
 
-const fn kind_from_i16(n: i16) -> Option<ProfileKind> {
-    match n {
-        1 => Some(ProfileKind::User),
-        2 => Some(ProfileKind::Device),
-        _ => None,
-    }
+fn kind_from_i16(n: i16) -> Option<ProfileKind> {
+    u8::try_from(n).ok().and_then(ProfileKind::from_tag)
 }
 
-/// Profile state as stored.
-pub const fn state_to_i16(s: ProfileState) -> i16 {
-    match s {
-        ProfileState::Incomplete => 1,
-        ProfileState::Pending => 2,
-        ProfileState::Active => 3,
-        ProfileState::Rejected => 4,
-        ProfileState::Removed => 5,
-    }
+/// Profile state as stored: core's [`ProfileState::tag`] as `smallint`.
+pub fn state_to_i16(s: ProfileState) -> i16 {
+    i16::from(s.tag())
 }
 
-const fn state_from_i16(n: i16) -> Option<ProfileState> {
-    match n {
-        1 => Some(ProfileState::Incomplete),
-        2 => Some(ProfileState::Pending),
-        3 => Some(ProfileState::Active),
-        4 => Some(ProfileState::Rejected),
-        5 => Some(ProfileState::Removed),
-        _ => None,
-    }
+fn state_from_i16(n: i16) -> Option<ProfileState> {
+    u8::try_from(n).ok().and_then(ProfileState::from_tag)
 }
 
 /// Token kind as stored.

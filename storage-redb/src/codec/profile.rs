@@ -16,42 +16,6 @@ const P_DEVICE: u8 = 16;
 const D_NAME: u8 = 1;
 const D_META: u8 = 2;
 
-const fn kind_to_u8(k: ProfileKind) -> u8 {
-    match k {
-        ProfileKind::User => 1,
-        ProfileKind::Device => 2,
-    }
-}
-
-const fn kind_from_u8(n: u8) -> Option<ProfileKind> {
-    match n {
-        1 => Some(ProfileKind::User),
-        2 => Some(ProfileKind::Device),
-        _ => None,
-    }
-}
-
-const fn state_to_u8(s: ProfileState) -> u8 {
-    match s {
-        ProfileState::Incomplete => 1,
-        ProfileState::Pending => 2,
-        ProfileState::Active => 3,
-        ProfileState::Rejected => 4,
-        ProfileState::Removed => 5,
-    }
-}
-
-const fn state_from_u8(n: u8) -> Option<ProfileState> {
-    match n {
-        1 => Some(ProfileState::Incomplete),
-        2 => Some(ProfileState::Pending),
-        3 => Some(ProfileState::Active),
-        4 => Some(ProfileState::Rejected),
-        5 => Some(ProfileState::Removed),
-        _ => None,
-    }
-}
-
 /// Encode a profile (its id is the key).
 pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
     let mut flags = 0;
@@ -67,8 +31,8 @@ pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
         }
     }
     let mut w = Writer::with_capacity(128);
-    w.u8(kind_to_u8(p.kind));
-    w.u8(state_to_u8(p.state));
+    w.u8(p.kind.tag());
+    w.u8(p.state.tag());
     w.u8(flags);
     w.bytes(p.owner.unwrap_or_default().as_bytes());
     w.u32(p.environments.len() as u32);
@@ -102,8 +66,9 @@ pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
 
 /// The principal prefix of a profile record: kind, state, flags, owner, environments.
 fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalPrefix, DecodeError> {
-    let kind = kind_from_u8(r.u8()?).ok_or(r.error_before(1, "unknown profile kind"))?;
-    let state = state_from_u8(r.u8()?).ok_or(r.error_before(1, "unknown profile state"))?;
+    let kind = ProfileKind::from_tag(r.u8()?).ok_or(r.error_before(1, "unknown profile kind"))?;
+    let state =
+        ProfileState::from_tag(r.u8()?).ok_or(r.error_before(1, "unknown profile state"))?;
     let flags = r.u8()?;
     if flags & !(P_TEMPORARY | P_HASH | P_KEY | P_OWNER | P_DEVICE) != 0 {
         return Err(r.error_before(1, "unknown profile flag bits"));

@@ -6,47 +6,11 @@ use uuid::Uuid;
 
 use super::{Reader, Result, Writer};
 
-const fn kind_tag(k: ProfileKind) -> u8 {
-    match k {
-        ProfileKind::User => 1,
-        ProfileKind::Device => 2,
-    }
-}
-
-fn kind_from(r: &mut Reader<'_>) -> Result<ProfileKind> {
-    match r.u8()? {
-        1 => Ok(ProfileKind::User),
-        2 => Ok(ProfileKind::Device),
-        _ => Err(r.bad_tag("unknown profile kind")),
-    }
-}
-
-const fn state_tag(s: ProfileState) -> u8 {
-    match s {
-        ProfileState::Incomplete => 1,
-        ProfileState::Pending => 2,
-        ProfileState::Active => 3,
-        ProfileState::Rejected => 4,
-        ProfileState::Removed => 5,
-    }
-}
-
-fn state_from(r: &mut Reader<'_>) -> Result<ProfileState> {
-    match r.u8()? {
-        1 => Ok(ProfileState::Incomplete),
-        2 => Ok(ProfileState::Pending),
-        3 => Ok(ProfileState::Active),
-        4 => Ok(ProfileState::Rejected),
-        5 => Ok(ProfileState::Removed),
-        _ => Err(r.bad_tag("unknown profile state")),
-    }
-}
-
 /// Encode a profile.
 pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(128 + p.username.len()));
-    w.u8(kind_tag(p.kind));
-    w.u8(state_tag(p.state));
+    w.u8(p.kind.tag());
+    w.u8(p.state.tag());
     w.opt(p.owner, Writer::uuid);
     w.len(p.environments.len());
     for e in &p.environments {
@@ -83,8 +47,9 @@ pub struct PrincipalView {
 }
 
 fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalView> {
-    let kind = kind_from(r)?;
-    let state = state_from(r)?;
+    let kind = ProfileKind::from_tag(r.u8()?).ok_or_else(|| r.bad_tag("unknown profile kind"))?;
+    let state =
+        ProfileState::from_tag(r.u8()?).ok_or_else(|| r.bad_tag("unknown profile state"))?;
     let owner = r.opt(Reader::uuid)?;
     let n = r.count()?;
     let mut environments = Vec::with_capacity(n);
