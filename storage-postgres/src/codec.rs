@@ -6,10 +6,9 @@
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use tessera_core::principal::Principal;
 use tessera_core::store::{
     ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
-    ProfileRecord, QrRecord, StoreResult, ThrottleRecord, TokenRecord,
+    ProfileRecord, QrRecord, ResolvedToken, StoreResult, ThrottleRecord, TokenRecord,
 };
 use tessera_core::{ProfileKind, ProfileState, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -153,10 +152,10 @@ pub fn token(row: &PgRow) -> StoreResult<TokenRecord> {
 
 /// The verify row: token `digest` joined with its profile (see
 /// [`crate::store::tokens::RESOLVE`]).
-pub fn principal(row: &PgRow, digest: TokenDigest) -> StoreResult<Principal> {
+pub fn resolved(row: &PgRow, digest: TokenDigest) -> StoreResult<ResolvedToken> {
     let profile_id: Uuid = get(row, "id")?;
     let bad = |what: &str| corrupt("profiles", profile_id, what);
-    Ok(Principal {
+    Ok(ResolvedToken {
         profile_id,
         kind: kind_from_i16(get(row, "kind")?).ok_or_else(|| bad("unknown profile kind"))?,
         state: state_from_i16(get(row, "state")?).ok_or_else(|| bad("unknown profile state"))?,

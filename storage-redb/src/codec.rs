@@ -26,7 +26,7 @@
 //!
 //! ## Profile (`profiles`, key = id)
 //!
-//! The fields [`decode_principal`] needs come first, so verify reads a prefix and stops.
+//! The fields [`decode_resolved`] needs come first, so verify reads a prefix and stops.
 //!
 //! | offset | size | field |
 //! |---|---|---|
@@ -101,7 +101,7 @@ mod records;
 
 pub use bytes::DecodeError;
 pub use external::{decode_external_user, encode_external_user};
-pub use profile::{decode_principal, decode_profile, encode_profile};
+pub use profile::{decode_profile, decode_resolved, encode_profile};
 pub use records::{
     decode_api_key, decode_command, decode_fixed, decode_qr, decode_throttle, decode_token,
     encode_api_key, encode_command, encode_qr, encode_throttle, encode_token,

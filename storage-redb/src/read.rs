@@ -1,10 +1,9 @@
 //! The read operations, each inside one redb read transaction (a consistent snapshot).
 
 use redb::{ReadTransaction, ReadableTable};
-use tessera_core::principal::Principal;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, ExternalUserRecord, ProfileRecord, QrRecord, ThrottleRecord,
-    TokenRecord,
+    ApiKeyRecord, CommandRecord, ExternalUserRecord, ProfileRecord, QrRecord, ResolvedToken,
+    ThrottleRecord, TokenRecord,
 };
 use tessera_core::token::TokenDigest;
 use uuid::Uuid;
@@ -69,19 +68,19 @@ fn token_in(
 
 /// The hot path of verify: two lookups and a prefix decode, on tables already open in one
 /// read transaction (a consistent snapshot); the only allocations of ours are the returned
-/// principal's environments.
-pub fn principal_in(
+/// resolved token's environments.
+pub fn resolved_in(
     tokens: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
     profiles: &impl ReadableTable<&'static [u8; 16], &'static [u8]>,
     digest: &TokenDigest,
-) -> Fallible<Option<Principal>> {
+) -> Fallible<Option<ResolvedToken>> {
     let Some(tok) = token_in(tokens, digest)? else {
         return Ok(None);
     };
     let Some(v) = profiles.get(tok.profile_id.as_bytes())? else {
         return Ok(None);
     };
-    codec::decode_principal(&tok, tok.profile_id, v.value())
+    codec::decode_resolved(&tok, tok.profile_id, v.value())
         .map(Some)
         .map_err(|e| Failure::decode("profiles", tok.profile_id.as_bytes(), e))
 }

@@ -3,11 +3,10 @@
 
 use async_trait::async_trait;
 use tessera_core::Timestamp;
-use tessera_core::principal::Principal;
 use tessera_core::store::{
     ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
-    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, Rotation,
-    StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
+    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke,
+    Rotation, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -78,8 +77,8 @@ impl TokenStore for RedbStore {
         .await
     }
 
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
-        self.read_snapshot(|s| read::principal_in(&s.tokens, &s.profiles, digest))
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
+        self.read_snapshot(|s| read::resolved_in(&s.tokens, &s.profiles, digest))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {

@@ -30,7 +30,7 @@
 //!
 //! Records (the value stored under the key [`crate::store`]'s tree map describes):
 //!
-//! - **profile** — the fields a [`Principal`](tessera_core::Principal) needs come first, so
+//! - **profile** — the fields verify reads (`TokenStore::resolve_token`) come first, so
 //!   the verify path decodes a prefix and nothing else:
 //!   `kind u8` (1 user, 2 device) · `state u8` (1 incomplete, 2 pending, 3 active,
 //!   4 rejected, 5 removed) · `owner opt<uuid>` · `environments list<str>` · `id uuid` ·
@@ -70,7 +70,7 @@ use tessera_core::Timestamp;
 use uuid::Uuid;
 
 pub use external::{decode_external_user, encode_external_user};
-pub use profile::{decode_principal_view, decode_profile, encode_profile, profile_version};
+pub use profile::{decode_profile, decode_verify_prefix, encode_profile, profile_version};
 pub use records::{
     TokenView, command_expiry, decode_api_key, decode_command, decode_qr, decode_throttle,
     decode_token, decode_token_view, encode_api_key, encode_command, encode_qr, encode_throttle,

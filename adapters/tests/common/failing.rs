@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use tessera_core::store::*;
-use tessera_core::{MemoryStore, Principal, StoreError, Timestamp, TokenDigest, TokenKind};
+use tessera_core::{MemoryStore, StoreError, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
 pub const SECRET_DETAIL: &str = "disk /var/lib/secret-path exploded";
@@ -59,7 +59,7 @@ delegate! {
 delegate! {
     TokenStore {
         put_token(t: &TokenRecord, v: u64) -> ();
-        resolve_token(d: &TokenDigest) -> Option<Principal>;
+        resolve_token(d: &TokenDigest) -> Option<ResolvedToken>;
         get_token(d: &TokenDigest) -> Option<TokenRecord>;
         set_token_expiry(d: &TokenDigest, e: Timestamp, n: Timestamp) -> ();
         revoke_token(d: &TokenDigest) -> bool;

@@ -14,14 +14,13 @@ pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
 pub use records::{
     ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
-    ProfileRecord, QrRecord, Revoke, Rotation, ThrottleRecord, TokenRecord,
+    ProfileRecord, QrRecord, ResolvedToken, Revoke, Rotation, ThrottleRecord, TokenRecord,
 };
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
-use crate::principal::Principal;
 use crate::token::{TokenDigest, TokenKind};
 
 /// Result of a storage call.
@@ -91,9 +90,10 @@ pub trait TokenStore: Send + Sync {
         Ok(())
     }
 
-    /// The hot path: in one read transaction, the token and its profile as a [`Principal`].
-    /// `None` if either is missing. Expiry is not checked here.
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>>;
+    /// The hot path of verify: in one read transaction, the token and its profile as a
+    /// [`ResolvedToken`] (the engine builds the `Principal` from it). `None` if either is
+    /// missing. Expiry, kind and state are not checked here.
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>>;
 
     /// Read a token record.
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;

@@ -115,6 +115,31 @@ pub struct TokenRecord {
     pub family: Option<Uuid>,
 }
 
+/// What [`super::TokenStore::resolve_token`] reads in its one transaction: a token and the
+/// fields of its profile that verify needs. Plain data; the engine turns it into a
+/// [`crate::Principal`] (moving the fields, so no allocation is added on the hot path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedToken {
+    /// The profile the token belongs to.
+    pub profile_id: Uuid,
+    /// The profile's kind.
+    pub kind: ProfileKind,
+    /// The profile's state.
+    pub state: ProfileState,
+    /// The profile's owning user, for devices.
+    pub owner: Option<Uuid>,
+    /// The profile's environments.
+    pub environments: Vec<String>,
+    /// The token's kind.
+    pub token_kind: TokenKind,
+    /// When the token was issued.
+    pub issued_at: Timestamp,
+    /// When the token stops being valid (valid while `now < expires_at`).
+    pub expires_at: Timestamp,
+    /// The token's digest.
+    pub token: TokenDigest,
+}
+
 /// A device-onboarding QR token (only its digest).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrRecord {

@@ -29,11 +29,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
-use crate::principal::Principal;
 use crate::store::{
     ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
-    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, Rotation, Store,
-    StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
+    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke,
+    Rotation, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
+    TokenStore,
 };
 use crate::token::{TokenDigest, TokenKind};
 
@@ -198,7 +198,7 @@ impl TokenStore for FaultyStore {
             .await
     }
 
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         self.read("resolve_token", self.inner.resolve_token(digest))
             .await
     }

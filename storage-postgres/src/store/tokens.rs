@@ -2,9 +2,8 @@
 
 use async_trait::async_trait;
 use tessera_core::Timestamp;
-use tessera_core::principal::Principal;
 use tessera_core::store::{
-    QrRecord, QrStore, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+    QrRecord, QrStore, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -147,13 +146,13 @@ impl TokenStore for PostgresStore {
     }
 
     /// The hot path: one statement joining the token to its profile.
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         let row = sqlx::query(RESOLVE)
             .bind(digest.0.as_slice())
             .fetch_optional(self.pool())
             .await
             .map_err(from_sqlx)?;
-        row.map(|r| codec::principal(&r, *digest)).transpose()
+        row.map(|r| codec::resolved(&r, *digest)).transpose()
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {

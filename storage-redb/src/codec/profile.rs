@@ -1,8 +1,7 @@
-//! The profile layout (see the table in [`crate::codec`]), and the principal read off its
-//! prefix.
+//! The profile layout (see the table in [`crate::codec`]), and the resolved token read off
+//! its prefix.
 
-use tessera_core::principal::Principal;
-use tessera_core::store::{DeviceInfo, DeviceRoles, ProfileRecord, TokenRecord};
+use tessera_core::store::{DeviceInfo, DeviceRoles, ProfileRecord, ResolvedToken, TokenRecord};
 use tessera_core::{ProfileKind, ProfileState, Timestamp};
 use uuid::Uuid;
 
@@ -64,8 +63,8 @@ pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
     w.finish()
 }
 
-/// The principal prefix of a profile record: kind, state, flags, owner, environments.
-fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalPrefix, DecodeError> {
+/// The verify prefix of a profile record: kind, state, flags, owner, environments.
+fn verify_prefix(r: &mut Reader<'_>) -> Result<VerifyPrefix, DecodeError> {
     let kind = ProfileKind::from_tag(r.u8()?).ok_or(r.error_before(1, "unknown profile kind"))?;
     let state =
         ProfileState::from_tag(r.u8()?).ok_or(r.error_before(1, "unknown profile state"))?;
@@ -81,7 +80,7 @@ fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalPrefix, DecodeError> 
     for _ in 0..n {
         environments.push(r.str()?.to_owned());
     }
-    Ok(PrincipalPrefix {
+    Ok(VerifyPrefix {
         kind,
         state,
         flags,
@@ -90,7 +89,7 @@ fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalPrefix, DecodeError> 
     })
 }
 
-struct PrincipalPrefix {
+struct VerifyPrefix {
     kind: ProfileKind,
     state: ProfileState,
     flags: u8,
@@ -101,7 +100,7 @@ struct PrincipalPrefix {
 /// Decode a profile record stored under `id`.
 pub fn decode_profile(id: Uuid, data: &[u8]) -> Result<ProfileRecord, DecodeError> {
     let mut r = Reader::new(data);
-    let pre = principal_prefix(&mut r)?;
+    let pre = verify_prefix(&mut r)?;
     let version = r.u64()?;
     let created_at = Timestamp(r.i64()?);
     let updated_at = Timestamp(r.i64()?);
@@ -152,15 +151,15 @@ pub fn decode_profile(id: Uuid, data: &[u8]) -> Result<ProfileRecord, DecodeErro
     })
 }
 
-/// The hot path: a principal from a token record and its profile's record, allocating
-/// only the principal's environments.
-pub fn decode_principal(
+/// The hot path: the resolved token from a token record and its profile's record,
+/// allocating only the environments.
+pub fn decode_resolved(
     token: &TokenRecord,
     profile_id: Uuid,
     profile: &[u8],
-) -> Result<Principal, DecodeError> {
-    let pre = principal_prefix(&mut Reader::new(profile))?;
-    Ok(Principal {
+) -> Result<ResolvedToken, DecodeError> {
+    let pre = verify_prefix(&mut Reader::new(profile))?;
+    Ok(ResolvedToken {
         profile_id,
         kind: pre.kind,
         state: pre.state,

@@ -75,7 +75,7 @@ fn profiles_round_trip() {
 }
 
 #[test]
-fn principal_reads_the_prefix() {
+fn resolved_token_reads_the_prefix() {
     let p = device();
     let t = TokenRecord {
         digest: TokenDigest([1; 32]),
@@ -85,13 +85,13 @@ fn principal_reads_the_prefix() {
         expires_at: Timestamp(20),
         family: Some(Uuid::from_u128(5)),
     };
-    let got = decode_principal(&t, p.id, &encode_profile(&p)).unwrap();
+    let got = decode_resolved(&t, p.id, &encode_profile(&p)).unwrap();
     assert_eq!(got.owner, p.owner);
     assert_eq!(got.state, ProfileState::Pending);
     assert_eq!(got.token_kind, TokenKind::Refresh);
     assert_eq!(got.expires_at, Timestamp(20));
     let u = user();
-    let got = decode_principal(&t, u.id, &encode_profile(&u)).unwrap();
+    let got = decode_resolved(&t, u.id, &encode_profile(&u)).unwrap();
     assert_eq!(got.environments, u.environments);
 }
 

@@ -1,4 +1,4 @@
-//! The profile layout (see [`crate::codec`]), principal fields first.
+//! The profile layout (see [`crate::codec`]), the fields verify reads first.
 
 use tessera_core::store::{DeviceInfo, DeviceRoles, ProfileRecord};
 use tessera_core::{ProfileKind, ProfileState};
@@ -33,9 +33,9 @@ pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
     w.0
 }
 
-/// The principal prefix of a profile: kind, state, owner and environments.
+/// The verify prefix of a profile: kind, state, owner and environments.
 #[derive(Debug)]
-pub struct PrincipalView {
+pub struct VerifyPrefix {
     /// User or device.
     pub kind: ProfileKind,
     /// Lifecycle state.
@@ -46,7 +46,7 @@ pub struct PrincipalView {
     pub environments: Vec<String>,
 }
 
-fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalView> {
+fn verify_prefix(r: &mut Reader<'_>) -> Result<VerifyPrefix> {
     let kind = ProfileKind::from_tag(r.u8()?).ok_or_else(|| r.bad_tag("unknown profile kind"))?;
     let state =
         ProfileState::from_tag(r.u8()?).ok_or_else(|| r.bad_tag("unknown profile state"))?;
@@ -56,7 +56,7 @@ fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalView> {
     for _ in 0..n {
         environments.push(r.str()?);
     }
-    Ok(PrincipalView {
+    Ok(VerifyPrefix {
         kind,
         state,
         owner,
@@ -64,15 +64,15 @@ fn principal_prefix(r: &mut Reader<'_>) -> Result<PrincipalView> {
     })
 }
 
-/// Decode only the principal prefix of a profile (the verify path).
-pub fn decode_principal_view(b: &[u8]) -> Result<PrincipalView> {
-    principal_prefix(&mut Reader::new(b))
+/// Decode only the verify prefix of a profile (the verify path).
+pub fn decode_verify_prefix(b: &[u8]) -> Result<VerifyPrefix> {
+    verify_prefix(&mut Reader::new(b))
 }
 
 /// Decode a whole profile.
 pub fn decode_profile(b: &[u8]) -> Result<ProfileRecord> {
     let mut r = Reader::new(b);
-    let v = principal_prefix(&mut r)?;
+    let v = verify_prefix(&mut r)?;
     let id = r.uuid()?;
     let version = r.u64()?;
     let created_at = r.time()?;
@@ -114,7 +114,7 @@ pub fn decode_profile(b: &[u8]) -> Result<ProfileRecord> {
 /// The version field of an encoded profile, without decoding the rest of it.
 pub fn profile_version(b: &[u8]) -> Result<u64> {
     let mut r = Reader::new(b);
-    principal_prefix(&mut r)?;
+    verify_prefix(&mut r)?;
     r.take(16)?;
     r.u64()
 }
@@ -154,7 +154,7 @@ mod tests {
         let b = encode_profile(&p);
         assert_eq!(decode_profile(&b).unwrap(), p);
         assert_eq!(profile_version(&b).unwrap(), 9);
-        let v = decode_principal_view(&b).unwrap();
+        let v = decode_verify_prefix(&b).unwrap();
         assert_eq!((v.kind, v.state, v.owner), (p.kind, p.state, p.owner));
         assert_eq!(v.environments, p.environments);
     }
@@ -175,7 +175,7 @@ mod tests {
         let mut b = vec![1, 1, 0];
         b.extend_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(
-            decode_principal_view(&b).unwrap_err().what,
+            decode_verify_prefix(&b).unwrap_err().what,
             "count larger than the record"
         );
     }

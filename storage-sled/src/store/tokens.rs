@@ -6,16 +6,16 @@ use async_trait::async_trait;
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
 use tessera_core::store::{
-    Conflict, QrRecord, QrStore, Rotation, StoreResult, TokenRecord, TokenStore,
+    Conflict, QrRecord, QrStore, ResolvedToken, Rotation, StoreResult, TokenRecord, TokenStore,
 };
-use tessera_core::{Principal, StoreError, Timestamp, TokenDigest, TokenKind};
+use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
 use super::revoke::{RevokeTx, bump_generation, revoke_attached, scan_attached, with_retry};
 use super::token_index::{NewToken, TokenTx};
 use super::{Inner, SledStore, family, read, rotation, single_use};
 use crate::codec::{
-    decode_principal_view, decode_qr, decode_token, decode_token_view, encode_qr, encode_token,
+    decode_qr, decode_token, decode_token_view, decode_verify_prefix, encode_qr, encode_token,
     profile_version,
 };
 use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, finish, from_sled, from_tx};
@@ -91,8 +91,8 @@ impl TokenStore for SledStore {
     /// of this store ran meanwhile (see `Writes`); otherwise the token is read again: if it
     /// is unchanged, it existed unchanged when the profile was read, so the pair is a
     /// consistent snapshot (each sled read is atomic with respect to transactions). No
-    /// allocation but the principal's environments.
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+    /// allocation but the environments.
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         let t = &self.inner.t;
         let key = &digest.0;
         let ticket = self.inner.writes.quiet();
@@ -115,8 +115,8 @@ impl TokenStore for SledStore {
                     Some(_) => {}
                 }
             }
-            let p = decode_principal_view(&prof).map_err(|e| corrupt("profiles", pid, e))?;
-            return Ok(Some(Principal {
+            let p = decode_verify_prefix(&prof).map_err(|e| corrupt("profiles", pid, e))?;
+            return Ok(Some(ResolvedToken {
                 profile_id: v.profile_id,
                 kind: p.kind,
                 state: p.state,
