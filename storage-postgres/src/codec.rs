@@ -7,8 +7,8 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
-    ProfileRecord, QrRecord, ResolvedToken, StoreResult, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
+    ResolvedToken, ServerUserRecord, StoreResult, ThrottleRecord, TokenRecord,
 };
 use tessera_core::{ProfileKind, ProfileState, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -30,8 +30,8 @@ pub const QR_COLUMNS: &str = "digest, owner_id, issued_at, expires_at, device_na
 pub const COMMAND_COLUMNS: &str =
     "id, profile_id, status, body, result_names, result_values, created_at, expires_at";
 
-/// The columns of `external_users` that [`external_user`] reads.
-pub const EXTERNAL_COLUMNS: &str =
+/// The columns of `external_users` that [`server_user`] reads.
+pub const SERVER_USER_COLUMNS: &str =
     "external_id, profile_id, email, metadata, created_at, updated_at";
 
 /// Profile kind as stored: core's [`ProfileKind::tag`] as `smallint`.
@@ -231,9 +231,9 @@ pub fn api_key(row: &PgRow, digest: TokenDigest) -> StoreResult<ApiKeyRecord> {
     })
 }
 
-/// An `external_users` row (columns [`EXTERNAL_COLUMNS`]).
-pub fn external_user(row: &PgRow) -> StoreResult<ExternalUserRecord> {
-    Ok(ExternalUserRecord {
+/// An `external_users` row (columns [`SERVER_USER_COLUMNS`]).
+pub fn server_user(row: &PgRow) -> StoreResult<ServerUserRecord> {
+    Ok(ServerUserRecord {
         external_id: get(row, "external_id")?,
         profile_id: get(row, "profile_id")?,
         email: get(row, "email")?,

@@ -100,7 +100,7 @@ mod profile;
 mod records;
 
 pub use bytes::DecodeError;
-pub use external::{decode_external_user, encode_external_user};
+pub use external::{decode_server_user, encode_server_user};
 pub use profile::{decode_profile, decode_resolved, encode_profile};
 pub use records::{
     decode_api_key, decode_command, decode_fixed, decode_qr, decode_throttle, decode_token,

@@ -2,7 +2,7 @@
 
 use redb::{ReadTransaction, ReadableTable};
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, ExternalUserRecord, ProfileRecord, QrRecord, ResolvedToken,
+    ApiKeyRecord, CommandRecord, ProfileRecord, QrRecord, ResolvedToken, ServerUserRecord,
     ThrottleRecord, TokenRecord,
 };
 use tessera_core::token::TokenDigest;
@@ -133,12 +133,12 @@ pub fn api_key(rx: &ReadTransaction, digest: &TokenDigest) -> Fallible<Option<Ap
 pub fn external_user(
     rx: &ReadTransaction,
     external_id: &str,
-) -> Fallible<Option<ExternalUserRecord>> {
-    let users = rx.open_table(t::EXTERNAL_USERS)?;
+) -> Fallible<Option<ServerUserRecord>> {
+    let users = rx.open_table(t::SERVER_USERS)?;
     let Some(v) = users.get(external_id)? else {
         return Ok(None);
     };
-    codec::decode_external_user(external_id, v.value())
+    codec::decode_server_user(external_id, v.value())
         .map(Some)
         .map_err(|e| Failure::decode("external_users", external_id.as_bytes(), e))
 }

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use tessera_core::Timestamp;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
-    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke,
-    Rotation, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
+    ApiKeyRecord, CommandRecord, CommandStore, KeyStore, MaintenanceStore, ProfileRecord,
+    ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke, Rotation, ServerUserRecord,
+    ServerUserStore, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -204,34 +204,31 @@ impl KeyStore for RedbStore {
 }
 
 #[async_trait]
-impl ExternalUserStore for RedbStore {
-    async fn create_external_user(
+impl ServerUserStore for RedbStore {
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()> {
         let (u, p) = (user.clone(), profile.clone());
-        self.write(move |tx| write::create_external_user(tx, &u, &p))
+        self.write(move |tx| write::create_server_user(tx, &u, &p))
             .await
     }
 
-    async fn get_external_user(
-        &self,
-        external_id: &str,
-    ) -> StoreResult<Option<ExternalUserRecord>> {
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>> {
         let id = external_id.to_owned();
         self.read(move |rx| read::external_user(rx, &id)).await
     }
 
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
     ) -> StoreResult<()> {
         let (u, p) = (user.clone(), profile.clone());
-        self.write(move |tx| write::update_external_user(tx, &u, &p, expected_version, revoke))
+        self.write(move |tx| write::update_server_user(tx, &u, &p, expected_version, revoke))
             .await
     }
 }

@@ -21,7 +21,7 @@ mod rotation;
 mod single_use;
 mod token_tables;
 
-pub use external::{create_external_user, update_external_user};
+pub use external::{create_server_user, update_server_user};
 pub use rotation::{revoke_family, rotate_refresh};
 pub use single_use::{replace_tokens, take_token};
 use token_tables::TokenTables;

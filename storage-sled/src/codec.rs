@@ -69,7 +69,7 @@ mod records;
 use tessera_core::Timestamp;
 use uuid::Uuid;
 
-pub use external::{decode_external_user, encode_external_user};
+pub use external::{decode_server_user, encode_server_user};
 pub use profile::{decode_profile, decode_verify_prefix, encode_profile, profile_version};
 pub use records::{
     TokenView, command_expiry, decode_api_key, decode_command, decode_qr, decode_throttle,

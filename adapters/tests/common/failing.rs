@@ -103,10 +103,10 @@ delegate! {
 }
 
 delegate! {
-    ExternalUserStore {
-        create_external_user(u: &ExternalUserRecord, p: &ProfileRecord) -> ();
-        get_external_user(e: &str) -> Option<ExternalUserRecord>;
-        update_external_user(u: &ExternalUserRecord, p: &ProfileRecord, v: u64, r: Revoke) -> ();
+    ServerUserStore {
+        create_server_user(u: &ServerUserRecord, p: &ProfileRecord) -> ();
+        get_server_user(e: &str) -> Option<ServerUserRecord>;
+        update_server_user(u: &ServerUserRecord, p: &ProfileRecord, v: u64, r: Revoke) -> ();
     }
 }
 

@@ -223,9 +223,9 @@ pub struct ApiKeyRecord {
 /// The environment grants are not here but on the profile ([`ProfileRecord::environments`]),
 /// so `verify` reads them with the token in its one read. Changes of this record and of its
 /// profile are versioned together by the profile's version
-/// ([`super::ExternalUserStore::update_external_user`]).
+/// ([`super::ServerUserStore::update_server_user`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalUserRecord {
+pub struct ServerUserRecord {
     /// The identity provider's unique id (unique; 1–255 printable ASCII characters).
     pub external_id: String,
     /// The profile created for this user (immutable).

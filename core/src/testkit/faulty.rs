@@ -30,9 +30,9 @@ use uuid::Uuid;
 
 use crate::clock::Timestamp;
 use crate::store::{
-    ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
-    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke,
-    Rotation, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStore, KeyStore, MaintenanceStore, ProfileRecord,
+    ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke, Rotation, ServerUserRecord,
+    ServerUserStore, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
     TokenStore,
 };
 use crate::token::{TokenDigest, TokenKind};
@@ -262,35 +262,32 @@ impl TokenStore for FaultyStore {
 }
 
 #[async_trait]
-impl ExternalUserStore for FaultyStore {
-    async fn create_external_user(
+impl ServerUserStore for FaultyStore {
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()> {
-        let call = self.inner.create_external_user(user, profile);
-        self.write("create_external_user", call).await
+        let call = self.inner.create_server_user(user, profile);
+        self.write("create_server_user", call).await
     }
 
-    async fn get_external_user(
-        &self,
-        external_id: &str,
-    ) -> StoreResult<Option<ExternalUserRecord>> {
-        let call = self.inner.get_external_user(external_id);
-        self.read("get_external_user", call).await
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>> {
+        let call = self.inner.get_server_user(external_id);
+        self.read("get_server_user", call).await
     }
 
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
     ) -> StoreResult<()> {
         let call = self
             .inner
-            .update_external_user(user, profile, expected_version, revoke);
-        self.write("update_external_user", call).await
+            .update_server_user(user, profile, expected_version, revoke);
+        self.write("update_server_user", call).await
     }
 }
 

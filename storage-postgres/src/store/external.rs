@@ -1,25 +1,25 @@
-//! [`ExternalUserStore`] on PostgreSQL: `external_users` maps an identity provider's id to
+//! [`ServerUserStore`] on PostgreSQL: `external_users` maps an identity provider's id to
 //! a profile; both are written together.
 
 use async_trait::async_trait;
 use tessera_core::store::{
-    ExternalUserRecord, ExternalUserStore, ProfileRecord, Revoke, StoreError, StoreResult,
+    ProfileRecord, Revoke, ServerUserRecord, ServerUserStore, StoreError, StoreResult,
 };
 
 use super::PostgresStore;
 use super::profiles::{INSERT_VALUES, bind_profile, update_in};
-use crate::codec::{self, EXTERNAL_COLUMNS};
+use crate::codec::{self, SERVER_USER_COLUMNS};
 use crate::error::from_sqlx;
 
 #[async_trait]
-impl ExternalUserStore for PostgresStore {
+impl ServerUserStore for PostgresStore {
     /// One statement: the profile `INSERT` feeds the mapping's. A taken username, profile
     /// id or public key fails the first, a taken external id (`external_users_pkey`) the
     /// second; either way the whole statement is undone, so of N concurrent creations of
     /// one external id one wins and the others leave no profile behind.
-    async fn create_external_user(
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()> {
         let sql = format!(
@@ -42,24 +42,22 @@ impl ExternalUserStore for PostgresStore {
         Ok(())
     }
 
-    async fn get_external_user(
-        &self,
-        external_id: &str,
-    ) -> StoreResult<Option<ExternalUserRecord>> {
-        let sql = format!("SELECT {EXTERNAL_COLUMNS} FROM external_users WHERE external_id = $1");
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>> {
+        let sql =
+            format!("SELECT {SERVER_USER_COLUMNS} FROM external_users WHERE external_id = $1");
         let row = sqlx::query(&sql)
             .bind(external_id)
             .fetch_optional(self.pool())
             .await
             .map_err(from_sqlx)?;
-        row.as_ref().map(codec::external_user).transpose()
+        row.as_ref().map(codec::server_user).transpose()
     }
 
     /// One transaction: the mapping row locked and checked, the profile updated exactly as
     /// `update_profile` does (version check, revocation), then the mapping rewritten.
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,

@@ -1,7 +1,7 @@
 //! The layout of a server-registered user (see the table in [`crate::codec`]).
 
 use tessera_core::Timestamp;
-use tessera_core::store::ExternalUserRecord;
+use tessera_core::store::ServerUserRecord;
 use uuid::Uuid;
 
 use super::bytes::{DecodeError, Reader, Writer};
@@ -10,7 +10,7 @@ const E_EMAIL: u8 = 1;
 const E_METADATA: u8 = 2;
 
 /// Encode a server-registered user (its external id is the key).
-pub fn encode_external_user(u: &ExternalUserRecord) -> Vec<u8> {
+pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
     let email = u.email.as_deref();
     let metadata = u.metadata.as_deref();
     let mut flags = 0;
@@ -36,10 +36,7 @@ pub fn encode_external_user(u: &ExternalUserRecord) -> Vec<u8> {
 }
 
 /// Decode a server-registered user stored under `external_id`.
-pub fn decode_external_user(
-    external_id: &str,
-    data: &[u8],
-) -> Result<ExternalUserRecord, DecodeError> {
+pub fn decode_server_user(external_id: &str, data: &[u8]) -> Result<ServerUserRecord, DecodeError> {
     let mut r = Reader::new(data);
     let profile_id = Uuid::from_bytes(r.array()?);
     let created_at = Timestamp(r.i64()?);
@@ -57,7 +54,7 @@ pub fn decode_external_user(
         .transpose()?
         .map(str::to_owned);
     r.end()?;
-    Ok(ExternalUserRecord {
+    Ok(ServerUserRecord {
         external_id: external_id.to_owned(),
         profile_id,
         email,

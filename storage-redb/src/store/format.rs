@@ -59,7 +59,7 @@ fn create_tables(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::EXPIRY)?;
     tx.open_table(t::THROTTLE)?;
     tx.open_table(t::API_KEYS)?;
-    tx.open_table(t::EXTERNAL_USERS)?;
+    tx.open_table(t::SERVER_USERS)?;
     Ok(())
 }
 
@@ -75,7 +75,7 @@ fn stamp(tx: &WriteTransaction) -> Fallible<()> {
 /// of every stored token, the new stamp. A token that does not decode aborts the upgrade
 /// (`Corrupt`, naming it), leaving the version-1 file untouched.
 fn upgrade_from_v1(tx: &WriteTransaction) -> Fallible<()> {
-    tx.open_table(t::EXTERNAL_USERS)?;
+    tx.open_table(t::SERVER_USERS)?;
     let tokens = tx.open_table(t::TOKENS)?;
     let mut by_family = tx.open_table(t::TOKENS_BY_FAMILY)?;
     for entry in tokens.iter()? {

@@ -1,11 +1,11 @@
 //! The external-user layout (see [`crate::codec`]).
 
-use tessera_core::store::ExternalUserRecord;
+use tessera_core::store::ServerUserRecord;
 
 use super::{Reader, Result, Writer};
 
 /// Encode a server-registered user (its external id is the key).
-pub fn encode_external_user(u: &ExternalUserRecord) -> Vec<u8> {
+pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
     let len = u.email.as_ref().map_or(0, String::len) + u.metadata.as_ref().map_or(0, String::len);
     let mut w = Writer(Vec::with_capacity(42 + len));
     w.uuid(u.profile_id);
@@ -17,9 +17,9 @@ pub fn encode_external_user(u: &ExternalUserRecord) -> Vec<u8> {
 }
 
 /// Decode the server-registered user stored under `external_id`.
-pub fn decode_external_user(external_id: &str, b: &[u8]) -> Result<ExternalUserRecord> {
+pub fn decode_server_user(external_id: &str, b: &[u8]) -> Result<ServerUserRecord> {
     let mut r = Reader::new(b);
-    let u = ExternalUserRecord {
+    let u = ServerUserRecord {
         external_id: external_id.to_owned(),
         profile_id: r.uuid()?,
         created_at: r.time()?,
@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn external_user_layout_is_fixed() {
-        let u = ExternalUserRecord {
+        let u = ServerUserRecord {
             external_id: "auth0|abc".into(),
             profile_id: Uuid::new_v4(),
             email: Some("a@example.com".into()),
@@ -48,36 +48,36 @@ mod tests {
             created_at: Timestamp(10),
             updated_at: Timestamp(-20),
         };
-        let b = encode_external_user(&u);
+        let b = encode_server_user(&u);
         assert_eq!(&b[..16], u.profile_id.as_bytes());
         assert_eq!(&b[16..24], &10i64.to_le_bytes());
         assert_eq!(&b[24..32], &(-20i64).to_le_bytes());
         assert_eq!(b[32], 1);
         assert_eq!(&b[33..37], &13u32.to_le_bytes());
-        assert_eq!(decode_external_user("auth0|abc", &b).unwrap(), u);
+        assert_eq!(decode_server_user("auth0|abc", &b).unwrap(), u);
 
-        let bare = ExternalUserRecord {
+        let bare = ServerUserRecord {
             email: None,
             metadata: None,
             ..u.clone()
         };
-        let b = encode_external_user(&bare);
+        let b = encode_server_user(&bare);
         assert_eq!(b.len(), 34);
-        assert_eq!(decode_external_user("auth0|abc", &b).unwrap(), bare);
+        assert_eq!(decode_server_user("auth0|abc", &b).unwrap(), bare);
         let mut bad = b.clone();
         bad[33] = 2;
         assert_eq!(
-            decode_external_user("x", &bad).unwrap_err().what,
+            decode_server_user("x", &bad).unwrap_err().what,
             "option tag is neither 0 nor 1"
         );
         assert_eq!(
-            decode_external_user("x", &b[..33]).unwrap_err().what,
+            decode_server_user("x", &b[..33]).unwrap_err().what,
             "truncated"
         );
         let mut long = b;
         long.push(0);
         assert_eq!(
-            decode_external_user("x", &long).unwrap_err().what,
+            decode_server_user("x", &long).unwrap_err().what,
             "trailing bytes"
         );
     }

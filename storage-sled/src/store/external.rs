@@ -1,43 +1,43 @@
-//! [`ExternalUserStore`]: server-registered users, each created and updated with its
+//! [`ServerUserStore`]: server-registered users, each created and updated with its
 //! profile in one transaction.
 
 use async_trait::async_trait;
 use sled::Transactional;
 use tessera_core::StoreError;
 use tessera_core::store::{
-    Conflict, ExternalUserRecord, ExternalUserStore, ProfileRecord, Revoke, StoreResult,
+    Conflict, ProfileRecord, Revoke, ServerUserRecord, ServerUserStore, StoreResult,
 };
 
 use super::profiles::{ProfileTx, UpdateTx, insert_profile, scan_for_revoke, update_profile_tx};
 use super::revoke::{RevokeTx, with_retry};
 use super::token_index::TokenTx;
 use super::{Inner, SledStore, read};
-use crate::codec::{decode_external_user, encode_external_user, encode_profile};
+use crate::codec::{decode_server_user, encode_profile, encode_server_user};
 use crate::error::{Abort, abort, abort_corrupt, finish, from_tx};
 
 #[async_trait]
-impl ExternalUserStore for SledStore {
+impl ServerUserStore for SledStore {
     /// One transaction claims the external id (first, as `MemoryStore` checks it), then
     /// the username, the profile id and the public key, as `create_profile` does.
-    async fn create_external_user(
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()> {
-        let (user_value, profile_value) = (encode_external_user(user), encode_profile(profile));
+        let (user_value, profile_value) = (encode_server_user(user), encode_profile(profile));
         let (key, p) = (user.external_id.clone().into_bytes(), profile.clone());
         self.write(move |db: &Inner| {
             let t = &db.t;
             let trees = (
-                &t.external_users,
+                &t.server_users,
                 &t.profiles,
                 &t.usernames,
                 &t.public_keys,
                 &t.devices,
             );
             finish(trees.transaction(
-                |(external_users, profiles, usernames, public_keys, devices)| {
-                    if external_users.get(&key)?.is_some() {
+                |(server_users, profiles, usernames, public_keys, devices)| {
+                    if server_users.get(&key)?.is_some() {
                         return abort(StoreError::Conflict(Conflict::Exists));
                     }
                     let tx = ProfileTx {
@@ -47,7 +47,7 @@ impl ExternalUserStore for SledStore {
                         devices,
                     };
                     insert_profile(&tx, &p, &profile_value)?;
-                    external_users.insert(key.as_slice(), user_value.as_slice())?;
+                    server_users.insert(key.as_slice(), user_value.as_slice())?;
                     Ok(())
                 },
             ))
@@ -55,23 +55,20 @@ impl ExternalUserStore for SledStore {
         .await
     }
 
-    async fn get_external_user(
-        &self,
-        external_id: &str,
-    ) -> StoreResult<Option<ExternalUserRecord>> {
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>> {
         read(
-            &self.inner.t.external_users,
+            &self.inner.t.server_users,
             "external_users",
             external_id.as_bytes(),
-            |b| decode_external_user(external_id, b),
+            |b| decode_server_user(external_id, b),
         )
     }
 
     /// The external record is checked first (`NotFound`), then the profile is updated
     /// exactly as `update_profile` does, in the same transaction.
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
@@ -81,7 +78,7 @@ impl ExternalUserStore for SledStore {
             let t = &db.t;
             let key = u.external_id.as_bytes();
             let trees = (
-                &t.external_users,
+                &t.server_users,
                 &t.profiles,
                 &t.public_keys,
                 &t.tokens,
@@ -97,7 +94,7 @@ impl ExternalUserStore for SledStore {
                 let attached = scan_for_revoke(db, new.id, revoke).map_err(Abort::Store)?;
                 from_tx(trees.transaction(
                     |(
-                        external_users,
+                        server_users,
                         profiles,
                         public_keys,
                         tokens,
@@ -109,10 +106,10 @@ impl ExternalUserStore for SledStore {
                         expiry,
                         attach,
                     )| {
-                        let Some(raw) = external_users.get(key)? else {
+                        let Some(raw) = server_users.get(key)? else {
                             return abort(StoreError::NotFound);
                         };
-                        let stored = match decode_external_user(&u.external_id, &raw) {
+                        let stored = match decode_server_user(&u.external_id, &raw) {
                             Ok(s) => s,
                             Err(e) => return abort_corrupt("external_users", key, e),
                         };
@@ -136,12 +133,12 @@ impl ExternalUserStore for SledStore {
                             },
                         };
                         update_profile_tx(&tx, &new, expected_version, revoke, attached.as_ref())?;
-                        let record = ExternalUserRecord {
+                        let record = ServerUserRecord {
                             profile_id: stored.profile_id,
                             created_at: stored.created_at,
                             ..u.clone()
                         };
-                        external_users.insert(key, encode_external_user(&record))?;
+                        server_users.insert(key, encode_server_user(&record))?;
                         Ok(())
                     },
                 ))

@@ -1,44 +1,42 @@
-//! `ExternalUserStore` on the in-memory maps.
+//! `ServerUserStore` (server-registered users) on the in-memory maps.
 
 use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::store::{
-    Conflict, ExternalUserRecord, ExternalUserStore, ProfileRecord, Revoke, StoreError, StoreResult,
+    Conflict, ProfileRecord, Revoke, ServerUserRecord, ServerUserStore, StoreError, StoreResult,
 };
 
 #[async_trait]
-impl ExternalUserStore for MemoryStore {
-    async fn create_external_user(
+impl ServerUserStore for MemoryStore {
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()> {
         let mut g = self.write();
-        if g.external.contains_key(&user.external_id) {
+        if g.server_users.contains_key(&user.external_id) {
             return Err(StoreError::Conflict(Conflict::Exists));
         }
         g.insert_profile(profile)?;
-        g.external.insert(user.external_id.clone(), user.clone());
+        g.server_users
+            .insert(user.external_id.clone(), user.clone());
         Ok(())
     }
 
-    async fn get_external_user(
-        &self,
-        external_id: &str,
-    ) -> StoreResult<Option<ExternalUserRecord>> {
-        Ok(self.read().external.get(external_id).cloned())
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>> {
+        Ok(self.read().server_users.get(external_id).cloned())
     }
 
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
     ) -> StoreResult<()> {
         let mut g = self.write();
-        let (profile_id, created_at) = match g.external.get(&user.external_id) {
+        let (profile_id, created_at) = match g.server_users.get(&user.external_id) {
             Some(u) if u.profile_id == profile.id => (u.profile_id, u.created_at),
             _ => return Err(StoreError::NotFound),
         };
@@ -46,7 +44,7 @@ impl ExternalUserStore for MemoryStore {
         let mut stored = user.clone();
         stored.profile_id = profile_id;
         stored.created_at = created_at;
-        g.external.insert(stored.external_id.clone(), stored);
+        g.server_users.insert(stored.external_id.clone(), stored);
         Ok(())
     }
 }
