@@ -1,7 +1,7 @@
-//! The token and QR tables of one write transaction, and the insertions and removals that
-//! keep their indexes (`tokens_by_profile`, `tokens_by_family`, `qr_by_owner`, `expiry`) in
-//! step with the records. Every path that stores or deletes a token goes through
-//! [`TokenTables::insert_token`] or [`TokenTables::remove_token`].
+//! The token index: the token and QR tables of one write transaction, and the insertions
+//! and removals that keep their indexes (`tokens_by_profile`, `tokens_by_family`,
+//! `qr_by_owner`, `expiry`) in step with the records. Every path that stores or deletes a
+//! token goes through [`TokenTables::insert_token`] or [`TokenTables::remove_token`].
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use tessera_core::store::{QrRecord, TokenRecord};
@@ -13,7 +13,7 @@ use crate::error::{Failure, Fallible};
 use crate::tables::{self as t, Expiring};
 
 /// The tables every token and QR token lives in.
-pub struct TokenTables<'tx> {
+pub(crate) struct TokenTables<'tx> {
     pub tokens: Table<'tx, &'static [u8; 32], &'static [u8]>,
     pub by_profile: Table<'tx, &'static [u8; 48], ()>,
     pub by_family: Table<'tx, &'static [u8; 48], ()>,
