@@ -2,7 +2,7 @@
 
 use tessera_core::store::ServerUserRecord;
 
-use super::{Reader, Result, Writer};
+use super::bytes::{Reader, Result, Writer};
 
 /// Encode a server-registered user (its external id is the key).
 pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {

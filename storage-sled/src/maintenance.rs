@@ -8,11 +8,11 @@ use sled::transaction::TransactionalTree;
 use tessera_core::store::{MaintenanceStore, StoreResult};
 use tessera_core::{StoreError, Timestamp, TokenDigest};
 
-use super::revoke::remove_qr_tx;
-use super::token_index::TokenTx;
-use super::{Inner, SledStore};
 use crate::codec::{command_expiry, decode_qr};
 use crate::error::{TxResult, abort, abort_corrupt, corrupt_entry, finish, from_sled};
+use crate::revoke::remove_qr_tx;
+use crate::store::{Inner, SledStore};
+use crate::token_index::TokenTx;
 use crate::trees::{
     EXP_COMMAND, EXP_QR, EXP_TOKEN, ExpiryEntry, FORMAT_KEY, parse_expiry_key, time_key,
 };
@@ -37,7 +37,7 @@ fn purge_one(tx: &PurgeTx<'_>, raw_key: &[u8], e: &ExpiryEntry<'_>) -> TxResult<
             let Ok(d) = <[u8; 32]>::try_from(e.key) else {
                 return abort(corrupt_entry("expiry", raw_key, "token digest length"));
             };
-            // Every kind, the token API's included; a family token leaves its family too.
+            // Every kind, refresh and single-use tokens included; a family token leaves its family.
             let Some(v) = tx.tok.view(&d)? else {
                 return stale(tx);
             };

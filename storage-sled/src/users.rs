@@ -8,12 +8,12 @@ use tessera_core::store::{
     Conflict, ProfileRecord, Revoke, ServerUserRecord, ServerUserStore, StoreResult,
 };
 
-use super::profiles::{ProfileTx, UpdateTx, insert_profile, scan_for_revoke, update_profile_tx};
-use super::revoke::{RevokeTx, with_retry};
-use super::token_index::TokenTx;
-use super::{Inner, SledStore, read};
 use crate::codec::{decode_server_user, encode_profile, encode_server_user};
 use crate::error::{Abort, abort, abort_corrupt, finish, from_tx};
+use crate::profiles::{ProfileTx, UpdateTx, insert_profile, scan_for_revoke, update_profile_tx};
+use crate::revoke::{RevokeTx, with_retry};
+use crate::store::{Inner, SledStore, read};
+use crate::token_index::TokenTx;
 
 #[async_trait]
 impl ServerUserStore for SledStore {

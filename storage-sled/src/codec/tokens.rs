@@ -1,12 +1,11 @@
-//! The token, QR token, command, throttle and API-key layouts (see [`crate::codec`]).
+//! The token layout (see [`crate::codec`]), and the fixed-field view verify and the token
+//! index read without allocating.
 
-use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, QrRecord, ThrottleRecord, TokenRecord,
-};
+use tessera_core::store::TokenRecord;
 use tessera_core::{Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
-use super::{Reader, Result, Writer};
+use super::bytes::{Reader, Result, Writer};
 
 /// Encode a token (its digest is the key).
 pub fn encode_token(t: &TokenRecord) -> Vec<u8> {
@@ -63,120 +62,6 @@ pub fn decode_token(digest: TokenDigest, b: &[u8]) -> Result<TokenRecord> {
         expires_at: v.expires_at,
         family: v.family,
     })
-}
-
-/// Encode a QR token (its digest is the key).
-pub fn encode_qr(q: &QrRecord) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(48));
-    w.uuid(q.owner);
-    w.time(q.issued_at);
-    w.time(q.expires_at);
-    w.opt(q.device_name.as_deref(), Writer::str);
-    w.0
-}
-
-/// Decode a QR token stored under `digest`.
-pub fn decode_qr(digest: TokenDigest, b: &[u8]) -> Result<QrRecord> {
-    let mut r = Reader::new(b);
-    let q = QrRecord {
-        digest,
-        owner: r.uuid()?,
-        issued_at: r.time()?,
-        expires_at: r.time()?,
-        device_name: r.opt(Reader::str)?,
-    };
-    r.end()?;
-    Ok(q)
-}
-
-/// Encode a command (its id is the key).
-pub fn encode_command(c: &CommandRecord) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(64 + c.body.len()));
-    w.opt(c.profile_id, Writer::uuid);
-    w.u8(c.status as u8);
-    w.time(c.created_at);
-    w.time(c.expires_at);
-    w.str(&c.body);
-    w.len(c.result.len());
-    for (k, v) in &c.result {
-        w.str(k);
-        w.str(v);
-    }
-    w.0
-}
-
-/// Decode a command stored under `id`.
-pub fn decode_command(id: Uuid, b: &[u8]) -> Result<CommandRecord> {
-    let mut r = Reader::new(b);
-    let profile_id = r.opt(Reader::uuid)?;
-    let status =
-        CommandStatus::from_u8(r.u8()?).ok_or_else(|| r.bad_tag("unknown command status"))?;
-    let created_at = r.time()?;
-    let expires_at = r.time()?;
-    let body = r.str()?;
-    let n = r.count()?;
-    let mut result = Vec::with_capacity(n);
-    for _ in 0..n {
-        result.push((r.str()?, r.str()?));
-    }
-    r.end()?;
-    Ok(CommandRecord {
-        id,
-        profile_id,
-        status,
-        body,
-        result,
-        created_at,
-        expires_at,
-    })
-}
-
-/// The expiry of an encoded command, without decoding its strings.
-pub fn command_expiry(b: &[u8]) -> Result<Timestamp> {
-    let mut r = Reader::new(b);
-    r.opt(Reader::uuid)?;
-    r.u8()?;
-    r.time()?;
-    r.time()
-}
-
-/// Encode a throttle counter.
-pub fn encode_throttle(t: &ThrottleRecord) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(12));
-    w.u32(t.failures);
-    w.time(t.last_failure);
-    w.0
-}
-
-/// Decode a throttle counter.
-pub fn decode_throttle(b: &[u8]) -> Result<ThrottleRecord> {
-    let mut r = Reader::new(b);
-    let t = ThrottleRecord {
-        failures: r.u32()?,
-        last_failure: r.time()?,
-    };
-    r.end()?;
-    Ok(t)
-}
-
-/// Encode an API key (its digest is the key).
-pub fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(16 + k.name.len()));
-    w.time(k.created_at);
-    w.str(&k.name);
-    w.0
-}
-
-/// Decode an API key stored under `digest`.
-pub fn decode_api_key(digest: TokenDigest, b: &[u8]) -> Result<ApiKeyRecord> {
-    let mut r = Reader::new(b);
-    let k = ApiKeyRecord {
-        digest,
-        created_at: r.time()?,
-        name: r.str()?,
-    };
-    r.end()?;
-    Ok(k)
 }
 
 #[cfg(test)]

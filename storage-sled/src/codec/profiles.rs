@@ -4,7 +4,7 @@ use tessera_core::store::{DeviceInfo, DeviceRoles, ProfileRecord};
 use tessera_core::{ProfileKind, ProfileState};
 use uuid::Uuid;
 
-use super::{Reader, Result, Writer};
+use super::bytes::{Reader, Result, Writer};
 
 /// Encode a profile.
 pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {

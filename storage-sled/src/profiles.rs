@@ -7,16 +7,16 @@ use tessera_core::store::{Conflict, ProfileRecord, ProfileStore, Revoke, StoreRe
 use tessera_core::{StoreError, Timestamp, TokenDigest};
 use uuid::Uuid;
 
-use super::revoke::{Attached, RevokeTx, remove_qr_tx, revoke_attached, scan_attached, with_retry};
-use super::token_index::TokenTx;
-use super::{Inner, SledStore, read};
-use crate::codec::{decode_fixed, decode_profile, decode_qr, encode_profile};
+use crate::codec::{decode_fixed, decode_profile, decode_qr, encode_profile, profile_version};
 use crate::error::{
     Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, finish, from_tx,
 };
+use crate::revoke::{Attached, RevokeTx, remove_qr_tx, revoke_attached, scan_attached, with_retry};
+use crate::store::{Inner, SledStore, read};
+use crate::token_index::TokenTx;
 
 /// The trees a new profile is written to.
-pub(super) struct ProfileTx<'a> {
+pub(crate) struct ProfileTx<'a> {
     pub profiles: &'a TransactionalTree,
     pub usernames: &'a TransactionalTree,
     pub public_keys: &'a TransactionalTree,
@@ -25,7 +25,7 @@ pub(super) struct ProfileTx<'a> {
 
 /// Claim the username (and key), append to the owner's devices and store the profile.
 /// Refusals in the order `MemoryStore` checks them: username, id, public key.
-pub(super) fn insert_profile(tx: &ProfileTx<'_>, p: &ProfileRecord, value: &[u8]) -> TxResult<()> {
+pub(crate) fn insert_profile(tx: &ProfileTx<'_>, p: &ProfileRecord, value: &[u8]) -> TxResult<()> {
     let id = p.id.as_bytes();
     if tx.usernames.get(p.username.as_bytes())?.is_some() {
         return abort(StoreError::Conflict(Conflict::Username));
@@ -58,14 +58,14 @@ pub(super) fn insert_profile(tx: &ProfileTx<'_>, p: &ProfileRecord, value: &[u8]
 }
 
 /// The trees a profile update (with its revocation) writes.
-pub(super) struct UpdateTx<'a> {
+pub(crate) struct UpdateTx<'a> {
     pub profiles: &'a TransactionalTree,
     pub public_keys: &'a TransactionalTree,
     pub revoke: RevokeTx<'a>,
 }
 
 /// What `revoke` will delete, listed before the transaction (`None` for `Revoke::Nothing`).
-pub(super) fn scan_for_revoke(
+pub(crate) fn scan_for_revoke(
     db: &Inner,
     profile: Uuid,
     revoke: Revoke,
@@ -78,7 +78,7 @@ pub(super) fn scan_for_revoke(
 
 /// `ProfileStore::update_profile` inside a transaction: check the version and the key,
 /// write the profile (username and owner kept) and revoke what `attached` lists.
-pub(super) fn update_profile_tx(
+pub(crate) fn update_profile_tx(
     tx: &UpdateTx<'_>,
     new: &ProfileRecord,
     expected_version: u64,
@@ -313,5 +313,19 @@ impl ProfileStore for SledStore {
             ))
         })
         .await
+    }
+}
+
+/// `NotFound` or `VersionMismatch` unless the profile `id` has `version` (inside a
+/// transaction; the check of every versioned insert: tokens, QR tokens).
+pub(crate) fn expect_version(profiles: &TransactionalTree, id: Uuid, version: u64) -> TxResult<()> {
+    let key = id.as_bytes();
+    let Some(raw) = profiles.get(key)? else {
+        return abort(StoreError::NotFound);
+    };
+    match profile_version(&raw) {
+        Ok(v) if v == version => Ok(()),
+        Ok(_) => abort(StoreError::VersionMismatch),
+        Err(e) => abort_corrupt("profiles", key, e),
     }
 }

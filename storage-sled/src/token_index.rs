@@ -10,15 +10,15 @@ use tessera_core::store::TokenRecord;
 use tessera_core::{Timestamp, TokenDigest};
 use uuid::Uuid;
 
-use super::revoke::bump_generation;
 use crate::codec::{TokenView, decode_fixed, decode_token_view, encode_token};
 use crate::error::{TxResult, abort, abort_corrupt, corrupt, corrupt_entry};
+use crate::revoke::bump_generation;
 use crate::trees::{EXP_TOKEN, expiry_key, pair_key};
 
 const EMPTY: &[u8] = &[];
 
 /// A token to store, encoded.
-pub(super) struct NewToken {
+pub(crate) struct NewToken {
     pub digest: [u8; 32],
     pub profile: Uuid,
     pub expires_at: Timestamp,
@@ -39,7 +39,7 @@ impl NewToken {
 }
 
 /// The token trees of a transaction.
-pub(super) struct TokenTx<'a> {
+pub(crate) struct TokenTx<'a> {
     pub tokens: &'a TransactionalTree,
     pub profile_tokens: &'a TransactionalTree,
     pub family_tokens: &'a TransactionalTree,

@@ -13,10 +13,10 @@ use tessera_core::store::{QrRecord, StoreResult};
 use tessera_core::{StoreError, TokenDigest};
 use uuid::Uuid;
 
-use super::Inner;
-use super::token_index::TokenTx;
 use crate::codec::{decode_fixed, decode_qr};
 use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, from_sled};
+use crate::store::Inner;
+use crate::token_index::TokenTx;
 use crate::trees::{EXP_QR, expiry_key, pair_key};
 
 /// How often a revocation rescans before giving up (only under a storm of new tokens for
@@ -24,7 +24,7 @@ use crate::trees::{EXP_QR, expiry_key, pair_key};
 const MAX_RESCANS: usize = 64;
 
 /// Run `f` until it does not end in `Abort::Stale`.
-pub(super) fn with_retry<T>(mut f: impl FnMut() -> Result<T, Abort>) -> StoreResult<T> {
+pub(crate) fn with_retry<T>(mut f: impl FnMut() -> Result<T, Abort>) -> StoreResult<T> {
     for _ in 0..MAX_RESCANS {
         match f() {
             Ok(v) => return Ok(v),
@@ -39,7 +39,7 @@ pub(super) fn with_retry<T>(mut f: impl FnMut() -> Result<T, Abort>) -> StoreRes
 }
 
 /// What was attached to a profile when it was scanned (outside a transaction).
-pub(super) struct Attached {
+pub(crate) struct Attached {
     generation: u64,
     pub tokens: Vec<[u8; 32]>,
     qrs: Vec<[u8; 32]>,
@@ -55,7 +55,7 @@ fn generation(raw: Option<&[u8]>, profile: &[u8; 16]) -> Result<u64, StoreError>
 }
 
 /// Bump the profile's attachment generation (inside the attaching transaction).
-pub(super) fn bump_generation(attach: &TransactionalTree, profile: Uuid) -> TxResult<()> {
+pub(crate) fn bump_generation(attach: &TransactionalTree, profile: Uuid) -> TxResult<()> {
     let id = profile.as_bytes();
     let g = match generation(attach.get(id)?.as_deref(), id) {
         Ok(g) => g,
@@ -66,7 +66,7 @@ pub(super) fn bump_generation(attach: &TransactionalTree, profile: Uuid) -> TxRe
 }
 
 /// Abort with `Stale` if anything was attached to `profile` since `a` was scanned.
-pub(super) fn check_generation(
+pub(crate) fn check_generation(
     attach: &TransactionalTree,
     profile: Uuid,
     a: &Attached,
@@ -80,7 +80,7 @@ pub(super) fn check_generation(
 }
 
 /// The 32-byte digests after a 16-byte prefix, from a prefix scan of `tree`.
-pub(super) fn scan_digests(
+pub(crate) fn scan_digests(
     tree: &sled::Tree,
     name: &str,
     prefix: &[u8; 16],
@@ -95,7 +95,7 @@ pub(super) fn scan_digests(
 }
 
 /// Read the generation, then list the profile's tokens and, if `with_qr`, its QR tokens.
-pub(super) fn scan_attached(db: &Inner, profile: Uuid, with_qr: bool) -> StoreResult<Attached> {
+pub(crate) fn scan_attached(db: &Inner, profile: Uuid, with_qr: bool) -> StoreResult<Attached> {
     let t = &db.t;
     let id = profile.as_bytes();
     let raw = t.attach_gen.get(id).map_err(from_sled)?;
@@ -112,7 +112,7 @@ pub(super) fn scan_attached(db: &Inner, profile: Uuid, with_qr: bool) -> StoreRe
 }
 
 /// The trees a revocation writes.
-pub(super) struct RevokeTx<'a> {
+pub(crate) struct RevokeTx<'a> {
     pub tok: TokenTx<'a>,
     pub qr: &'a TransactionalTree,
     pub owner_qr: &'a TransactionalTree,
@@ -121,7 +121,7 @@ pub(super) struct RevokeTx<'a> {
 
 /// Delete what `a` lists (but `keep`), if nothing was attached since the scan; otherwise
 /// abort with `Stale` so the caller rescans. Returns how many records were deleted.
-pub(super) fn revoke_attached(
+pub(crate) fn revoke_attached(
     tx: &RevokeTx<'_>,
     profile: Uuid,
     a: &Attached,
@@ -152,7 +152,7 @@ pub(super) fn revoke_attached(
 }
 
 /// Delete a QR token and its index entries.
-pub(super) fn remove_qr_tx(
+pub(crate) fn remove_qr_tx(
     qr: &TransactionalTree,
     owner_qr: &TransactionalTree,
     expiry: &TransactionalTree,
