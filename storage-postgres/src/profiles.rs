@@ -9,13 +9,13 @@ use tessera_core::store::{ProfileRecord, ProfileStore, Revoke, StoreError, Store
 use tessera_core::token::TokenDigest;
 use uuid::Uuid;
 
-use super::PostgresStore;
-use super::tokens::REVOKE;
 use crate::codec::{self, PROFILE_COLUMNS, kind_to_i16, state_to_i16, to_i64};
 use crate::error::from_sqlx;
+use crate::store::PostgresStore;
+use crate::tokens::REVOKE;
 
 /// The sixteen profile values of [`bind_profile`] as `$1…$16` of an insert.
-pub(super) const INSERT_VALUES: &str = "(id, kind, state, username, password_hash, password_temporary, \
+pub(crate) const INSERT_VALUES: &str = "(id, kind, state, username, password_hash, password_temporary, \
     public_key, owner_id, environments, device_id, device_roles, device_name, device_meta, \
     created_at, updated_at, version)";
 
@@ -28,7 +28,7 @@ const UPDATE: &str = "UPDATE profiles SET kind = $2, state = $3, password_hash =
     WHERE id = $1 AND version = $17";
 
 /// Bind the sixteen columns of a profile, in [`INSERT_VALUES`] order.
-pub(super) fn bind_profile<'q>(
+pub(crate) fn bind_profile<'q>(
     q: Query<'q, Postgres, PgArguments>,
     p: &'q ProfileRecord,
 ) -> StoreResult<Query<'q, Postgres, PgArguments>> {
@@ -56,7 +56,7 @@ pub(super) fn bind_profile<'q>(
 /// order matters under READ COMMITTED: a concurrent `put_token` (or rotation, or reset
 /// code) holds the profile row `FOR SHARE` until it commits, so the update waits for it,
 /// and the revocation, a statement started after the update, sees its tokens.
-pub(super) async fn update_in(
+pub(crate) async fn update_in(
     tx: &mut PgConnection,
     profile: &ProfileRecord,
     expected_version: u64,

@@ -6,10 +6,10 @@ use tessera_core::store::{
     ProfileRecord, Revoke, ServerUserRecord, ServerUserStore, StoreError, StoreResult,
 };
 
-use super::PostgresStore;
-use super::profiles::{INSERT_VALUES, bind_profile, update_in};
 use crate::codec::{self, SERVER_USER_COLUMNS};
 use crate::error::from_sqlx;
+use crate::profiles::{INSERT_VALUES, bind_profile, update_in};
+use crate::store::PostgresStore;
 
 #[async_trait]
 impl ServerUserStore for PostgresStore {
