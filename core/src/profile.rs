@@ -17,6 +17,29 @@ pub enum ProfileKind {
 }
 
 impl ProfileKind {
+    /// Every kind, for exhaustive tests.
+    pub const ALL: [Self; 2] = [Self::User, Self::Device];
+
+    /// Stable one-byte tag used by the storage layouts (redb, sled and PostgreSQL store
+    /// it): 1 user, 2 device. A stored value: never renumber.
+    #[must_use]
+    pub const fn tag(self) -> u8 {
+        match self {
+            Self::User => 1,
+            Self::Device => 2,
+        }
+    }
+
+    /// Inverse of [`ProfileKind::tag`].
+    #[must_use]
+    pub const fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(Self::User),
+            2 => Some(Self::Device),
+            _ => None,
+        }
+    }
+
     /// Wire name: `user` or `device`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -51,6 +74,33 @@ impl ProfileState {
         Self::Rejected,
         Self::Removed,
     ];
+
+    /// Stable one-byte tag used by the storage layouts (redb, sled and PostgreSQL store
+    /// it): 1 incomplete, 2 pending, 3 active, 4 rejected, 5 removed. A stored value:
+    /// never renumber.
+    #[must_use]
+    pub const fn tag(self) -> u8 {
+        match self {
+            Self::Incomplete => 1,
+            Self::Pending => 2,
+            Self::Active => 3,
+            Self::Rejected => 4,
+            Self::Removed => 5,
+        }
+    }
+
+    /// Inverse of [`ProfileState::tag`].
+    #[must_use]
+    pub const fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(Self::Incomplete),
+            2 => Some(Self::Pending),
+            3 => Some(Self::Active),
+            4 => Some(Self::Rejected),
+            5 => Some(Self::Removed),
+            _ => None,
+        }
+    }
 
     /// Wire name.
     #[must_use]
@@ -174,6 +224,22 @@ mod tests {
     use Event as E;
     use ProfileKind::{Device, User};
     use ProfileState as S;
+
+    #[test]
+    fn tags_are_stable_and_invertible() {
+        assert_eq!(ProfileKind::ALL.map(ProfileKind::tag), [1, 2]);
+        assert_eq!(S::ALL.map(S::tag), [1, 2, 3, 4, 5]);
+        for k in ProfileKind::ALL {
+            assert_eq!(ProfileKind::from_tag(k.tag()), Some(k));
+        }
+        for s in S::ALL {
+            assert_eq!(S::from_tag(s.tag()), Some(s));
+        }
+        assert_eq!(ProfileKind::from_tag(0), None);
+        assert_eq!(ProfileKind::from_tag(3), None);
+        assert_eq!(S::from_tag(0), None);
+        assert_eq!(S::from_tag(6), None);
+    }
 
     #[test]
     fn every_user_transition() {

@@ -1,14 +1,14 @@
-//! Records ↔ columns: the enum numbers (those of the redb codec, so the two layouts read
-//! alike), the column lists of each table, and decoding a row into its record. A value
-//! that does not fit (an unknown enum number, a digest of the wrong length, a negative
-//! version) is `StoreError::Corrupt` naming the table and key, never a panic.
+//! Records ↔ columns: the enum numbers (core's tags, [`ProfileKind::tag`] and the like,
+//! which the redb and sled layouts store too), the column lists of each table, and
+//! decoding a row into its record. A value that does not fit (an unknown enum number, a
+//! digest of the wrong length, a negative version) is `StoreError::Corrupt` naming the
+//! table and key, never a panic.
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use tessera_core::principal::Principal;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
-    ProfileRecord, QrRecord, StoreResult, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
+    ResolvedToken, ServerUserRecord, StoreResult, ThrottleRecord, TokenRecord,
 };
 use tessera_core::{ProfileKind, ProfileState, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -30,46 +30,26 @@ pub const QR_COLUMNS: &str = "digest, owner_id, issued_at, expires_at, device_na
 pub const COMMAND_COLUMNS: &str =
     "id, profile_id, status, body, result_names, result_values, created_at, expires_at";
 
-/// The columns of `external_users` that [`external_user`] reads.
-pub const EXTERNAL_COLUMNS: &str =
+/// The columns of `external_users` that [`server_user`] reads.
+pub const SERVER_USER_COLUMNS: &str =
     "external_id, profile_id, email, metadata, created_at, updated_at";
 
-/// Profile kind as stored.
-pub const fn kind_to_i16(k: ProfileKind) -> i16 {
-    match k {
-        ProfileKind::User => 1,
-        ProfileKind::Device => 2,
-    }
+/// Profile kind as stored: core's [`ProfileKind::tag`] as `smallint`.
+pub fn kind_to_i16(k: ProfileKind) -> i16 {
+    i16::from(k.tag())
 }
 
-const fn kind_from_i16(n: i16) -> Option<ProfileKind> {
-    match n {
-        1 => Some(ProfileKind::User),
-        2 => Some(ProfileKind::Device),
-        _ => None,
-    }
+fn kind_from_i16(n: i16) -> Option<ProfileKind> {
+    u8::try_from(n).ok().and_then(ProfileKind::from_tag)
 }
 
-/// Profile state as stored.
-pub const fn state_to_i16(s: ProfileState) -> i16 {
-    match s {
-        ProfileState::Incomplete => 1,
-        ProfileState::Pending => 2,
-        ProfileState::Active => 3,
-        ProfileState::Rejected => 4,
-        ProfileState::Removed => 5,
-    }
+/// Profile state as stored: core's [`ProfileState::tag`] as `smallint`.
+pub fn state_to_i16(s: ProfileState) -> i16 {
+    i16::from(s.tag())
 }
 
-const fn state_from_i16(n: i16) -> Option<ProfileState> {
-    match n {
-        1 => Some(ProfileState::Incomplete),
-        2 => Some(ProfileState::Pending),
-        3 => Some(ProfileState::Active),
-        4 => Some(ProfileState::Rejected),
-        5 => Some(ProfileState::Removed),
-        _ => None,
-    }
+fn state_from_i16(n: i16) -> Option<ProfileState> {
+    u8::try_from(n).ok().and_then(ProfileState::from_tag)
 }
 
 /// Token kind as stored.
@@ -172,10 +152,10 @@ pub fn token(row: &PgRow) -> StoreResult<TokenRecord> {
 
 /// The verify row: token `digest` joined with its profile (see
 /// [`crate::store::tokens::RESOLVE`]).
-pub fn principal(row: &PgRow, digest: TokenDigest) -> StoreResult<Principal> {
+pub fn resolved(row: &PgRow, digest: TokenDigest) -> StoreResult<ResolvedToken> {
     let profile_id: Uuid = get(row, "id")?;
     let bad = |what: &str| corrupt("profiles", profile_id, what);
-    Ok(Principal {
+    Ok(ResolvedToken {
         profile_id,
         kind: kind_from_i16(get(row, "kind")?).ok_or_else(|| bad("unknown profile kind"))?,
         state: state_from_i16(get(row, "state")?).ok_or_else(|| bad("unknown profile state"))?,
@@ -251,9 +231,9 @@ pub fn api_key(row: &PgRow, digest: TokenDigest) -> StoreResult<ApiKeyRecord> {
     })
 }
 
-/// An `external_users` row (columns [`EXTERNAL_COLUMNS`]).
-pub fn external_user(row: &PgRow) -> StoreResult<ExternalUserRecord> {
-    Ok(ExternalUserRecord {
+/// An `external_users` row (columns [`SERVER_USER_COLUMNS`]).
+pub fn server_user(row: &PgRow) -> StoreResult<ServerUserRecord> {
+    Ok(ServerUserRecord {
         external_id: get(row, "external_id")?,
         profile_id: get(row, "profile_id")?,
         email: get(row, "email")?,

@@ -2,9 +2,17 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod commands;
 mod config;
 mod error;
+mod keys;
+mod maintenance;
+mod profiles;
+mod qr;
 mod store;
+mod throttle;
+mod tokens;
+mod users;
 
 pub use config::{PostgresConfig, redact_url};
 pub use store::{MIGRATOR, PostgresStore, SCHEMA_VERSION};

@@ -1,11 +1,6 @@
-//! [`PostgresStore`]: connecting, migrating and checking the schema version. The trait
-//! implementations are in the submodules, one per group of aggregates.
-
-mod external;
-mod profiles;
-mod records;
-mod token_api;
-mod tokens;
+//! [`PostgresStore`]: connecting, migrating and checking the schema version. Each storage
+//! trait is implemented in the file named after it (`profiles.rs`, `tokens.rs`, …); a
+//! transaction is a pooled connection's `begin()`.
 
 use std::fmt;
 

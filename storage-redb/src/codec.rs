@@ -26,7 +26,7 @@
 //!
 //! ## Profile (`profiles`, key = id)
 //!
-//! The fields [`decode_principal`] needs come first, so verify reads a prefix and stops.
+//! The fields [`decode_resolved`] needs come first, so verify reads a prefix and stops.
 //!
 //! | offset | size | field |
 //! |---|---|---|
@@ -95,17 +95,22 @@
 //! `server_key`: the 32-byte seed.
 
 mod bytes;
-mod external;
-mod profile;
-mod records;
+mod commands;
+mod keys;
+mod profiles;
+mod qr;
+mod throttle;
+mod tokens;
+mod users;
 
-pub use bytes::DecodeError;
-pub use external::{decode_external_user, encode_external_user};
-pub use profile::{decode_principal, decode_profile, encode_profile};
-pub use records::{
-    decode_api_key, decode_command, decode_fixed, decode_qr, decode_throttle, decode_token,
-    encode_api_key, encode_command, encode_qr, encode_throttle, encode_token,
-};
+pub use bytes::{DecodeError, decode_fixed};
+pub use commands::{decode_command, encode_command};
+pub use keys::{decode_api_key, encode_api_key};
+pub use profiles::{decode_profile, decode_resolved, encode_profile};
+pub use qr::{decode_qr, encode_qr};
+pub use throttle::{decode_throttle, encode_throttle};
+pub use tokens::{decode_token, encode_token};
+pub use users::{decode_server_user, encode_server_user};
 
 /// The layout version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 2;

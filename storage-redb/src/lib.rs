@@ -2,13 +2,19 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod commands;
 mod config;
 mod error;
-mod read;
+mod keys;
+mod maintenance;
+mod profiles;
+mod qr;
 mod store;
 mod tables;
-mod traits;
-mod write;
+mod throttle;
+mod token_index;
+mod tokens;
+mod users;
 
 pub use config::RedbConfig;
 pub use store::{FILE_NAME, RedbStore};

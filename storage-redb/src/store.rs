@@ -17,6 +17,8 @@ use crate::tables as t;
 
 mod format;
 
+pub(crate) use format::format_version;
+
 /// Name of the database file inside the data directory.
 pub const FILE_NAME: &str = "tessera.redb";
 

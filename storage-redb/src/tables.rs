@@ -66,8 +66,8 @@ pub const EXPIRY: TableDefinition<&[u8; 41], ()> = TableDefinition::new("expiry"
 pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
 /// API key records by digest.
 pub const API_KEYS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_keys");
-/// Server-registered user records by external id.
-pub const EXTERNAL_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("external_users");
+/// Server-registered user records by external id (the table kept its format-2 name).
+pub const SERVER_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("external_users");
 
 /// `meta` key of the format version.
 pub const META_FORMAT_VERSION: &str = "format_version";

@@ -2,10 +2,20 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod commands;
 mod config;
 mod error;
+mod keys;
+mod maintenance;
+mod profiles;
+mod qr;
+mod revoke;
 mod store;
+mod throttle;
+mod token_index;
+mod tokens;
 mod trees;
+mod users;
 
 pub use codec::FORMAT_VERSION;
 pub use config::SledConfig;

@@ -6,7 +6,8 @@
 //! serialisable. Inside a transaction only point reads are possible (a scan would
 //! deadlock on that lock), so revoking *every* token of a profile or of a refresh family
 //! is optimistic: the scan before the transaction is proven current inside it, else the
-//! transaction aborts and the caller rescans (see `revoke.rs` and `family.rs`).
+//! transaction aborts and the caller rescans (see `revoke.rs`, and `revoke_family` in
+//! `tokens.rs`).
 //!
 //! **Durability.** Every write calls `Db::flush` (an fsync of sled's log) before it returns,
 //! also when it ends in a refusal, since a refusal may rest on another writer's
@@ -21,18 +22,8 @@
 //! tells (sled is opened by one process, so every write goes through this store);
 //! otherwise it re-reads the token (see `tokens.rs`).
 
-mod external;
-mod family;
-mod maintenance;
 mod open;
-mod profiles;
-mod records;
 mod release;
-mod revoke;
-mod rotation;
-mod single_use;
-mod token_index;
-mod tokens;
 mod upgrade;
 
 use std::fmt;
@@ -55,15 +46,15 @@ use crate::trees::Trees;
 /// store and returns once sled has released the directory, so it can be reopened at once.
 #[derive(Clone)]
 pub struct SledStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
-    db: sled::Db,
-    t: Trees,
-    writes: Writes,
+    pub(crate) db: sled::Db,
+    pub(crate) t: Trees,
+    pub(crate) writes: Writes,
     dir: PathBuf,
-    purge_chunk: usize,
+    pub(crate) purge_chunk: usize,
     /// Last: dropped after `db` and `t`, it waits for sled to release the directory.
     _release: release::LockRelease,
 }
@@ -107,7 +98,7 @@ impl SledStore {
     }
 
     /// Run a write (a transaction) off the async executor, then flush it to disk.
-    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> StoreResult<T> + Send + 'static,
@@ -137,7 +128,7 @@ pub(crate) struct Writes {
 
 impl Writes {
     /// Run the write `f`, counted.
-    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+    pub(crate) fn run<T>(&self, f: impl FnOnce() -> T) -> T {
         // Finished also when `f` panics, or every later read would take the slow path.
         struct Finish<'a>(&'a AtomicU64);
         impl Drop for Finish<'_> {
@@ -166,7 +157,7 @@ impl Writes {
 }
 
 /// Point read of `tree[key]`, decoded with `decode`.
-fn read<T>(
+pub(crate) fn read<T>(
     tree: &sled::Tree,
     name: &str,
     key: &[u8],

@@ -17,7 +17,7 @@
 //! | `commands`       | command id (16)                       | command record              |
 //! | `throttle`       | throttle key (UTF-8)                  | throttle record             |
 //! | `api_keys`       | API key digest (32)                   | API key record              |
-//! | `external_users` | external id (UTF-8)                   | external user record        |
+//! | `external_users` | external id (UTF-8)                   | server-registered user record |
 //! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command) ‖ key in its tree | empty |
 //!
 //! Every index entry is written in the same transaction as its record, so an index entry
@@ -58,7 +58,8 @@ pub struct Trees {
     pub commands: Tree,
     pub throttle: Tree,
     pub api_keys: Tree,
-    pub external_users: Tree,
+    /// Server-registered users (the tree kept its format-2 name, `external_users`).
+    pub server_users: Tree,
     pub expiry: Tree,
 }
 
@@ -81,7 +82,7 @@ impl Trees {
             commands: db.open_tree("commands")?,
             throttle: db.open_tree("throttle")?,
             api_keys: db.open_tree("api_keys")?,
-            external_users: db.open_tree("external_users")?,
+            server_users: db.open_tree("external_users")?,
             expiry: db.open_tree("expiry")?,
         })
     }
@@ -103,7 +104,7 @@ impl Trees {
             &self.commands,
             &self.throttle,
             &self.api_keys,
-            &self.external_users,
+            &self.server_users,
             &self.expiry,
         ]
         .iter()

@@ -1,11 +1,11 @@
-//! Conformance cases: `ExternalUserStore` (server-registered users).
+//! Conformance cases: `ServerUserStore` (server-registered users).
 
 use std::sync::Arc;
 
 use super::fixtures::{profile, token_record};
 use tessera_core::clock::Timestamp;
 use tessera_core::profile::ProfileState;
-use tessera_core::store::{Conflict, ExternalUserRecord, ProfileRecord, Revoke, Store, StoreError};
+use tessera_core::store::{Conflict, ProfileRecord, Revoke, ServerUserRecord, Store, StoreError};
 
 pub(super) const CASES: &[(&str, super::Case)] = case_list![
     external_user_create_and_read,
@@ -15,12 +15,12 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
 ];
 
 /// A server-registered user `external_id` with a fresh active profile named `name`.
-pub(super) fn external(external_id: &str, name: &str) -> (ExternalUserRecord, ProfileRecord) {
+pub(super) fn external(external_id: &str, name: &str) -> (ServerUserRecord, ProfileRecord) {
     let mut p = profile(name);
     p.password_hash = None;
     p.state = ProfileState::Active;
     p.environments = vec!["prod".into()];
-    let u = ExternalUserRecord {
+    let u = ServerUserRecord {
         external_id: external_id.to_owned(),
         profile_id: p.id,
         email: Some("a@example.com".into()),
@@ -33,9 +33,9 @@ pub(super) fn external(external_id: &str, name: &str) -> (ExternalUserRecord, Pr
 
 async fn external_user_create_and_read(s: Arc<dyn Store>) {
     let (u, p) = external("auth0|abc123", "x-abc");
-    s.create_external_user(&u, &p).await.unwrap();
+    s.create_server_user(&u, &p).await.unwrap();
     assert_eq!(
-        s.get_external_user("auth0|abc123").await.unwrap().as_ref(),
+        s.get_server_user("auth0|abc123").await.unwrap().as_ref(),
         Some(&u)
     );
     assert_eq!(s.get_profile(p.id).await.unwrap().as_ref(), Some(&p));
@@ -43,15 +43,15 @@ async fn external_user_create_and_read(s: Arc<dyn Store>) {
         s.get_profile_by_username("x-abc").await.unwrap().as_ref(),
         Some(&p)
     );
-    assert_eq!(s.get_external_user("auth0|ABC123").await.unwrap(), None);
-    assert_eq!(s.get_external_user("").await.unwrap(), None);
+    assert_eq!(s.get_server_user("auth0|ABC123").await.unwrap(), None);
+    assert_eq!(s.get_server_user("").await.unwrap(), None);
     // no email or metadata
     let (mut u2, p2) = external("google:42", "x-42");
     u2.email = None;
     u2.metadata = None;
-    s.create_external_user(&u2, &p2).await.unwrap();
+    s.create_server_user(&u2, &p2).await.unwrap();
     assert_eq!(
-        s.get_external_user("google:42").await.unwrap().as_ref(),
+        s.get_server_user("google:42").await.unwrap().as_ref(),
         Some(&u2)
     );
     // tokens of such a profile resolve with its environments
@@ -69,11 +69,11 @@ async fn external_user_create_and_read(s: Arc<dyn Store>) {
 
 async fn external_user_create_is_all_or_nothing(s: Arc<dyn Store>) {
     let (u, p) = external("idp-1", "taken-name");
-    s.create_external_user(&u, &p).await.unwrap();
+    s.create_server_user(&u, &p).await.unwrap();
     // the same external id again, with a fresh profile: refused, no profile left behind
     let (u2, p2) = external("idp-1", "fresh-name");
     assert_eq!(
-        s.create_external_user(&u2, &p2).await,
+        s.create_server_user(&u2, &p2).await,
         Err(StoreError::Conflict(Conflict::Exists))
     );
     assert_eq!(s.get_profile(p2.id).await.unwrap(), None);
@@ -81,16 +81,13 @@ async fn external_user_create_is_all_or_nothing(s: Arc<dyn Store>) {
     // a taken username: refused, no mapping left behind
     let (u3, p3) = external("idp-2", "taken-name");
     assert_eq!(
-        s.create_external_user(&u3, &p3).await,
+        s.create_server_user(&u3, &p3).await,
         Err(StoreError::Conflict(Conflict::Username))
     );
-    assert_eq!(s.get_external_user("idp-2").await.unwrap(), None);
+    assert_eq!(s.get_server_user("idp-2").await.unwrap(), None);
     assert_eq!(s.get_profile(p3.id).await.unwrap(), None);
     // the first user is untouched
-    assert_eq!(
-        s.get_external_user("idp-1").await.unwrap().as_ref(),
-        Some(&u)
-    );
+    assert_eq!(s.get_server_user("idp-1").await.unwrap().as_ref(), Some(&u));
     assert_eq!(
         s.get_profile_by_username("taken-name")
             .await
@@ -103,7 +100,7 @@ async fn external_user_create_is_all_or_nothing(s: Arc<dyn Store>) {
 
 async fn external_user_update_with_profile(s: Arc<dyn Store>) {
     let (u, p) = external("idp-1", "x-one");
-    s.create_external_user(&u, &p).await.unwrap();
+    s.create_server_user(&u, &p).await.unwrap();
     let t = token_record(p.id, 5000);
     s.put_token(&t, 1).await.unwrap();
     let mut u2 = u.clone();
@@ -114,13 +111,13 @@ async fn external_user_update_with_profile(s: Arc<dyn Store>) {
     let mut p2 = p.clone();
     p2.environments = vec!["prod".into(), "staging".into()];
     p2.version = 2;
-    s.update_external_user(&u2, &p2, 1, Revoke::Nothing)
+    s.update_server_user(&u2, &p2, 1, Revoke::Nothing)
         .await
         .unwrap();
-    let got = s.get_external_user("idp-1").await.unwrap().unwrap();
+    let got = s.get_server_user("idp-1").await.unwrap().unwrap();
     assert_eq!(
         got,
-        ExternalUserRecord {
+        ServerUserRecord {
             created_at: Timestamp(1000),
             ..u2.clone()
         }
@@ -140,7 +137,7 @@ async fn external_user_update_with_profile(s: Arc<dyn Store>) {
     let mut p3 = p2.clone();
     p3.environments = vec!["staging".into()];
     p3.version = 3;
-    s.update_external_user(&u2, &p3, 2, Revoke::All)
+    s.update_server_user(&u2, &p3, 2, Revoke::All)
         .await
         .unwrap();
     assert_eq!(s.resolve_token(&t.digest).await.unwrap(), None);
@@ -152,9 +149,9 @@ async fn external_user_update_with_profile(s: Arc<dyn Store>) {
 
 async fn external_user_update_refusals_change_nothing(s: Arc<dyn Store>) {
     let (u, p) = external("idp-1", "x-one");
-    s.create_external_user(&u, &p).await.unwrap();
+    s.create_server_user(&u, &p).await.unwrap();
     let (other_u, other_p) = external("idp-2", "x-two");
-    s.create_external_user(&other_u, &other_p).await.unwrap();
+    s.create_server_user(&other_u, &other_p).await.unwrap();
     let t = token_record(p.id, 5000);
     s.put_token(&t, 1).await.unwrap();
     let mut u2 = u.clone();
@@ -164,22 +161,22 @@ async fn external_user_update_refusals_change_nothing(s: Arc<dyn Store>) {
     p2.version = 2;
     // stale version
     assert_eq!(
-        s.update_external_user(&u2, &p2, 7, Revoke::All).await,
+        s.update_server_user(&u2, &p2, 7, Revoke::All).await,
         Err(StoreError::VersionMismatch)
     );
     // unknown external id
     let mut ghost = u2.clone();
     ghost.external_id = "idp-9".into();
     assert_eq!(
-        s.update_external_user(&ghost, &p2, 1, Revoke::All).await,
+        s.update_server_user(&ghost, &p2, 1, Revoke::All).await,
         Err(StoreError::NotFound)
     );
-    assert_eq!(s.get_external_user("idp-9").await.unwrap(), None);
+    assert_eq!(s.get_server_user("idp-9").await.unwrap(), None);
     // an external id mapped to another profile
     let mut wrong = other_u.clone();
     wrong.email = Some("changed@example.com".into());
     assert_eq!(
-        s.update_external_user(&wrong, &p2, 1, Revoke::All).await,
+        s.update_server_user(&wrong, &p2, 1, Revoke::All).await,
         Err(StoreError::NotFound)
     );
     // a public key bound to another profile
@@ -190,16 +187,13 @@ async fn external_user_update_refusals_change_nothing(s: Arc<dyn Store>) {
     let mut p_key = p2.clone();
     p_key.public_key = Some([7; 32]);
     assert_eq!(
-        s.update_external_user(&u2, &p_key, 1, Revoke::All).await,
+        s.update_server_user(&u2, &p_key, 1, Revoke::All).await,
         Err(StoreError::Conflict(Conflict::PublicKey))
     );
     // nothing of the above was written
+    assert_eq!(s.get_server_user("idp-1").await.unwrap().as_ref(), Some(&u));
     assert_eq!(
-        s.get_external_user("idp-1").await.unwrap().as_ref(),
-        Some(&u)
-    );
-    assert_eq!(
-        s.get_external_user("idp-2").await.unwrap().as_ref(),
+        s.get_server_user("idp-2").await.unwrap().as_ref(),
         Some(&other_u)
     );
     assert_eq!(s.get_profile(p.id).await.unwrap().as_ref(), Some(&p));

@@ -188,7 +188,7 @@ async fn race_16_creations_of_one_external_user(s: Arc<dyn Store>) {
         .map(|i| {
             let s = Arc::clone(&s);
             let (u, p) = external("idp|contested", &format!("x-contested-{i}"));
-            tokio::spawn(async move { s.create_external_user(&u, &p).await.map(|()| p.id) })
+            tokio::spawn(async move { s.create_server_user(&u, &p).await.map(|()| p.id) })
         })
         .collect();
     let mut winners = Vec::new();
@@ -199,7 +199,7 @@ async fn race_16_creations_of_one_external_user(s: Arc<dyn Store>) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one creation wins");
-    let u = s.get_external_user("idp|contested").await.unwrap().unwrap();
+    let u = s.get_server_user("idp|contested").await.unwrap().unwrap();
     assert_eq!(u.profile_id, winners[0]);
     for i in 0..16 {
         let found = s
@@ -345,13 +345,13 @@ async fn resolve_sees_token_api_writes(
     );
     // external users: creation and an update of the profile
     let (u, mut xp) = external(&format!("idp|reader-{round}"), &format!("x-reader-{round}"));
-    s.create_external_user(&u, &xp).await.unwrap();
+    s.create_server_user(&u, &xp).await.unwrap();
     let xt = token_record(xp.id, 5000);
     s.put_token(&xt, xp.version).await.unwrap();
     assert!(s.resolve_token(&xt.digest).await.unwrap().is_some());
     let expected = xp.version;
     xp.state = ProfileState::Incomplete;
-    s.update_external_user(&u, &xp, expected, Revoke::Nothing)
+    s.update_server_user(&u, &xp, expected, Revoke::Nothing)
         .await
         .unwrap();
     let got = s.resolve_token(&xt.digest).await.unwrap().unwrap();

@@ -34,12 +34,11 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use tessera_core::clock::Timestamp;
-use tessera_core::principal::Principal;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStore, ExternalUserRecord, ExternalUserStore, KeyStore,
-    MaintenanceStore, MemoryStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke,
-    Rotation, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
-    TokenStore,
+    ApiKeyRecord, CommandRecord, CommandStore, KeyStore, MaintenanceStore, MemoryStore,
+    ProfileRecord, ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke, Rotation,
+    ServerUserRecord, ServerUserStore, Store, StoreError, StoreResult, ThrottleRecord,
+    ThrottleStore, TokenRecord, TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 
@@ -225,7 +224,7 @@ impl TokenStore for FaultyStore {
             .await
     }
 
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         self.read("resolve_token", self.inner.resolve_token(digest))
             .await
     }
@@ -289,35 +288,32 @@ impl TokenStore for FaultyStore {
 }
 
 #[async_trait]
-impl ExternalUserStore for FaultyStore {
-    async fn create_external_user(
+impl ServerUserStore for FaultyStore {
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()> {
-        let call = self.inner.create_external_user(user, profile);
-        self.write("create_external_user", call).await
+        let call = self.inner.create_server_user(user, profile);
+        self.write("create_server_user", call).await
     }
 
-    async fn get_external_user(
-        &self,
-        external_id: &str,
-    ) -> StoreResult<Option<ExternalUserRecord>> {
-        let call = self.inner.get_external_user(external_id);
-        self.read("get_external_user", call).await
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>> {
+        let call = self.inner.get_server_user(external_id);
+        self.read("get_server_user", call).await
     }
 
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
     ) -> StoreResult<()> {
         let call = self
             .inner
-            .update_external_user(user, profile, expected_version, revoke);
-        self.write("update_external_user", call).await
+            .update_server_user(user, profile, expected_version, revoke);
+        self.write("update_server_user", call).await
     }
 }
 

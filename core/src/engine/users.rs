@@ -23,7 +23,7 @@ use super::user_rules::{
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::profile::{ProfileKind, ProfileState};
-use crate::store::{Conflict, ExternalUserRecord, ProfileRecord, Revoke, StoreError};
+use crate::store::{Conflict, ProfileRecord, Revoke, ServerUserRecord, StoreError};
 use crate::token::TokenKind;
 use crate::username::Username;
 
@@ -123,7 +123,7 @@ impl Engine {
         // The temporary password's hash, made once for the name it is checked against.
         let mut hashed: Option<(String, String)> = None;
         for _ in 0..OPTIMISTIC_RETRIES {
-            let stored = self.store.get_external_user(&valid.external_id).await?;
+            let stored = self.store.get_server_user(&valid.external_id).await?;
             let name = match (&stored, &valid.username) {
                 (Some(u), _) => self.profile(u.profile_id).await?.username,
                 (None, Some(n)) => n.as_str().to_owned(),
@@ -159,7 +159,7 @@ impl Engine {
         valid: &Valid,
         name: String,
         temp_hash: Option<String>,
-    ) -> Result<Option<(ExternalUserRecord, ProfileRecord, bool)>> {
+    ) -> Result<Option<(ServerUserRecord, ProfileRecord, bool)>> {
         let now = self.clock.now();
         let id = self.new_id();
         let profile = ProfileRecord {
@@ -181,7 +181,7 @@ impl Engine {
             updated_at: now,
             version: 1,
         };
-        let user = ExternalUserRecord {
+        let user = ServerUserRecord {
             external_id: valid.external_id.clone(),
             profile_id: id,
             email: valid.email.clone(),
@@ -189,7 +189,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        match self.store.create_external_user(&user, &profile).await {
+        match self.store.create_server_user(&user, &profile).await {
             Ok(()) => Ok(Some((user, profile, true))),
             Err(StoreError::Conflict(Conflict::Exists)) => Ok(None),
             Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
@@ -202,9 +202,9 @@ impl Engine {
         &self,
         req: &ExternalUserUpsert,
         valid: &Valid,
-        mut user: ExternalUserRecord,
+        mut user: ServerUserRecord,
         temp_hash: Option<String>,
-    ) -> Result<Option<(ExternalUserRecord, ProfileRecord, bool)>> {
+    ) -> Result<Option<(ServerUserRecord, ProfileRecord, bool)>> {
         let now = self.clock.now();
         let mut profile = self.profile(user.profile_id).await?;
         if valid
@@ -238,7 +238,7 @@ impl Engine {
         user.updated_at = now;
         match self
             .store
-            .update_external_user(&user, &profile, expected, revoke)
+            .update_server_user(&user, &profile, expected, revoke)
             .await
         {
             Ok(()) => Ok(Some((user, profile, false))),
@@ -260,14 +260,11 @@ impl Engine {
         Ok(self.store.revoke_profile_tokens(user.profile_id).await?)
     }
 
-    async fn load_external(
-        &self,
-        external_id: &str,
-    ) -> Result<(ExternalUserRecord, ProfileRecord)> {
+    async fn load_external(&self, external_id: &str) -> Result<(ServerUserRecord, ProfileRecord)> {
         let ext = validate_external_id(external_id).map_err(|_| Error::NotFound)?;
         let user = self
             .store
-            .get_external_user(ext)
+            .get_server_user(ext)
             .await?
             .ok_or(Error::NotFound)?;
         let profile = self.profile(user.profile_id).await?;
@@ -294,7 +291,7 @@ impl Engine {
 
     async fn finish_upsert(
         &self,
-        user: ExternalUserRecord,
+        user: ServerUserRecord,
         mut profile: ProfileRecord,
         created: bool,
         create_token: bool,
@@ -339,7 +336,7 @@ struct Valid {
     username: Option<Username>,
 }
 
-fn view(user: ExternalUserRecord, profile: &ProfileRecord) -> Result<ExternalUser> {
+fn view(user: ServerUserRecord, profile: &ProfileRecord) -> Result<ExternalUser> {
     let metadata = user
         .metadata
         .as_deref()

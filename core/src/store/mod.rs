@@ -13,15 +13,14 @@ mod records;
 pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
 pub use records::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
-    ProfileRecord, QrRecord, Revoke, Rotation, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
+    ResolvedToken, Revoke, Rotation, ServerUserRecord, ThrottleRecord, TokenRecord,
 };
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
-use crate::principal::Principal;
 use crate::token::{TokenDigest, TokenKind};
 
 /// Result of a storage call.
@@ -91,9 +90,10 @@ pub trait TokenStore: Send + Sync {
         Ok(())
     }
 
-    /// The hot path: in one read transaction, the token and its profile as a [`Principal`].
-    /// `None` if either is missing. Expiry is not checked here.
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>>;
+    /// The hot path of verify: in one read transaction, the token and its profile as a
+    /// [`ResolvedToken`] (the engine builds the `Principal` from it). `None` if either is
+    /// missing. Expiry, kind and state are not checked here.
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>>;
 
     /// Read a token record.
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
@@ -212,22 +212,21 @@ pub trait KeyStore: Send + Sync {
 
 /// Server-registered users (identity-provider id → profile).
 #[async_trait]
-pub trait ExternalUserStore: Send + Sync {
+pub trait ServerUserStore: Send + Sync {
     /// Create a server-registered user and its profile in one transaction: the external id,
     /// the profile id and the canonical username are all claimed together, so of N
     /// concurrent creations of one external id exactly one succeeds and a failure leaves
     /// neither record. The caller guarantees `user.profile_id == profile.id`.
     /// Errors: `Conflict(Exists)` (external id or profile id taken), `Conflict(Username)`,
     /// `Conflict(PublicKey)` (as [`ProfileStore::create_profile`]).
-    async fn create_external_user(
+    async fn create_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
     ) -> StoreResult<()>;
 
     /// Read a server-registered user by external id.
-    async fn get_external_user(&self, external_id: &str)
-    -> StoreResult<Option<ExternalUserRecord>>;
+    async fn get_server_user(&self, external_id: &str) -> StoreResult<Option<ServerUserRecord>>;
 
     /// Update a server-registered user and its profile in one transaction. The stored record
     /// of `user.external_id` must exist and map to `profile.id` (else `NotFound`); the
@@ -236,9 +235,9 @@ pub trait ExternalUserStore: Send + Sync {
     /// external record replaced by `user` except `profile_id` and `created_at`, which keep
     /// their stored values. Nothing is written on any error.
     /// Errors: `NotFound`, `VersionMismatch`, `Conflict(PublicKey)`.
-    async fn update_external_user(
+    async fn update_server_user(
         &self,
-        user: &ExternalUserRecord,
+        user: &ServerUserRecord,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
@@ -265,7 +264,7 @@ pub trait Store:
     + CommandStore
     + ThrottleStore
     + KeyStore
-    + ExternalUserStore
+    + ServerUserStore
     + MaintenanceStore
     + std::fmt::Debug
 {
@@ -278,7 +277,7 @@ impl<T> Store for T where
         + CommandStore
         + ThrottleStore
         + KeyStore
-        + ExternalUserStore
+        + ServerUserStore
         + MaintenanceStore
         + std::fmt::Debug
 {

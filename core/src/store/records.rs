@@ -115,6 +115,31 @@ pub struct TokenRecord {
     pub family: Option<Uuid>,
 }
 
+/// What [`super::TokenStore::resolve_token`] reads in its one transaction: a token and the
+/// fields of its profile that verify needs. Plain data; the engine turns it into a
+/// [`crate::Principal`] (moving the fields, so no allocation is added on the hot path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedToken {
+    /// The profile the token belongs to.
+    pub profile_id: Uuid,
+    /// The profile's kind.
+    pub kind: ProfileKind,
+    /// The profile's state.
+    pub state: ProfileState,
+    /// The profile's owning user, for devices.
+    pub owner: Option<Uuid>,
+    /// The profile's environments.
+    pub environments: Vec<String>,
+    /// The token's kind.
+    pub token_kind: TokenKind,
+    /// When the token was issued.
+    pub issued_at: Timestamp,
+    /// When the token stops being valid (valid while `now < expires_at`).
+    pub expires_at: Timestamp,
+    /// The token's digest.
+    pub token: TokenDigest,
+}
+
 /// A device-onboarding QR token (only its digest).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrRecord {
@@ -198,9 +223,9 @@ pub struct ApiKeyRecord {
 /// The environment grants are not here but on the profile ([`ProfileRecord::environments`]),
 /// so `verify` reads them with the token in its one read. Changes of this record and of its
 /// profile are versioned together by the profile's version
-/// ([`super::ExternalUserStore::update_external_user`]).
+/// ([`super::ServerUserStore::update_server_user`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalUserRecord {
+pub struct ServerUserRecord {
     /// The identity provider's unique id (unique; 1–255 printable ASCII characters).
     pub external_id: String,
     /// The profile created for this user (immutable).

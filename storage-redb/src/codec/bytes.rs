@@ -144,3 +144,11 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+/// Decode a fixed-size `meta` value (format version, device sequence, server key).
+pub fn decode_fixed<const N: usize>(data: &[u8]) -> Result<[u8; N], DecodeError> {
+    let mut r = Reader::new(data);
+    let v = r.array()?;
+    r.end()?;
+    Ok(v)
+}

@@ -1,6 +1,6 @@
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ExternalUserRecord,
-    ProfileRecord, QrRecord, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
+    ServerUserRecord, ThrottleRecord, TokenRecord,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use tessera_core::{ProfileKind, ProfileState, Timestamp};
@@ -75,7 +75,7 @@ fn profiles_round_trip() {
 }
 
 #[test]
-fn principal_reads_the_prefix() {
+fn resolved_token_reads_the_prefix() {
     let p = device();
     let t = TokenRecord {
         digest: TokenDigest([1; 32]),
@@ -85,13 +85,13 @@ fn principal_reads_the_prefix() {
         expires_at: Timestamp(20),
         family: Some(Uuid::from_u128(5)),
     };
-    let got = decode_principal(&t, p.id, &encode_profile(&p)).unwrap();
+    let got = decode_resolved(&t, p.id, &encode_profile(&p)).unwrap();
     assert_eq!(got.owner, p.owner);
     assert_eq!(got.state, ProfileState::Pending);
     assert_eq!(got.token_kind, TokenKind::Refresh);
     assert_eq!(got.expires_at, Timestamp(20));
     let u = user();
-    let got = decode_principal(&t, u.id, &encode_profile(&u)).unwrap();
+    let got = decode_resolved(&t, u.id, &encode_profile(&u)).unwrap();
     assert_eq!(got.environments, u.environments);
 }
 
@@ -115,8 +115,8 @@ fn tokens_round_trip() {
     }
 }
 
-fn external_user(email: Option<&str>, metadata: Option<&str>) -> ExternalUserRecord {
-    ExternalUserRecord {
+fn external_user(email: Option<&str>, metadata: Option<&str>) -> ServerUserRecord {
+    ServerUserRecord {
         external_id: "auth0|abc123".into(),
         profile_id: Uuid::from_u128(7),
         email: email.map(str::to_owned),
@@ -135,16 +135,16 @@ fn external_users_round_trip() {
         (Some(""), Some("{}")),
     ] {
         let u = external_user(email, metadata);
-        let bytes = encode_external_user(&u);
-        assert_eq!(decode_external_user(&u.external_id, &bytes).unwrap(), u);
-        rejects_damage(&bytes, |b| decode_external_user(&u.external_id, b));
+        let bytes = encode_server_user(&u);
+        assert_eq!(decode_server_user(&u.external_id, &bytes).unwrap(), u);
+        rejects_damage(&bytes, |b| decode_server_user(&u.external_id, b));
     }
 }
 
 #[test]
 fn external_user_layout_is_fixed() {
     let u = external_user(Some("e"), Some("{}"));
-    let b = encode_external_user(&u);
+    let b = encode_server_user(&u);
     assert_eq!(&b[..16], u.profile_id.as_bytes());
     assert_eq!(&b[16..24], &(-3i64).to_le_bytes());
     assert_eq!(&b[24..32], &1_767_225_600i64.to_le_bytes());
@@ -152,7 +152,7 @@ fn external_user_layout_is_fixed() {
     assert_eq!(&b[33..], b"\x01\0\0\0e\x02\0\0\0{}");
     let mut bad = b.clone();
     bad[32] = 4;
-    let e = decode_external_user("x", &bad).unwrap_err();
+    let e = decode_server_user("x", &bad).unwrap_err();
     assert_eq!((e.what, e.offset), ("unknown external user flags", 32));
 }
 

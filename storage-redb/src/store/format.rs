@@ -1,13 +1,13 @@
 //! The format version at open: stamp a new file, upgrade a version-1 file in place, refuse
 //! any other (see "Format versions" in [`crate::codec`]).
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use tessera_core::token::TokenDigest;
 
 use super::Inner;
 use crate::codec::{self, FORMAT_VERSION, UPGRADABLE_VERSION};
 use crate::error::{Failure, Fallible, corrupt};
-use crate::{read, tables as t};
+use crate::tables as t;
 
 const PLACE: &str = "table `meta`, key format_version";
 
@@ -22,7 +22,7 @@ impl Inner {
             return self.write(create_tables);
         }
         tx.abort()?;
-        match self.read(read::format_version)? {
+        match self.read(format_version)? {
             Some(FORMAT_VERSION) => Ok(()),
             Some(UPGRADABLE_VERSION) => self.write(upgrade_from_v1),
             Some(v) => Err(self.unknown_version(v)),
@@ -59,7 +59,7 @@ fn create_tables(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::EXPIRY)?;
     tx.open_table(t::THROTTLE)?;
     tx.open_table(t::API_KEYS)?;
-    tx.open_table(t::EXTERNAL_USERS)?;
+    tx.open_table(t::SERVER_USERS)?;
     Ok(())
 }
 
@@ -75,7 +75,7 @@ fn stamp(tx: &WriteTransaction) -> Fallible<()> {
 /// of every stored token, the new stamp. A token that does not decode aborts the upgrade
 /// (`Corrupt`, naming it), leaving the version-1 file untouched.
 fn upgrade_from_v1(tx: &WriteTransaction) -> Fallible<()> {
-    tx.open_table(t::EXTERNAL_USERS)?;
+    tx.open_table(t::SERVER_USERS)?;
     let tokens = tx.open_table(t::TOKENS)?;
     let mut by_family = tx.open_table(t::TOKENS_BY_FAMILY)?;
     for entry in tokens.iter()? {
@@ -88,4 +88,15 @@ fn upgrade_from_v1(tx: &WriteTransaction) -> Fallible<()> {
         }
     }
     stamp(tx)
+}
+
+/// The stamped format version (a cheap read that proves the store can serve).
+pub(crate) fn format_version(rx: &ReadTransaction) -> Fallible<Option<u32>> {
+    let meta = rx.open_table(t::META)?;
+    let Some(v) = meta.get(t::META_FORMAT_VERSION)? else {
+        return Ok(None);
+    };
+    codec::decode_fixed(v.value())
+        .map(|b| Some(u32::from_le_bytes(b)))
+        .map_err(|e| Failure::decode("meta", t::META_FORMAT_VERSION.as_bytes(), e))
 }

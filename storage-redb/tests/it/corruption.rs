@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use redb::{Database, TableDefinition};
-use tessera_core::store::{ExternalUserRecord, ExternalUserStore, ProfileStore, TokenStore};
+use tessera_core::store::{ProfileStore, ServerUserRecord, ServerUserStore, TokenStore};
 use tessera_core::{StoreError, Timestamp};
 use tessera_storage_redb::{FILE_NAME, RedbStore};
 use tessera_testkit::{profile, token_record};
@@ -154,7 +154,7 @@ async fn a_record_that_does_not_decode_is_corrupt() {
     expect_corrupt(s.resolve_token(&t.digest).await, "tokens record", "byte 34");
 
     let q = profile("x-one");
-    let u = ExternalUserRecord {
+    let u = ServerUserRecord {
         external_id: "idp-1".into(),
         profile_id: q.id,
         email: Some("a@example.com".into()),
@@ -162,7 +162,7 @@ async fn a_record_that_does_not_decode_is_corrupt() {
         created_at: Timestamp(1),
         updated_at: Timestamp(1),
     };
-    s.create_external_user(&u, &q).await.unwrap();
+    s.create_server_user(&u, &q).await.unwrap();
     drop(s);
     tamper(dir.path(), |tx| {
         let mut users = tx.open_table(EXTERNAL_USERS).unwrap();
@@ -172,12 +172,12 @@ async fn a_record_that_does_not_decode_is_corrupt() {
     });
     let s = RedbStore::open(dir.path()).unwrap();
     expect_corrupt(
-        s.get_external_user("idp-1").await,
+        s.get_server_user("idp-1").await,
         "unknown external user flags",
         "table `external_users`, key 6964702d31, byte 32",
     );
     expect_corrupt(
-        s.update_external_user(&u, &q, 1, tessera_core::store::Revoke::Nothing)
+        s.update_server_user(&u, &q, 1, tessera_core::store::Revoke::Nothing)
             .await,
         "external_users record",
         "external_users",

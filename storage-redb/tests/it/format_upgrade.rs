@@ -6,7 +6,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, TableDefinition, TableHandle};
 use tessera_core::StoreError;
-use tessera_core::store::{ExternalUserRecord, ExternalUserStore, ProfileStore, TokenStore};
+use tessera_core::store::{ProfileStore, ServerUserRecord, ServerUserStore, TokenStore};
 use tessera_core::token::TokenKind;
 use tessera_core::{ProfileState, Timestamp};
 use tessera_storage_redb::{FILE_NAME, RedbStore};
@@ -97,7 +97,7 @@ async fn a_version_1_store_is_upgraded_with_its_family_index() {
     // the data is all there, and the family index found the two family tokens
     assert_eq!(s.get_profile(p.id).await.unwrap().as_ref(), Some(&p));
     assert!(s.resolve_token(&plain.digest).await.unwrap().is_some());
-    assert_eq!(s.get_external_user("idp-1").await.unwrap(), None);
+    assert_eq!(s.get_server_user("idp-1").await.unwrap(), None);
     let mut r2 = token_record(p.id, 90_000);
     r2.kind = TokenKind::Refresh;
     r2.family = Some(family);
@@ -111,7 +111,7 @@ async fn a_version_1_store_is_upgraded_with_its_family_index() {
     // and the new table takes server-registered users
     let mut q = profile("x-one");
     q.state = ProfileState::Active;
-    let u = ExternalUserRecord {
+    let u = ServerUserRecord {
         external_id: "idp-1".into(),
         profile_id: q.id,
         email: None,
@@ -119,11 +119,11 @@ async fn a_version_1_store_is_upgraded_with_its_family_index() {
         created_at: Timestamp(1),
         updated_at: Timestamp(1),
     };
-    s.create_external_user(&u, &q).await.unwrap();
+    s.create_server_user(&u, &q).await.unwrap();
     drop(s);
     assert_eq!(version(dir.path()), 2);
     let s = RedbStore::open(dir.path()).unwrap();
-    assert_eq!(s.get_external_user("idp-1").await.unwrap(), Some(u));
+    assert_eq!(s.get_server_user("idp-1").await.unwrap(), Some(u));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

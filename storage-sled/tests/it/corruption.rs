@@ -5,9 +5,7 @@ use crate::common;
 use std::fs;
 
 use common::{digest, family_token, open, open_err, raw, stored_profile, token};
-use tessera_core::store::{
-    ExternalUserRecord, ExternalUserStore, ProfileStore, Revoke, TokenStore,
-};
+use tessera_core::store::{ProfileStore, Revoke, ServerUserRecord, ServerUserStore, TokenStore};
 use tessera_core::{StoreError, Timestamp, TokenKind};
 use tessera_storage_sled::{FORMAT_VERSION, SledStore};
 use uuid::Uuid;
@@ -137,7 +135,7 @@ async fn corrupted_family_and_external_records_are_reported() {
         s.put_token(&a, 1).await.unwrap();
         let mut q = common::profile("x-ext");
         q.password_hash = None;
-        let u = ExternalUserRecord {
+        let u = ServerUserRecord {
             external_id: "idp|1".into(),
             profile_id: q.id,
             email: None,
@@ -145,7 +143,7 @@ async fn corrupted_family_and_external_records_are_reported() {
             created_at: Timestamp(1),
             updated_at: Timestamp(1),
         };
-        s.create_external_user(&u, &q).await.unwrap();
+        s.create_server_user(&u, &q).await.unwrap();
         let r = family_token(p.id, TokenKind::Refresh, family, 9000);
         (r, a)
     };
@@ -171,7 +169,7 @@ async fn corrupted_family_and_external_records_are_reported() {
         "nothing was deleted"
     );
     assert_eq!(s.get_token(&r.digest).await.unwrap(), None, "nor stored");
-    let (what, location) = corrupt_parts(s.get_external_user("idp|1").await.unwrap_err());
+    let (what, location) = corrupt_parts(s.get_server_user("idp|1").await.unwrap_err());
     assert!(
         what.contains("external_users record: trailing bytes"),
         "{what}"

@@ -1,9 +1,9 @@
 //! `MemoryStore`: every trait on in-process maps behind one lock. Each method takes the
 //! lock once, so each is atomic exactly as its trait documents. Nothing survives the process.
-//! Tokens are in `tokens.rs`, server-registered users in `external.rs`.
+//! Tokens are in `tokens.rs`, server-registered users in `users.rs`.
 
-mod external;
 mod tokens;
+mod users;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -16,9 +16,9 @@ mod maps;
 use maps::{DigestMap, IdMap, TokenEntry};
 
 use super::{
-    ApiKeyRecord, CommandRecord, CommandStore, Conflict, ExternalUserRecord, KeyStore,
-    MaintenanceStore, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke, StoreError,
-    StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStore, Conflict, KeyStore, MaintenanceStore, ProfileRecord,
+    ProfileStore, QrRecord, QrStore, Revoke, ServerUserRecord, StoreError, StoreResult,
+    ThrottleRecord, ThrottleStore, TokenRecord,
 };
 use crate::clock::Timestamp;
 use crate::token::TokenDigest;
@@ -38,7 +38,7 @@ struct Inner {
     throttle: HashMap<String, ThrottleRecord>,
     server_key: Option<[u8; 32]>,
     api_keys: HashMap<TokenDigest, ApiKeyRecord>,
-    external: HashMap<String, ExternalUserRecord>,
+    server_users: HashMap<String, ServerUserRecord>,
 }
 
 impl Inner {

@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::MemoryStore;
 use crate::clock::Timestamp;
-use crate::principal::Principal;
-use crate::store::{Conflict, Rotation, StoreError, StoreResult, TokenRecord, TokenStore};
+use crate::store::{
+    Conflict, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+};
 use crate::token::{TokenDigest, TokenKind};
 
 #[async_trait]
@@ -36,7 +37,7 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
-    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<Principal>> {
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         let g = self.read();
         let Some(t) = g.tokens.get(digest) else {
             return Ok(None);
@@ -44,7 +45,7 @@ impl TokenStore for MemoryStore {
         let Some(p) = g.profiles.get(&t.profile_id) else {
             return Ok(None);
         };
-        Ok(Some(Principal {
+        Ok(Some(ResolvedToken {
             profile_id: p.id,
             kind: p.kind,
             state: p.state,

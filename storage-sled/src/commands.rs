@@ -1,0 +1,41 @@
+//! [`CommandStore`] on [`SledStore`]: the command log, each record with its `expiry` entry
+//! in one transaction.
+
+use async_trait::async_trait;
+use sled::Transactional;
+use tessera_core::StoreError;
+use tessera_core::store::{CommandRecord, CommandStore, Conflict, StoreResult};
+use uuid::Uuid;
+
+use crate::codec::{decode_command, encode_command};
+use crate::error::{abort, finish};
+use crate::store::{Inner, SledStore, read};
+use crate::trees::{EXP_COMMAND, expiry_key};
+
+#[async_trait]
+#[async_trait]
+impl CommandStore for SledStore {
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<()> {
+        let value = encode_command(command);
+        let (id, exp) = (command.id, command.expires_at);
+        self.write(move |db: &Inner| {
+            let t = &db.t;
+            finish((&t.commands, &t.expiry).transaction(|(commands, expiry)| {
+                let key = id.as_bytes();
+                if commands.get(key)?.is_some() {
+                    return abort(StoreError::Conflict(Conflict::Exists));
+                }
+                commands.insert(&key[..], value.as_slice())?;
+                expiry.insert(expiry_key(exp, EXP_COMMAND, key), &[][..])?;
+                Ok(())
+            }))
+        })
+        .await
+    }
+
+    async fn get_command(&self, id: Uuid) -> StoreResult<Option<CommandRecord>> {
+        read(&self.inner.t.commands, "commands", id.as_bytes(), |b| {
+            decode_command(id, b)
+        })
+    }
+}

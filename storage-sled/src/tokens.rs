@@ -1,0 +1,507 @@
+//! [`TokenStore`] on [`SledStore`]: authorization, refresh and single-use tokens. Every
+//! token written or deleted goes through `token_index.rs` ([`TokenTx`]); revoking what is
+//! attached to a profile goes through `revoke.rs`.
+
+use async_trait::async_trait;
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+use tessera_core::store::{
+    Conflict, ResolvedToken, Rotation, StoreResult, TokenRecord, TokenStore,
+};
+use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
+use uuid::Uuid;
+
+use crate::codec::{decode_token, decode_token_view, decode_verify_prefix, encode_token};
+use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, finish, from_sled, from_tx};
+use crate::profiles::expect_version;
+use crate::revoke::{
+    RevokeTx, check_generation, revoke_attached, scan_attached, scan_digests, with_retry,
+};
+use crate::store::{Inner, SledStore, read};
+use crate::token_index::{NewToken, TokenTx};
+use crate::trees::{EXP_TOKEN, expiry_key};
+
+const EMPTY: &[u8] = &[];
+
+/// How often `resolve_token` re-reads a token that changed under it.
+const MAX_RESOLVE_TRIES: usize = 16;
+
+/// Store `batch` in one transaction: each token with its index entries, if its profile
+/// has the paired version and its digest is new (also within the batch).
+fn put_batch(db: &Inner, batch: &[(NewToken, u64)]) -> StoreResult<()> {
+    let t = &db.t;
+    let trees = (
+        &t.profiles,
+        &t.tokens,
+        &t.profile_tokens,
+        &t.family_tokens,
+        &t.family_size,
+        &t.expiry,
+        &t.attach_gen,
+    );
+    finish(trees.transaction(
+        |(profiles, tokens, profile_tokens, family_tokens, family_size, expiry, attach)| {
+            let tx = TokenTx {
+                tokens,
+                profile_tokens,
+                family_tokens,
+                family_size,
+                expiry,
+            };
+            for (n, version) in batch {
+                expect_version(profiles, n.profile, *version)?;
+                if tx.exists(&n.digest)? {
+                    return abort(StoreError::Conflict(Conflict::Exists));
+                }
+                tx.insert(attach, n)?;
+            }
+            Ok(())
+        },
+    ))
+}
+
+#[async_trait]
+impl TokenStore for SledStore {
+    async fn put_token(&self, token: &TokenRecord, profile_version: u64) -> StoreResult<()> {
+        let batch = vec![(NewToken::new(token), profile_version)];
+        self.write(move |db: &Inner| put_batch(db, &batch)).await
+    }
+
+    /// One transaction for the whole batch and one flush: a refused token stores nothing.
+    async fn put_tokens(&self, tokens: &[(TokenRecord, u64)]) -> StoreResult<()> {
+        let batch: Vec<(NewToken, u64)> =
+            tokens.iter().map(|(t, v)| (NewToken::new(t), *v)).collect();
+        self.write(move |db: &Inner| put_batch(db, &batch)).await
+    }
+
+    /// Two point reads (token, then profile). They are a consistent snapshot when no write
+    /// of this store ran meanwhile (see `Writes`); otherwise the token is read again: if it
+    /// is unchanged, it existed unchanged when the profile was read, so the pair is a
+    /// consistent snapshot (each sled read is atomic with respect to transactions). No
+    /// allocation but the environments.
+    async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
+        let t = &self.inner.t;
+        let key = &digest.0;
+        let ticket = self.inner.writes.quiet();
+        let Some(mut tok) = t.tokens.get(key).map_err(from_sled)? else {
+            return Ok(None);
+        };
+        for _ in 0..MAX_RESOLVE_TRIES {
+            let v = decode_token_view(&tok).map_err(|e| corrupt("tokens", key, e))?;
+            let pid = v.profile_id.as_bytes();
+            let Some(prof) = t.profiles.get(pid).map_err(from_sled)? else {
+                return Ok(None);
+            };
+            if !ticket.is_some_and(|n| self.inner.writes.still_quiet(n)) {
+                match t.tokens.get(key).map_err(from_sled)? {
+                    None => return Ok(None),
+                    Some(again) if again != tok => {
+                        tok = again;
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+            }
+            let p = decode_verify_prefix(&prof).map_err(|e| corrupt("profiles", pid, e))?;
+            return Ok(Some(ResolvedToken {
+                profile_id: v.profile_id,
+                kind: p.kind,
+                state: p.state,
+                owner: p.owner,
+                environments: p.environments,
+                token_kind: v.kind,
+                issued_at: v.issued_at,
+                expires_at: v.expires_at,
+                token: *digest,
+            }));
+        }
+        Err(StoreError::Unavailable {
+            retryable: true,
+            message: "token kept changing while it was read".into(),
+        })
+    }
+
+    async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+        let d = *digest;
+        read(&self.inner.t.tokens, "tokens", &digest.0, |b| {
+            decode_token(d, b)
+        })
+    }
+
+    async fn set_token_expiry(
+        &self,
+        digest: &TokenDigest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let d = *digest;
+        self.write(move |db: &Inner| {
+            let t = &db.t;
+            finish((&t.tokens, &t.expiry).transaction(|(tokens, expiry)| {
+                let Some(raw) = tokens.get(d.0)? else {
+                    return abort(StoreError::NotFound);
+                };
+                let mut rec = match decode_token(d, &raw) {
+                    Ok(r) => r,
+                    Err(e) => return abort_corrupt("tokens", &d.0, e),
+                };
+                if rec.expires_at <= now {
+                    return abort(StoreError::NotFound);
+                }
+                expiry.remove(expiry_key(rec.expires_at, EXP_TOKEN, &d.0))?;
+                rec.expires_at = expires_at;
+                expiry.insert(expiry_key(expires_at, EXP_TOKEN, &d.0), EMPTY)?;
+                tokens.insert(&d.0[..], encode_token(&rec))?;
+                Ok(())
+            }))
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
+        let d = digest.0;
+        self.write(move |db: &Inner| {
+            let t = &db.t;
+            let trees = (
+                &t.tokens,
+                &t.profile_tokens,
+                &t.family_tokens,
+                &t.family_size,
+                &t.expiry,
+            );
+            finish(trees.transaction(
+                |(tokens, profile_tokens, family_tokens, family_size, expiry)| {
+                    let tx = TokenTx {
+                        tokens,
+                        profile_tokens,
+                        family_tokens,
+                        family_size,
+                        expiry,
+                    };
+                    let Some(v) = tx.view(&d)? else {
+                        return Ok(false);
+                    };
+                    tx.remove(&d, &v)?;
+                    Ok(true)
+                },
+            ))
+        })
+        .await
+    }
+
+    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
+        self.write(move |db: &Inner| {
+            let t = &db.t;
+            let trees = (
+                &t.tokens,
+                &t.profile_tokens,
+                &t.family_tokens,
+                &t.family_size,
+                &t.qr,
+                &t.owner_qr,
+                &t.expiry,
+                &t.attach_gen,
+            );
+            with_retry(|| {
+                let attached = scan_attached(db, profile, true).map_err(Abort::Store)?;
+                from_tx(trees.transaction(
+                    |(
+                        tokens,
+                        profile_tokens,
+                        family_tokens,
+                        family_size,
+                        qr,
+                        owner_qr,
+                        expiry,
+                        attach,
+                    )| {
+                        let tx = RevokeTx {
+                            tok: TokenTx {
+                                tokens,
+                                profile_tokens,
+                                family_tokens,
+                                family_size,
+                                expiry,
+                            },
+                            qr,
+                            owner_qr,
+                            attach,
+                        };
+                        revoke_attached(&tx, profile, &attached, None)
+                    },
+                ))
+            })
+        })
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_digest: &TokenDigest,
+        new_refresh: &TokenRecord,
+        new_access: &TokenRecord,
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        let (old, r, a) = (*old_digest, new_refresh.clone(), new_access.clone());
+        self.write(move |db: &Inner| rotate_refresh(db, &old, &r, &a, now))
+            .await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
+        self.write(move |db: &Inner| revoke_family(db, family))
+            .await
+    }
+
+    async fn take_token(
+        &self,
+        digest: &TokenDigest,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let d = *digest;
+        self.write(move |db: &Inner| take_token(db, d, kind, now))
+            .await
+    }
+
+    async fn replace_tokens(&self, token: &TokenRecord) -> StoreResult<u64> {
+        let t = token.clone();
+        self.write(move |db: &Inner| replace_tokens(db, &t)).await
+    }
+}
+
+/// Rotate the refresh token `old` into `new_refresh` and `new_access` (see the trait), in
+/// one transaction that decides and writes.
+///
+/// The common case (a live refresh token) needs no scan: the transaction marks the old
+/// token used and stores both new ones. Reuse (a used refresh token presented again) must
+/// delete the whole family, which a transaction cannot list; so the first attempt, finding
+/// a used token, aborts with [`Abort::Stale`], the family is scanned, and the transaction
+/// runs again with the list, re-checking everything (see [`revoke_family`]).
+fn rotate_refresh(
+    db: &Inner,
+    old: &TokenDigest,
+    new_refresh: &TokenRecord,
+    new_access: &TokenRecord,
+    now: Timestamp,
+) -> StoreResult<Rotation> {
+    // `old.family` must be `Some` and equal both new families.
+    let Some(family) = new_refresh.family else {
+        return Ok(Rotation::Unknown);
+    };
+    if new_access.family != Some(family) || new_access.profile_id != new_refresh.profile_id {
+        return Ok(Rotation::Unknown);
+    }
+    let profile = new_refresh.profile_id;
+    let (refresh, access) = (NewToken::new(new_refresh), NewToken::new(new_access));
+    let old = old.0;
+    let t = &db.t;
+    let trees = (
+        &t.tokens,
+        &t.profile_tokens,
+        &t.family_tokens,
+        &t.family_size,
+        &t.expiry,
+        &t.attach_gen,
+    );
+    let mut scanned: Option<Vec<[u8; 32]>> = None;
+    let mut first = true;
+    with_retry(|| {
+        if !std::mem::take(&mut first) {
+            scanned = Some(scan_family(db, family).map_err(Abort::Store)?);
+        }
+        from_tx(trees.transaction(
+            |(tokens, profile_tokens, family_tokens, family_size, expiry, attach)| {
+                let tx = TokenTx {
+                    tokens,
+                    profile_tokens,
+                    family_tokens,
+                    family_size,
+                    expiry,
+                };
+                let Some(mut v) = tx.view(&old)? else {
+                    return Ok(Rotation::Unknown);
+                };
+                if v.family != Some(family) || v.profile_id != profile || v.expires_at <= now {
+                    return Ok(Rotation::Unknown);
+                }
+                match v.kind {
+                    TokenKind::Refresh => {
+                        if refresh.digest == access.digest
+                            || tx.exists(&refresh.digest)?
+                            || tx.exists(&access.digest)?
+                        {
+                            return abort(StoreError::Conflict(Conflict::Exists));
+                        }
+                        v.kind = TokenKind::RefreshUsed;
+                        tx.rewrite(&old, &v)?;
+                        tx.insert(attach, &refresh)?;
+                        tx.insert(attach, &access)?;
+                        Ok(Rotation::Rotated)
+                    }
+                    TokenKind::RefreshUsed => match &scanned {
+                        // Reuse: scan the family, then decide again.
+                        None => Err(ConflictableTransactionError::Abort(Abort::Stale)),
+                        Some(list) => {
+                            revoke_family_tx(&tx, family, list)?;
+                            Ok(Rotation::Reused)
+                        }
+                    },
+                    _ => Ok(Rotation::Unknown),
+                }
+            },
+        ))
+    })
+}
+
+/// `TokenStore::revoke_family`: every token of a refresh family, without scanning inside a
+/// transaction.
+///
+/// The family's tokens are listed by a prefix scan of `family_tokens` before the
+/// transaction. The transaction deletes the listed tokens that are still stored and then
+/// reads the family's size from `family_size`, which every transaction storing or deleting
+/// a family token keeps exact: if it is not 0, a token joined the family after the scan
+/// (a concurrent rotation), and the transaction aborts with [`Abort::Stale`] so the
+/// caller scans again. A size that is 0 proves the family empty, whatever happened
+/// meanwhile, so a revoked family never keeps a token.
+fn revoke_family(db: &Inner, family: Uuid) -> StoreResult<u64> {
+    let t = &db.t;
+    with_retry(|| {
+        let scanned = scan_family(db, family).map_err(Abort::Store)?;
+        let trees = (
+            &t.tokens,
+            &t.profile_tokens,
+            &t.family_tokens,
+            &t.family_size,
+            &t.expiry,
+        );
+        from_tx(trees.transaction(
+            |(tokens, profile_tokens, family_tokens, family_size, expiry)| {
+                let tx = TokenTx {
+                    tokens,
+                    profile_tokens,
+                    family_tokens,
+                    family_size,
+                    expiry,
+                };
+                revoke_family_tx(&tx, family, &scanned)
+            },
+        ))
+    })
+}
+
+/// The digests listed under `family` in `family_tokens` now (outside a transaction).
+fn scan_family(db: &Inner, family: Uuid) -> StoreResult<Vec<[u8; 32]>> {
+    scan_digests(&db.t.family_tokens, "family_tokens", family.as_bytes())
+}
+
+/// Delete the `scanned` tokens of `family`; abort with `Stale` if the family still has
+/// tokens afterwards. Returns how many were deleted.
+fn revoke_family_tx(tx: &TokenTx<'_>, family: Uuid, scanned: &[[u8; 32]]) -> TxResult<u64> {
+    let mut n = 0;
+    for d in scanned {
+        if let Some(v) = tx.view(d)?
+            && v.family == Some(family)
+        {
+            tx.remove(d, &v)?;
+            n += 1;
+        }
+    }
+    if tx.family_size(family)? == 0 {
+        Ok(n)
+    } else {
+        Err(ConflictableTransactionError::Abort(Abort::Stale))
+    }
+}
+
+/// Delete the token `digest` if it is of `kind`; return it if it had not expired.
+fn take_token(
+    db: &Inner,
+    digest: TokenDigest,
+    kind: TokenKind,
+    now: Timestamp,
+) -> StoreResult<Option<TokenRecord>> {
+    let t = &db.t;
+    let trees = (
+        &t.tokens,
+        &t.profile_tokens,
+        &t.family_tokens,
+        &t.family_size,
+        &t.expiry,
+    );
+    finish(trees.transaction(
+        |(tokens, profile_tokens, family_tokens, family_size, expiry)| {
+            let tx = TokenTx {
+                tokens,
+                profile_tokens,
+                family_tokens,
+                family_size,
+                expiry,
+            };
+            let Some(v) = tx.view(&digest.0)? else {
+                return Ok(None);
+            };
+            if v.kind != kind {
+                return Ok(None);
+            }
+            tx.remove(&digest.0, &v)?;
+            Ok((v.expires_at > now).then_some(TokenRecord {
+                digest,
+                profile_id: v.profile_id,
+                kind: v.kind,
+                issued_at: v.issued_at,
+                expires_at: v.expires_at,
+                family: v.family,
+            }))
+        },
+    ))
+}
+
+/// Delete every token of `token`'s profile and kind, and store `token`, in one
+/// transaction. The profile's tokens are listed before it; the profile's attachment
+/// generation proves the list current (see `revoke.rs`).
+fn replace_tokens(db: &Inner, token: &TokenRecord) -> StoreResult<u64> {
+    let new = NewToken::new(token);
+    let (profile, kind) = (token.profile_id, token.kind);
+    let t = &db.t;
+    let trees = (
+        &t.profiles,
+        &t.tokens,
+        &t.profile_tokens,
+        &t.family_tokens,
+        &t.family_size,
+        &t.expiry,
+        &t.attach_gen,
+    );
+    with_retry(|| {
+        let attached = scan_attached(db, profile, false).map_err(Abort::Store)?;
+        from_tx(trees.transaction(
+            |(profiles, tokens, profile_tokens, family_tokens, family_size, expiry, attach)| {
+                let tx = TokenTx {
+                    tokens,
+                    profile_tokens,
+                    family_tokens,
+                    family_size,
+                    expiry,
+                };
+                if profiles.get(profile.as_bytes())?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                if tx.exists(&new.digest)? {
+                    return abort(StoreError::Conflict(Conflict::Exists));
+                }
+                check_generation(attach, profile, &attached)?;
+                let mut n = 0;
+                for d in &attached.tokens {
+                    if let Some(v) = tx.view(d)?
+                        && v.kind == kind
+                    {
+                        tx.remove(d, &v)?;
+                        n += 1;
+                    }
+                }
+                tx.insert(attach, &new)?;
+                Ok(n)
+            },
+        ))
+    })
+}
