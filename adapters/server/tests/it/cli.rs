@@ -497,3 +497,59 @@ fn admin_commands_read_the_config_file() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn admin_create_user_uses_the_pepper_of_the_config_file() {
+    use std::io::Write as _;
+    use tessera_testkit::binary::{Served, serve};
+    let tmp = tempfile::tempdir().unwrap();
+    let pepper = tmp.path().join("pepper");
+    std::fs::write(&pepper, "a server pepper 4471\n").unwrap();
+    let cfg = tmp.path().join("t.toml");
+    std::fs::write(
+        &cfg,
+        format!("pepper_file = {:?}\n{WEAK}", pepper.to_str().unwrap()),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let temp = "a piped temporary password for erin 7731";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "erin",
+            "--temporary-password",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .env("TESSERA_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{temp}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // the server with the same file (so the same pepper) accepts the temporary password
+    let mut cmd = serve(&cfg);
+    cmd.arg("--data-dir")
+        .arg(&data)
+        .env("TESSERA_LOG", "warn")
+        .stderr(Stdio::null());
+    let server = Served::start(cmd, None).await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/login", server.base))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"username": "erin", "password": temp}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&reply.text().await.unwrap()).unwrap();
+    assert_eq!(body["challenge_name"], "NEW_PASSWORD_REQUIRED", "{body}");
+    server.stop().await;
+}
