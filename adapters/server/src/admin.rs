@@ -1,8 +1,9 @@
-//! Offline administration that is more than one engine call: `tessera admin create-user`.
+//! Offline administration that is more than one engine call: `tessera admin create-user`
+//! and `tessera admin unlock`.
 
 use std::io::{BufRead, IsTerminal as _};
 
-use tessera_core::{Engine, OsRandom, Random as _};
+use tessera_core::{Engine, OsRandom, Random as _, Store, Username};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -90,6 +91,33 @@ pub async fn create_user(
         profile_id,
         generated: generated.then_some(password),
     })
+}
+
+/// Clear the login throttle of `username`. A name that is neither a user nor throttled is
+/// refused (a typo would otherwise "succeed" and leave the real name locked); a throttled
+/// name that is no user is cleared (failed attempts on unknown names are throttled too).
+pub async fn unlock(engine: &Engine, store: &dyn Store, username: &str) -> Result<(), String> {
+    let name = Username::parse(username).map_err(|e| e.to_string())?;
+    let known = store
+        .get_profile_by_username(name.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some();
+    let throttled = store
+        .get_throttle(name.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some();
+    if !known && !throttled {
+        return Err(format!(
+            "no user named {:?} and no login throttle to clear: nothing was changed",
+            name.as_str()
+        ));
+    }
+    engine
+        .unlock(name.as_str())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! The `tessera` binary's library: what `tessera serve` and `tessera admin …` put around
 //! [`tessera_http`]:
 //!
-//! - [`config`]: the TOML configuration file of `tessera serve`.
+//! - [`settings`]: the settings of `tessera serve` and `tessera admin …`: the TOML file,
+//!   the `TESSERA_*` environment and the flags, layered and validated once.
 //! - [`store`]: opening a storage backend by name ([`store::open_store`]); each backend is
 //!   a cargo feature (`redb`, `sled`, `postgres`, all on by default).
 //! - [`notify`]: where password-reset codes go (log, file, webhook).
@@ -14,6 +15,6 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
-pub mod config;
 pub mod notify;
+pub mod settings;
 pub mod store;

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser as _;
-use tessera_core::Engine;
+use tessera_core::{Engine, Store};
 use tessera_http::server;
 use tessera_http::{self as http, Metrics};
-use tessera_server::config::FileConfig;
-use tessera_server::store::{self, StoreConfig};
+use tessera_server::settings::{CommonArgs, Resolved, Settings};
+use tessera_server::store::{self, OpenError};
 
-use cli::{AdminCommand, Cli, Command, ServeArgs, StoreArgs};
+use cli::{AdminCommand, Cli, Command, ServeArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,39 +29,40 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve(args).await,
-            Command::Admin(AdminCommand::CreateApiKey { store, name }) => {
-                let engine = offline_engine(&store).await?;
-                let key = engine
-                    .create_api_key(&name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                println!("{}", key.expose());
-                eprintln!("API key {name:?} created; it is shown only this once.");
-                Ok(())
-            }
-            Command::Admin(AdminCommand::CreateUser {
-                store, username, ..
-            }) => {
-                let engine = offline_engine(&store).await?;
-                admin_create_user(&engine, &username).await
-            }
-            Command::Admin(AdminCommand::Unlock { store, username }) => {
-                let engine = offline_engine(&store).await?;
-                engine.unlock(&username).await.map_err(|e| e.to_string())?;
-                eprintln!("throttle of {username:?} cleared");
-                Ok(())
-            }
-        }
-    });
-    match result {
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Once, on stderr (not also as a log event: both go to stderr).
         Err(e) => {
-            tracing::error!(error = %e, "tessera failed");
             eprintln!("tessera: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Admin(AdminCommand::CreateApiKey { common, name }) => {
+            let (engine, _) = offline_engine(&common).await?;
+            let key = engine
+                .create_api_key(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", key.expose());
+            eprintln!("API key {name:?} created; it is shown only this once.");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateUser {
+            common, username, ..
+        }) => {
+            let (engine, _) = offline_engine(&common).await?;
+            admin_create_user(&engine, &username).await
+        }
+        Command::Admin(AdminCommand::Unlock { common, username }) => {
+            let (engine, store) = offline_engine(&common).await?;
+            tessera_server::admin::unlock(&engine, store.as_ref(), &username).await?;
+            eprintln!("throttle of {username:?} cleared");
+            Ok(())
         }
     }
 }
@@ -91,84 +92,78 @@ async fn admin_create_user(engine: &Engine, username: &str) -> Result<(), String
     Ok(())
 }
 
-/// Where the store is: the flags (and their environment variables) over the config file.
-fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
-    let db = &file.database;
-    StoreConfig {
-        backend: args.backend,
-        data_dir: args.data_dir.clone(),
-        database_url: args.database_url.clone().or_else(|| db.url.clone()),
-        pool_size: args.database_pool_size.or(db.pool_size),
-        connect_timeout: db
-            .connect_timeout_secs
-            .map(|s| Duration::from_secs(s.max(1))),
-    }
+/// An engine for the admin commands: the store and the engine policy (pepper, argon2, …)
+/// of the same settings as `serve`, so that what it writes is what the server reads.
+async fn offline_engine(common: &CommonArgs) -> Result<(Engine, Arc<dyn Store>), String> {
+    let settings = Settings::load(common.config.as_deref(), common).map_err(|e| e.to_string())?;
+    let resolved = settings.resolve(None).map_err(|e| e.to_string())?;
+    let store_cfg = settings
+        .database
+        .store_config(common.backend, &common.data_dir);
+    let s = store::open(&store_cfg).await.map_err(|e| match e {
+        OpenError::InUse(m) => format!(
+            "{m}; stop the server first ({} allows one process; with --backend postgres the \
+             admin commands run beside the servers)",
+            store_cfg.backend.as_str()
+        ),
+        e => e.to_string(),
+    })?;
+    let engine = engine(Arc::clone(&s), resolved)?;
+    Ok((engine, s))
 }
 
-/// An engine on the store with default settings, for the admin commands.
-async fn offline_engine(args: &StoreArgs) -> Result<Engine, String> {
-    let config = store_config(args, &FileConfig::default());
-    let s = store::open(&config).await.map_err(|e| e.to_string())?;
-    Engine::builder()
-        .store(s)
-        .build()
-        .map_err(|e| e.to_string())
+/// The engine on `store` with the resolved policy and pepper.
+fn engine(store: Arc<dyn Store>, r: Resolved) -> Result<Engine, String> {
+    let mut builder = Engine::builder().store(store).config(r.engine);
+    if let Some(pepper) = r.pepper {
+        builder = builder.pepper(pepper);
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
-    let mut engine_cfg = file.engine_config()?;
-    if engine_cfg.allow_weak_hash_params {
+    let settings =
+        Settings::load(args.common.config.as_deref(), &args).map_err(|e| e.to_string())?;
+    let resolved = settings
+        .resolve(Some(&args.listen))
+        .map_err(|e| e.to_string())?;
+    if resolved.engine.allow_weak_hash_params {
         tracing::warn!(
             "allow_weak_hash_params is set: argon2 parameters may be below OWASP's. Tests only!"
         );
     }
-    if file.public_url.is_none() {
-        engine_cfg.public_url = format!("http://{}", args.listen);
-    }
-    let hash_workers = engine_cfg.hash_workers;
-    let store_cfg = store_config(&args.store, &file);
+    let hash_workers = resolved.engine.hash_workers;
+    let store_cfg = settings
+        .database
+        .store_config(args.common.backend, &args.common.data_dir);
     let store = store::open(&store_cfg).await.map_err(|e| e.to_string())?;
-    let notifier = file.notify.settings(&args.notify).build()?;
+    let notifier = resolved.notify.build()?;
+    let mut http_cfg = resolved.http.clone();
+    http_cfg.metrics_route = args.metrics_listen.is_none();
+    let server_cfg = resolved.server.clone();
     let mut builder = Engine::builder()
         .store(store)
-        .config(engine_cfg)
+        .config(resolved.engine)
         .notifier(notifier);
-    if let Some(pepper) = file.pepper()? {
+    if let Some(pepper) = resolved.pepper {
         builder = builder.pepper(pepper);
     }
     let engine = Arc::new(builder.build().map_err(|e| e.to_string())?);
     engine
         .health()
         .await
-        .map_err(|e| format!("store check failed: {e:?}"))?;
+        .map_err(|e| format!("store check failed: {e}"))?;
     let purger = engine.spawn_purger(Duration::from_secs(60), 1000);
 
     let metrics = Arc::new(Metrics::default());
-    let mut http_cfg = file.http_config();
-    http_cfg.metrics_route = args.metrics_listen.is_none();
-    if let Some(origins) = args.ws_allowed_origins {
-        http_cfg.ws.allowed_origins = origins
-            .into_iter()
-            .map(|o| o.trim().to_owned())
-            .filter(|o| !o.is_empty())
-            .collect();
-    }
     let app = http::router_with_metrics(Arc::clone(&engine), http_cfg, Arc::clone(&metrics));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = bind(&args.listen).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let metrics_task = match args.metrics_listen {
+    let metrics_task = match &args.metrics_listen {
         Some(m) => {
-            let l = tokio::net::TcpListener::bind(m)
-                .await
-                .map_err(|e| format!("cannot listen on {m}: {e}"))?;
+            let l = bind(m).await?;
             let maddr = l.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(address = %maddr, "metrics listening");
             println!("tessera metrics on http://{maddr}");
@@ -177,7 +172,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             Some(tokio::spawn(server::serve(
                 l,
                 app,
-                file.server_config(),
+                server_cfg.clone(),
                 async move {
                     let _ = rx.wait_for(|s| *s).await;
                 },
@@ -192,7 +187,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         server::shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
-    let result = server::serve(listener, app, file.server_config(), shutdown).await;
+    let result = server::serve(listener, app, server_cfg, shutdown).await;
     drop(stop_rx);
     if let Some(t) = metrics_task {
         let _ = t.await;
@@ -200,4 +195,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     purger.abort();
     tracing::info!("tessera stopped");
     result.map_err(|e| e.to_string())
+}
+
+/// Listen on `address` (`IP:PORT`, or `HOST:PORT` resolved here: the first of its
+/// addresses that binds).
+async fn bind(address: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))
 }

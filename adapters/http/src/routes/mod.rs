@@ -43,8 +43,9 @@ fn audit(event: &str, username: &str, result: Result<Option<Uuid>, &Error>) -> &
     // `?` (Debug) escapes control characters, so a crafted name cannot forge log lines.
     let name = Username::parse(username)
         .map_or_else(|_| "<invalid>".to_owned(), |u| u.as_str().to_owned());
-    let profile = result.ok().flatten().map(|id| id.hyphenated().to_string());
-    tracing::info!(target: "tessera::audit", event, username = ?name, outcome, profile_id = ?profile, "authentication");
+    // A plain id when there is one (no `Some(..)`); left out when there is none.
+    let profile = result.ok().flatten().map(tracing::field::display);
+    tracing::info!(target: "tessera::audit", event, username = ?name, outcome, profile_id = profile, "authentication");
     outcome
 }
 

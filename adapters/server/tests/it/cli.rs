@@ -272,3 +272,284 @@ async fn metrics_can_have_their_own_listener() {
     assert_eq!(none.status(), 404);
     child.kill().await.unwrap();
 }
+
+/// Settings that make hashing cheap (tests only).
+const WEAK: &str = "allow_weak_hash_params = true\n[argon2]\nmemory_kib = 64\niterations = 1\n";
+
+#[test]
+fn a_cli_error_is_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("bad.toml");
+    std::fs::write(&cfg, "[http]\nmax_connections = \"many\"\n").unwrap();
+    let out = tessera(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--backend",
+        "memory",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    // the error names the key, and is there once
+    assert_eq!(
+        err.matches("http.max_connections: invalid type").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn an_admin_command_on_a_store_the_server_holds_says_stop_the_server_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir])
+        .env("TESSERA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("tessera listening on "), "{line}");
+    let out = tessera(&[
+        "admin",
+        "create-api-key",
+        "--data-dir",
+        dir,
+        "--name",
+        "billing",
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("in use") && err.contains("stop the server first"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn listen_accepts_a_host_name() {
+    use tokio::io::AsyncBufReadExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("t.toml");
+    std::fs::write(&cfg, WEAK).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "localhost:0", "--backend", "memory"])
+        .arg("--config")
+        .arg(&cfg)
+        .env("TESSERA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let base = line
+        .strip_prefix("tessera listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let health = reqwest::get(format!("{base}/utility/check-server-health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    child.kill().await.unwrap();
+    // not a HOST:PORT at all: refused by the flag's parser
+    let out = tessera(&["serve", "--listen", "localhost", "--backend", "memory"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("HOST:PORT"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn admin_unlock_of_an_unknown_username_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let out = tessera(&[
+        "admin",
+        "unlock",
+        "--data-dir",
+        dir,
+        "--username",
+        "nobody-here",
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no user named \"nobody-here\"") && err.contains("nothing was changed"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn logs_show_plain_values() {
+    use tessera_testkit::binary::{Client, Served, serve};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("t.toml");
+    std::fs::write(&cfg, WEAK).unwrap();
+    let log = tmp.path().join("server.log");
+    let mut cmd = serve(&cfg);
+    cmd.args(["--backend", "memory"])
+        .env("TESSERA_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap());
+    let server = Served::start(cmd, Some(&log)).await;
+    let c = Client::new(&server);
+    let pw = "amber walrus juggles nine kites";
+    let r = c
+        .post(
+            "/profile/register-profile",
+            None,
+            &[("username", "plainlogs"), ("password", pw)],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let ok = c
+        .post(
+            "/profile/authenticate",
+            None,
+            &[("username", "plainlogs"), ("password", pw)],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let bad = c
+        .post(
+            "/profile/authenticate",
+            None,
+            &[
+                ("username", "plainlogs"),
+                ("password", "not the password at all"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 401, "{}", bad.body);
+    server.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("outcome=\"success\"") || text.contains("outcome=success"),
+        "{text}"
+    );
+    assert!(text.contains("profile_id="), "{text}");
+    for debug in ["Some(", "=None"] {
+        assert!(!text.contains(debug), "{debug} in the log:\n{text}");
+    }
+}
+
+#[test]
+fn admin_commands_read_the_config_file() {
+    let help = text(&tessera(&["admin", "--help"]).stdout);
+    assert!(help.contains("--config"), "{help}");
+    let unlock = text(&tessera(&["admin", "unlock", "--help"]).stdout);
+    assert!(
+        unlock.contains("--config") && unlock.contains("TESSERA_CONFIG"),
+        "{unlock}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("t.toml");
+    // `[database]` of the file: the URL is used (no "needs a database URL")
+    std::fs::write(
+        &cfg,
+        "[database]\nurl = \"postgres://u:hunter2@127.0.0.1:1/x\"\nconnect_timeout_secs = 1\n",
+    )
+    .unwrap();
+    let out = tessera(&[
+        "admin",
+        "unlock",
+        "--backend",
+        "postgres",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--username",
+        "someone",
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("postgres://u:***@127.0.0.1:1/x"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // the rest of the file too: an unknown key is refused, naming it
+    std::fs::write(&cfg, "[argon2]\ntypo_key = 1\n").unwrap();
+    let dir = tmp.path().join("data");
+    let out = tessera(&[
+        "admin",
+        "unlock",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--username",
+        "someone",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("argon2.typo_key"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn admin_create_user_uses_the_pepper_of_the_config_file() {
+    use std::io::Write as _;
+    use tessera_testkit::binary::{Served, serve};
+    let tmp = tempfile::tempdir().unwrap();
+    let pepper = tmp.path().join("pepper");
+    std::fs::write(&pepper, "a server pepper 4471\n").unwrap();
+    let cfg = tmp.path().join("t.toml");
+    std::fs::write(
+        &cfg,
+        format!("pepper_file = {:?}\n{WEAK}", pepper.to_str().unwrap()),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let temp = "a piped temporary password for erin 7731";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "erin",
+            "--temporary-password",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .env("TESSERA_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{temp}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // the server with the same file (so the same pepper) accepts the temporary password
+    let mut cmd = serve(&cfg);
+    cmd.arg("--data-dir")
+        .arg(&data)
+        .env("TESSERA_LOG", "warn")
+        .stderr(Stdio::null());
+    let server = Served::start(cmd, None).await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/login", server.base))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"username": "erin", "password": temp}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&reply.text().await.unwrap()).unwrap();
+    assert_eq!(body["challenge_name"], "NEW_PASSWORD_REQUIRED", "{body}");
+    server.stop().await;
+}

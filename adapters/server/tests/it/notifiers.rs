@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use common::TestApp;
 use serde_json::{Value, json};
-use tessera_server::config::FileConfig;
 use tessera_server::notify::{LogNotifier, NotifierKind, NotifyArgs, WebhookNotifier};
+use tessera_server::settings::Settings;
 use tokio::sync::mpsc;
 
 #[derive(Clone, Default)]
@@ -215,15 +215,25 @@ async fn webhook_failures_are_logged_without_the_code() {
     }
 }
 
+/// The flags' layer of `[notify]` alone.
+#[derive(serde::Serialize)]
+struct Flags<'a> {
+    notify: &'a NotifyArgs,
+}
+
+fn layered(text: &str, args: &NotifyArgs) -> Settings {
+    Settings::layered(text, "t.toml", &Flags { notify: args }).unwrap()
+}
+
 #[test]
 fn notifier_settings_merge_flags_over_the_file() {
-    let file = FileConfig::parse(
-        "[notify]\nkind = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/x\"\nwebhook_timeout_secs = 2\n",
-    )
-    .unwrap();
-    let s = file.notify.settings(&NotifyArgs::default());
-    assert_eq!(s.kind().unwrap(), NotifierKind::Webhook);
-    assert_eq!(s.webhook_timeout, Some(Duration::from_secs(2)));
+    let text = "[notify]\nkind = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/x\"\nwebhook_timeout_secs = 2\n";
+    let s = layered(text, &NotifyArgs::default())
+        .notify
+        .settings()
+        .unwrap();
+    assert_eq!(s.kind, NotifierKind::Webhook);
+    assert_eq!(s.webhook_timeout, Duration::from_secs(2));
     assert!(s.build().is_ok());
     let dir = tempfile::tempdir().unwrap();
     let args = NotifyArgs {
@@ -231,27 +241,27 @@ fn notifier_settings_merge_flags_over_the_file() {
         notify_file: Some(dir.path().join("codes.jsonl")),
         notify_webhook_url: None,
     };
-    let s = file.notify.settings(&args);
-    assert_eq!(s.kind().unwrap(), NotifierKind::File);
+    let s = layered(text, &args).notify.settings().unwrap();
+    assert_eq!(s.kind, NotifierKind::File);
     s.build().unwrap();
     assert!(dir.path().join("codes.jsonl").exists());
     // defaults and refusals
-    let empty = FileConfig::parse("").unwrap();
-    assert_eq!(
-        empty
-            .notify
-            .settings(&NotifyArgs::default())
-            .kind()
-            .unwrap(),
-        NotifierKind::Log
-    );
-    assert!(FileConfig::parse("[notify]\nkind = \"pigeon\"").is_err());
-    assert!(FileConfig::parse("[notify]\ntypo = 1").is_err());
-    let bad = FileConfig::parse("[notify]\nwebhook_url = \"ftp://x/\"").unwrap();
-    assert!(bad.notify.settings(&NotifyArgs::default()).build().is_err());
+    let empty = Settings::parse("").unwrap();
+    assert_eq!(empty.notify.settings().unwrap().kind, NotifierKind::Log);
+    assert!(Settings::parse("[notify]\nkind = \"pigeon\"").is_err());
+    assert!(Settings::parse("[notify]\ntypo = 1").is_err());
+    let bad = Settings::parse("[notify]\nwebhook_url = \"ftp://x/\"").unwrap();
+    assert!(bad.notify.settings().unwrap().build().is_err());
     let unwritable = NotifyArgs {
         notify_file: Some("/nonexistent-dir/codes.jsonl".into()),
         ..NotifyArgs::default()
     };
-    assert!(empty.notify.settings(&unwritable).build().is_err());
+    assert!(
+        layered("", &unwritable)
+            .notify
+            .settings()
+            .unwrap()
+            .build()
+            .is_err()
+    );
 }

@@ -11,53 +11,60 @@
 //! ```
 
 use serde::Deserialize;
-use tessera_core::{EngineConfig, Ttl};
+use tessera_core::EngineConfig;
+
+use super::SettingsError;
+use super::engine::ttl;
 
 /// `[token_api]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TokenApiSection {
     /// Lifetime of access tokens, in seconds (a TTL table value; default 86400).
-    pub access_ttl: Option<u64>,
+    pub access_ttl: u64,
     /// Lifetime of a refresh-token family, in seconds (a TTL table value; default 7776000).
-    pub refresh_ttl: Option<u64>,
+    pub refresh_ttl: u64,
     /// `iss` of id tokens (default: `public_url`).
     pub id_token_issuer: Option<String>,
     /// `aud` of id tokens (default `tessera`).
-    pub id_token_audience: Option<String>,
+    pub id_token_audience: String,
     /// Lifetime of password-reset codes, in seconds (default 600).
-    pub reset_code_ttl_secs: Option<u64>,
+    pub reset_code_ttl_secs: u64,
     /// Lifetime of NEW_PASSWORD_REQUIRED sessions, in seconds (default 300).
-    pub challenge_ttl_secs: Option<u64>,
+    pub challenge_ttl_secs: u64,
+}
+
+impl Default for TokenApiSection {
+    fn default() -> Self {
+        let c = EngineConfig::default();
+        Self {
+            access_ttl: c.access_ttl.secs(),
+            refresh_ttl: c.refresh_ttl.secs(),
+            id_token_issuer: c.id_token_issuer,
+            id_token_audience: c.id_token_audience,
+            reset_code_ttl_secs: c.reset_code_ttl_secs,
+            challenge_ttl_secs: c.challenge_ttl_secs,
+        }
+    }
 }
 
 impl TokenApiSection {
     /// Apply the section to `c` (the engine validates the ranges).
-    pub fn apply(&self, c: &mut EngineConfig) -> Result<(), String> {
-        if let Some(t) = self.access_ttl {
-            c.access_ttl = Ttl::from_secs(t).map_err(|e| format!("token_api.access_ttl: {e}"))?;
-        }
-        if let Some(t) = self.refresh_ttl {
-            c.refresh_ttl = Ttl::from_secs(t).map_err(|e| format!("token_api.refresh_ttl: {e}"))?;
-        }
-        if let Some(i) = &self.id_token_issuer {
-            c.id_token_issuer = Some(i.clone());
-        }
-        if let Some(a) = &self.id_token_audience {
-            c.id_token_audience.clone_from(a);
-        }
-        if let Some(s) = self.reset_code_ttl_secs {
-            c.reset_code_ttl_secs = s;
-        }
-        if let Some(s) = self.challenge_ttl_secs {
-            c.challenge_ttl_secs = s;
-        }
+    pub fn apply(&self, c: &mut EngineConfig) -> Result<(), SettingsError> {
+        c.access_ttl = ttl("token_api.access_ttl", self.access_ttl)?;
+        c.refresh_ttl = ttl("token_api.refresh_ttl", self.refresh_ttl)?;
+        c.id_token_issuer.clone_from(&self.id_token_issuer);
+        c.id_token_audience.clone_from(&self.id_token_audience);
+        c.reset_code_ttl_secs = self.reset_code_ttl_secs;
+        c.challenge_ttl_secs = self.challenge_ttl_secs;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tessera_core::Ttl;
+
     use super::*;
 
     #[test]
@@ -77,6 +84,7 @@ mod tests {
         assert!(
             bad.apply(&mut EngineConfig::default())
                 .unwrap_err()
+                .to_string()
                 .contains("access_ttl")
         );
         assert!(toml::from_str::<TokenApiSection>("typo = 1").is_err());
