@@ -24,10 +24,12 @@
 mod api_key;
 mod auth;
 mod error;
+mod fields;
 pub mod form;
 mod json;
 pub mod metrics;
 pub mod openapi;
+mod reply;
 mod routes;
 pub mod server;
 pub mod ws;
@@ -244,15 +246,10 @@ pub(crate) async fn accepted(
     profile: Option<Uuid>,
     body: &str,
     result: Vec<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Result<reply::Accepted, ApiError> {
     let rec = state
         .engine
         .record_command(profile, CommandStatus::Succeeded, body, result)
         .await?;
-    let id = rec.id.hyphenated().to_string();
-    let mut res = json(StatusCode::ACCEPTED, &[&id]);
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(CAB_ID_HEADER, v);
-    }
-    Ok(res)
+    Ok(reply::Accepted(rec.id.hyphenated().to_string()))
 }
