@@ -95,7 +95,8 @@ pub(crate) fn routes() -> Router<AppState> {
         expired\" when the token ends.",
     responses(
         (status = 101, description = "Switching protocols: the channel is open"),
-        (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody),
+        (status = 400, description = "bad_request: not a WebSocket upgrade request", body = ErrorBody),
+        (status = 426, description = "Upgrade required: the connection cannot be upgraded", body = ErrorBody),
         (status = 403, description = "forbidden: Origin not allowed", body = ErrorBody),
         (status = 503, description = "overloaded: too many open channels", body = ErrorBody),
     ))]

@@ -9,6 +9,7 @@ mod conventions;
 mod docs_metrics;
 mod embed_example;
 mod error_paths;
+mod openapi_contract;
 mod server;
 mod state_guards;
 mod token_api;
