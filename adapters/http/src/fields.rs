@@ -146,3 +146,61 @@ pub(crate) use wire_body;
 pub(crate) fn read<'a, T: FromFields<'a, F>, F: ?Sized>(src: &'a F) -> Result<T, ApiError> {
     T::from_fields(src)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    wire_body! {
+        /// A test body.
+        struct Sample<'a> from Form {
+            name: &'a str = "name",
+            secret: &'a str = "secret",
+            ttl: Option<&'a str> = "ttl",
+        }
+    }
+
+    #[test]
+    fn reads_required_then_optional_fields_with_the_form_rules() {
+        let form = Form::parse(b"name=n&secret=s&ttl=60&other=1").unwrap();
+        let s: Sample<'_> = read(&form).unwrap();
+        assert_eq!((s.name, s.secret, s.ttl), ("n", "s", Some("60")));
+        assert_eq!(format!("{s:?}"), r#"["name", "secret", "ttl"]"#);
+        // every missing or repeated required field in one 422, before the optional ones
+        let form = Form::parse(b"name=a&name=b&ttl=1&ttl=2").unwrap();
+        let e = read::<Sample<'_>, _>(&form).unwrap_err();
+        let errors = e.body().errors.unwrap();
+        assert!(errors["name"][0].contains("more than once"), "{errors:?}");
+        assert!(errors["secret"][0].contains("required"), "{errors:?}");
+        // then an optional field given twice
+        let form = Form::parse(b"name=a&secret=s&ttl=1&ttl=2").unwrap();
+        assert_eq!(
+            read::<Sample<'_>, _>(&form).unwrap_err().code(),
+            "invalid_ttl"
+        );
+    }
+
+    wire_body! {
+        /// A test JSON body.
+        struct SampleJson<'a> from JsonBody {
+            name: &'a str = "name",
+            secret: &'a str = "secret",
+            flag: Option<bool> = "flag",
+        }
+    }
+
+    #[test]
+    fn json_members_must_be_strings() {
+        let body = JsonBody::parse(br#"{"name":"n","secret":"s","flag":true}"#).unwrap();
+        let s: SampleJson<'_> = read(&body).unwrap();
+        assert_eq!((s.name, s.secret, s.flag), ("n", "s", Some(true)));
+        let body = JsonBody::parse(br#"{"name":1,"flag":true}"#).unwrap();
+        let errors = read::<SampleJson<'_>, _>(&body)
+            .unwrap_err()
+            .body()
+            .errors
+            .unwrap();
+        assert!(errors["name"][0].contains("must be a string"), "{errors:?}");
+        assert!(errors["secret"][0].contains("required"), "{errors:?}");
+    }
+}

@@ -5,10 +5,12 @@
 //!
 //! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
 //! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
-//! make one engine call, map the result;
-//! every error goes through [`ApiError`]. Around the routes: a request id and a tracing span
-//! per request, metrics, a handler timeout (408), and a final pass that gives every error
-//! response (including the framework's own 404/405/413) the JSON error body.
+//! read the route's typed request body from it, make one engine call, return a typed serde
+//! reply; every error goes through [`ApiError`]. The `#[utoipa::path]` on each handler and
+//! those types are what `GET /openapi.json` serves (one shape per wire type). Around the
+//! routes: a request id and a tracing span per request, metrics, a handler timeout (408),
+//! and a final pass that gives every error response (including the framework's own
+//! 404/405/413) the JSON error body.
 //!
 //! The router also serves `GET /ws`, the command channel of [`crate::ws`].
 //!
