@@ -33,6 +33,18 @@ pub(crate) fn routes() -> Router<AppState> {
 
 // ---- request bodies ----------------------------------------------------------------------
 
+/// The schema of a TTL form field: an integer of [`Ttl::TABLE`] (what `Ttl::parse` takes).
+fn ttl_table() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .enum_values(Some(Ttl::TABLE))
+        .description(Some(
+            "Seconds, one of the TTL table (default 3600). Anything else, or given twice → \
+             422 invalid_ttl.",
+        ))
+        .build()
+}
+
 wire_body! {
     /// Username and password.
     struct Credentials<'a> from Form {
@@ -48,10 +60,9 @@ wire_body! {
     struct AuthenticateForm<'a> from Form {
         username: &'a str = "username",
         password: &'a str = "password",
-        /// One of 3600, 86400, 604800, 2592000, 7776000, 15552000, 23328000, 31104000
-        /// (default 3600). Anything else, or given twice → 422 `invalid_ttl`.
-        #[schema(value_type = Option<u32>,
-            example = 3600)]
+        /// Seconds, one of the TTL table (default 3600). Anything else, or given twice →
+        /// 422 `invalid_ttl`.
+        #[schema(schema_with = ttl_table)]
         ttl: Option<&'a str> = "ttl",
     }
 }
@@ -59,9 +70,9 @@ wire_body! {
 wire_body! {
     /// Optional TTL from the table.
     struct TtlForm<'a> from Form {
-        /// One of 3600, 86400, 604800, 2592000, 7776000, 15552000, 23328000, 31104000
-        /// (default 3600). Anything else, or given twice → 422 `invalid_ttl`.
-        #[schema(value_type = Option<u32>, example = 3600)]
+        /// Seconds, one of the TTL table (default 3600). Anything else, or given twice →
+        /// 422 `invalid_ttl`.
+        #[schema(schema_with = ttl_table)]
         ttl: Option<&'a str> = "ttl",
     }
 }
@@ -78,7 +89,8 @@ wire_body! {
 wire_body! {
     /// QR token options.
     struct QrForm<'a> from Form {
-        /// Seconds, 60–900 (default 300): digits only.
+        /// Seconds, 60–900 by default (the server's configured range; default 300): digits
+        /// only.
         #[schema(value_type = Option<u32>, minimum = 60, maximum = 900)]
         ttl: Option<&'a str> = "ttl",
         /// At most 64 characters.

@@ -50,6 +50,18 @@ async fn served_document_is_valid_openapi_3_1() {
     assert_eq!(qr["ttl"]["minimum"], 60);
     assert_eq!(qr["ttl"]["maximum"], 900);
     assert_eq!(qr["deviceName"]["maxLength"], 64);
+    let table = json!([
+        3600, 86400, 604_800, 2_592_000, 7_776_000, 15_552_000, 23_328_000, 31_104_000
+    ]);
+    for form in ["AuthenticateForm", "TtlForm"] {
+        let ttl = &doc["components"]["schemas"][form]["properties"]["ttl"];
+        assert_eq!(ttl["enum"], table, "{form}");
+        let required = doc["components"]["schemas"][form]["required"].as_array();
+        assert!(
+            !required.is_some_and(|r| r.contains(&json!("ttl"))),
+            "{form}"
+        );
+    }
     // A document that breaks the rules is refused (the check is not vacuous).
     let mut broken = doc.clone();
     broken["paths"]["/v1/login"]["post"]["responses"]["200"]
