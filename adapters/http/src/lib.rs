@@ -5,10 +5,12 @@
 //!
 //! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
 //! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
-//! make one engine call, map the result;
-//! every error goes through [`ApiError`]. Around the routes: a request id and a tracing span
-//! per request, metrics, a handler timeout (408), and a final pass that gives every error
-//! response (including the framework's own 404/405/413) the JSON error body.
+//! read the route's typed request body from it, make one engine call, return a typed serde
+//! reply; every error goes through [`ApiError`]. The `#[utoipa::path]` on each handler and
+//! those types are what `GET /openapi.json` serves (one shape per wire type). Around the
+//! routes: a request id and a tracing span per request, metrics, a handler timeout (408),
+//! and a final pass that gives every error response (including the framework's own
+//! 404/405/413) the JSON error body.
 //!
 //! The router also serves `GET /ws`, the command channel of [`crate::ws`].
 //!
@@ -24,10 +26,12 @@
 mod api_key;
 mod auth;
 mod error;
+mod fields;
 pub mod form;
 mod json;
 pub mod metrics;
 pub mod openapi;
+mod reply;
 mod routes;
 pub mod server;
 pub mod ws;
@@ -244,15 +248,10 @@ pub(crate) async fn accepted(
     profile: Option<Uuid>,
     body: &str,
     result: Vec<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Result<reply::Accepted, ApiError> {
     let rec = state
         .engine
         .record_command(profile, CommandStatus::Succeeded, body, result)
         .await?;
-    let id = rec.id.hyphenated().to_string();
-    let mut res = json(StatusCode::ACCEPTED, &[&id]);
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(CAB_ID_HEADER, v);
-    }
-    Ok(res)
+    Ok(reply::Accepted(rec.id.hyphenated().to_string()))
 }

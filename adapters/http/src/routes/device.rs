@@ -2,16 +2,18 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tessera_core::{
     Device, DeviceEnrollment, Engine, Principal, ProfileKind, ProfileState, TokenDigest, TokenKind,
 };
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::super::{ApiError, AppState, Authenticated, Form, accepted, json as reply};
+use super::super::fields::{read, wire_body};
+use super::super::reply::{Accepted, CommandAccepted, JsonReply};
+use super::super::{ApiError, AppState, Authenticated, ErrorBody, Form, accepted};
 use super::{uuid_field, uuid_path};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -38,33 +40,128 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/device/remove", post(remove_device))
 }
 
-/// Stored meta text as a JSON value (`null` when unset).
-fn meta_value(meta: Option<&str>) -> Value {
-    meta.and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(Value::Null)
+// ---- request bodies ----------------------------------------------------------------------
+
+wire_body! {
+    /// QR redemption by a device.
+    struct DeviceRequestForm<'a> from Form {
+        /// `tsq_…` from `/profile/generate-qr-token`.
+        qr_token: &'a str = "qrToken",
+        /// The device profile's username (username rules).
+        username: &'a str = "username",
+        /// The device profile's password (password rules).
+        password: &'a str = "password",
+        /// At most 64 characters.
+        #[schema(max_length = 64)]
+        device_name: Option<&'a str> = "deviceName",
+        /// `storage` (default), `authenticator` or `storage,authenticator`.
+        role: Option<&'a str> = "role",
+    }
 }
 
-fn device_json(d: &Device) -> Value {
-    json!({
-        "deviceIdentifier": d.device_id.hyphenated().to_string(),
-        "deviceName": d.name,
-        "role": d.roles.names(),
-        "state": d.state.as_str(),
-        "meta": meta_value(d.meta.as_deref()),
-        "createdAt": d.created_at.to_rfc3339(),
-    })
+wire_body! {
+    /// A command id.
+    struct CommandIdForm<'a> from Form {
+        /// The id a `request-unique-identifier` answered (a UUID).
+        command_id: &'a str = "commandId",
+    }
+}
+
+wire_body! {
+    /// A device identifier.
+    struct DeviceIdForm<'a> from Form {
+        /// A UUID.
+        device_identifier: &'a str = "deviceIdentifier",
+    }
+}
+
+wire_body! {
+    /// Device metadata.
+    struct DeviceMetaForm<'a> from Form {
+        /// A UUID.
+        device_identifier: &'a str = "deviceIdentifier",
+        /// A JSON object, at most 4 KiB.
+        #[schema(max_length = 4096)]
+        meta: &'a str = "meta",
+    }
+}
+
+// ---- replies -----------------------------------------------------------------------------
+
+/// The device and profile a command created.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeviceIdReply {
+    device_identifier: String,
+    profile_id: String,
+}
+
+/// One device of the owner.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeviceReply {
+    device_identifier: String,
+    device_name: Option<String>,
+    /// `storage`, `authenticator`.
+    role: Vec<&'static str>,
+    /// `incomplete`, `pending`, `active`, `rejected`.
+    state: &'static str,
+    /// The configured meta object (`null` when unset).
+    meta: Option<Value>,
+    created_at: String,
+}
+
+/// A device's configuration (Privicore: hyphenated keys).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeviceConfigurationReply {
+    #[serde(rename = "device-identifier")]
+    device_identifier: String,
+    #[serde(rename = "profile-id")]
+    profile_id: String,
+    #[serde(rename = "owner-profile-id")]
+    owner_profile_id: String,
+    role: Vec<&'static str>,
+    state: &'static str,
+    /// The configured meta object (`null` when unset).
+    meta: Option<Value>,
+    /// The server's key, 200-hex.
+    #[serde(rename = "cab-public-key")]
+    cab_public_key: String,
+}
+
+/// Stored meta text as a JSON value (`None`, serialized `null`, when unset).
+fn meta_value(meta: Option<&str>) -> Option<Value> {
+    meta.and_then(|m| serde_json::from_str(m).ok())
+}
+
+impl From<&Device> for DeviceReply {
+    fn from(d: &Device) -> Self {
+        Self {
+            device_identifier: d.device_id.hyphenated().to_string(),
+            device_name: d.name.clone(),
+            role: d.roles.names(),
+            state: d.state.as_str(),
+            meta: meta_value(d.meta.as_deref()),
+            created_at: d.created_at.to_rfc3339(),
+        }
+    }
 }
 
 /// `POST /device/request-unique-identifier`: redeem a QR token into a device profile.
-async fn request_unique_identifier(
+#[utoipa::path(post, path = "/device/request-unique-identifier", tag = "device", request_body(content = DeviceRequestForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 202, description = "Command: device created; its result has deviceIdentifier and profileId", body = CommandAccepted,
+            headers(("X-DPT-CAB-ID" = String, description = "command id"))),
+        (status = 422, description = "invalid_qr_token, invalid_username, username_taken, weak_password, password_too_short, password_too_long, validation_failed", body = ErrorBody),
+        (status = 503, description = "overloaded (Retry-After), storage_unavailable", body = ErrorBody)))]
+pub(crate) async fn request_unique_identifier(
     State(s): State<AppState>,
     form: Form,
-) -> Result<Response, ApiError> {
-    let [qr, username, password] = form.required(["qrToken", "username", "password"])?;
-    let (name, role) = (form.optional("deviceName")?, form.optional("role")?);
+) -> Result<Accepted, ApiError> {
+    let f: DeviceRequestForm<'_> = read(&form)?;
     let e = s
         .engine
-        .redeem_qr_token(qr, username, password, name, role)
+        .redeem_qr_token(f.qr_token, f.username, f.password, f.device_name, f.role)
         .await?;
     let result = vec![
         (
@@ -117,12 +214,17 @@ async fn enrollment_owner(engine: &Engine, e: &DeviceEnrollment) -> Option<Uuid>
 }
 
 /// `POST /device/retrieve-unique-identifier`: the device created by command `commandId`.
-async fn retrieve_unique_identifier(
+#[utoipa::path(post, path = "/device/retrieve-unique-identifier", tag = "device", request_body(content = CommandIdForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The device the command created", body = DeviceIdReply),
+        (status = 404, description = "not_found: unknown or purged command, or not a device command", body = ErrorBody),
+        (status = 422, description = "validation_failed (commandId)", body = ErrorBody)))]
+pub(crate) async fn retrieve_unique_identifier(
     State(s): State<AppState>,
     form: Form,
-) -> Result<Response, ApiError> {
-    let [id] = form.required(["commandId"])?;
-    let id = uuid_field("commandId", id)?;
+) -> Result<JsonReply<DeviceIdReply>, ApiError> {
+    let f: CommandIdForm<'_> = read(&form)?;
+    let id = uuid_field("commandId", f.command_id)?;
     let rec = s
         .engine
         .command(id)
@@ -135,74 +237,110 @@ async fn retrieve_unique_identifier(
             .map(|(_, v)| v.clone())
     };
     match (get("deviceIdentifier"), get("profileId")) {
-        (Some(d), Some(p)) => Ok(reply(
-            StatusCode::OK,
-            &json!({"deviceIdentifier": d, "profileId": p}),
-        )),
+        (Some(device_identifier), Some(profile_id)) => Ok(JsonReply(DeviceIdReply {
+            device_identifier,
+            profile_id,
+        })),
         _ => Err(ApiError::not_found()),
     }
 }
 
 /// `GET /device/retrieve-profile-devices`: the owner's devices.
-async fn retrieve_profile_devices(
+#[utoipa::path(get, path = "/device/retrieve-profile-devices", tag = "device", security(("token" = [])),
+    responses(
+        (status = 200, description = "The owner's devices", body = Vec<DeviceReply>),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected, forbidden (devices)", body = ErrorBody)))]
+pub(crate) async fn retrieve_profile_devices(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
-) -> Result<Response, ApiError> {
+) -> Result<JsonReply<Vec<DeviceReply>>, ApiError> {
     let devices = s.engine.list_devices(&p).await?;
-    let list: Vec<Value> = devices.iter().map(device_json).collect();
-    Ok(reply(StatusCode::OK, &list))
+    Ok(JsonReply(devices.iter().map(DeviceReply::from).collect()))
 }
 
 /// `POST /device/configure-device-meta`: form `deviceIdentifier`, `meta`.
-async fn configure_device_meta(
+#[utoipa::path(post, path = "/device/configure-device-meta", tag = "device", security(("token" = [])), request_body(content = DeviceMetaForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 202, description = "Command: the meta is stored", body = CommandAccepted,
+            headers(("X-DPT-CAB-ID" = String, description = "command id"))),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected, forbidden (devices)", body = ErrorBody),
+        (status = 404, description = "not_found: unknown or another profile's device", body = ErrorBody),
+        (status = 422, description = "validation_failed (deviceIdentifier, meta)", body = ErrorBody)))]
+pub(crate) async fn configure_device_meta(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
     form: Form,
-) -> Result<Response, ApiError> {
-    let [id, meta] = form.required(["deviceIdentifier", "meta"])?;
-    let id = uuid_field("deviceIdentifier", id)?;
-    s.engine.configure_device_meta(&p, id, meta).await?;
+) -> Result<Accepted, ApiError> {
+    let f: DeviceMetaForm<'_> = read(&form)?;
+    let id = uuid_field("deviceIdentifier", f.device_identifier)?;
+    s.engine.configure_device_meta(&p, id, f.meta).await?;
     accepted(&s, Some(p.profile_id), "Device meta configured", Vec::new()).await
 }
 
 /// `POST /device/approve-device` [P].
-async fn approve_device(
+#[utoipa::path(post, path = "/device/approve-device", tag = "device", security(("token" = [])), request_body(content = DeviceIdForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 202, description = "Command: the device is active", body = CommandAccepted,
+            headers(("X-DPT-CAB-ID" = String, description = "command id"))),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected, forbidden (devices)", body = ErrorBody),
+        (status = 404, description = "not_found: unknown or another profile's device", body = ErrorBody),
+        (status = 422, description = "validation_failed; the device is not pending", body = ErrorBody)))]
+pub(crate) async fn approve_device(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
     form: Form,
-) -> Result<Response, ApiError> {
-    let [id] = form.required(["deviceIdentifier"])?;
+) -> Result<Accepted, ApiError> {
+    let f: DeviceIdForm<'_> = read(&form)?;
     let d = s
         .engine
-        .approve_device(&p, uuid_field("deviceIdentifier", id)?)
+        .approve_device(&p, uuid_field("deviceIdentifier", f.device_identifier)?)
         .await?;
     accepted(&s, Some(p.profile_id), "Device approved", device_result(&d)).await
 }
 
 /// `POST /device/reject-device`.
-async fn reject_device(
+#[utoipa::path(post, path = "/device/reject-device", tag = "device", security(("token" = [])), request_body(content = DeviceIdForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 202, description = "Command: the device is rejected, its tokens revoked", body = CommandAccepted,
+            headers(("X-DPT-CAB-ID" = String, description = "command id"))),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected, forbidden (devices)", body = ErrorBody),
+        (status = 404, description = "not_found: unknown or another profile's device", body = ErrorBody),
+        (status = 422, description = "validation_failed; the device cannot be rejected", body = ErrorBody)))]
+pub(crate) async fn reject_device(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
     form: Form,
-) -> Result<Response, ApiError> {
-    let [id] = form.required(["deviceIdentifier"])?;
+) -> Result<Accepted, ApiError> {
+    let f: DeviceIdForm<'_> = read(&form)?;
     let d = s
         .engine
-        .reject_device(&p, uuid_field("deviceIdentifier", id)?)
+        .reject_device(&p, uuid_field("deviceIdentifier", f.device_identifier)?)
         .await?;
     accepted(&s, Some(p.profile_id), "Device rejected", device_result(&d)).await
 }
 
 /// `POST /device/remove` [P].
-async fn remove_device(
+#[utoipa::path(post, path = "/device/remove", tag = "device", security(("token" = [])), request_body(content = DeviceIdForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 202, description = "Command: the device is removed, its tokens revoked", body = CommandAccepted,
+            headers(("X-DPT-CAB-ID" = String, description = "command id"))),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected, forbidden (devices)", body = ErrorBody),
+        (status = 404, description = "not_found: unknown or another profile's device", body = ErrorBody),
+        (status = 422, description = "validation_failed (deviceIdentifier)", body = ErrorBody)))]
+pub(crate) async fn remove_device(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
     form: Form,
-) -> Result<Response, ApiError> {
-    let [id] = form.required(["deviceIdentifier"])?;
+) -> Result<Accepted, ApiError> {
+    let f: DeviceIdForm<'_> = read(&form)?;
     let d = s
         .engine
-        .remove_device(&p, uuid_field("deviceIdentifier", id)?)
+        .remove_device(&p, uuid_field("deviceIdentifier", f.device_identifier)?)
         .await?;
     accepted(&s, Some(p.profile_id), "Device removed", device_result(&d)).await
 }
@@ -218,22 +356,26 @@ fn device_result(d: &Device) -> Vec<(String, String)> {
 }
 
 /// `GET /device/retrieve-device-configuration/{deviceIdentifier}` [P]: hyphenated keys.
-async fn retrieve_device_configuration(
+#[utoipa::path(get, path = "/device/retrieve-device-configuration/{deviceIdentifier}", tag = "device", security(("token" = [])),
+    params(("deviceIdentifier" = String, Path, description = "The device (a UUID; anything else → 404)")),
+    responses(
+        (status = 200, description = "The device's configuration", body = DeviceConfigurationReply),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected, forbidden (devices)", body = ErrorBody),
+        (status = 404, description = "not_found: unknown or another profile's device", body = ErrorBody)))]
+pub(crate) async fn retrieve_device_configuration(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<JsonReply<DeviceConfigurationReply>, ApiError> {
     let c = s.engine.device_configuration(&p, uuid_path(&id)?).await?;
-    Ok(reply(
-        StatusCode::OK,
-        &json!({
-            "device-identifier": c.device.device_id.hyphenated().to_string(),
-            "profile-id": c.device.profile_id.hyphenated().to_string(),
-            "owner-profile-id": c.owner.hyphenated().to_string(),
-            "role": c.device.roles.names(),
-            "state": c.device.state.as_str(),
-            "meta": meta_value(c.device.meta.as_deref()),
-            "cab-public-key": c.server_key.to_privicore_hex(),
-        }),
-    ))
+    Ok(JsonReply(DeviceConfigurationReply {
+        device_identifier: c.device.device_id.hyphenated().to_string(),
+        profile_id: c.device.profile_id.hyphenated().to_string(),
+        owner_profile_id: c.owner.hyphenated().to_string(),
+        role: c.device.roles.names(),
+        state: c.device.state.as_str(),
+        meta: meta_value(c.device.meta.as_deref()),
+        cab_public_key: c.server_key.to_privicore_hex(),
+    }))
 }

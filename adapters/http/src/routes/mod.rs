@@ -10,19 +10,10 @@ pub(super) mod token_api;
 pub(super) mod users;
 pub(super) mod utility;
 
-use axum::http::StatusCode;
-use axum::response::Response;
-use serde_json::json;
 use tessera_core::{Error, Username};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::json as reply;
-
-/// A `/v1` acknowledgement in the seed's shape: 200 `{"message","status":200}`.
-fn acknowledged(message: &str) -> Response {
-    reply(StatusCode::OK, &json!({"message": message, "status": 200}))
-}
 
 /// The audit word for a credential check's result.
 fn outcome(error: Option<&Error>) -> &'static str {

@@ -5,9 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::super::{ApiError, AppState, json as reply};
+use super::super::reply::JsonReply;
+use super::super::{ApiError, AppState, ErrorBody, json as reply};
+use crate::ws::CommandData;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -16,45 +19,84 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
 }
 
-/// `GET /utility/check-server-health`: 200 when the store answers, else 503.
-async fn health(State(s): State<AppState>) -> Response {
+/// The server's health.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HealthReply {
+    /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    status: &'static str,
+    /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    storage: &'static str,
+    /// The server's version.
+    version: &'static str,
+}
+
+/// A command record.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CommandStatusReply {
+    data: CommandData,
+}
+
+#[utoipa::path(get, path = "/utility/check-server-health", tag = "utility",
+    responses(
+        (status = 200, description = "The store answers", body = HealthReply),
+        (status = 503, description = "The store does not answer", body = HealthReply)))]
+pub(crate) async fn health(State(s): State<AppState>) -> Response {
     let version = env!("CARGO_PKG_VERSION");
     match s.engine.health().await {
         Ok(()) => reply(
             StatusCode::OK,
-            &json!({"status": "ok", "storage": "ok", "version": version}),
+            &HealthReply {
+                status: "ok",
+                storage: "ok",
+                version,
+            },
         ),
         Err(e) => {
             tracing::error!(detail = %e, "health check: store unavailable");
             reply(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "unavailable", "storage": "unavailable", "version": version}),
+                &HealthReply {
+                    status: "unavailable",
+                    storage: "unavailable",
+                    version,
+                },
             )
         }
     }
 }
 
-/// `GET /request-status/{commandId}` [P]: the command record, 404 when unknown or purged.
-async fn request_status(
+#[utoipa::path(get, path = "/request-status/{commandId}", tag = "utility",
+    params(("commandId" = String, Path, description = "The command id (a UUID; anything else → 404)")),
+    responses(
+        (status = 200, description = "The command record", body = CommandStatusReply),
+        (status = 404, description = "not_found: unknown or purged", body = ErrorBody),
+        (status = 503, description = "storage_unavailable", body = ErrorBody)))]
+pub(crate) async fn request_status(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<JsonReply<CommandStatusReply>, ApiError> {
     let id = super::uuid_path(&id)?;
     let rec = s
         .engine
         .command(id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let data = crate::ws::command_data(&rec);
-    Ok(reply(StatusCode::OK, &json!({ "data": data })))
+    Ok(JsonReply(CommandStatusReply {
+        data: CommandData::from(&rec),
+    }))
 }
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document.
-async fn openapi() -> Response {
+#[utoipa::path(get, path = "/openapi.json", tag = "utility",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
+pub(crate) async fn openapi() -> Response {
     reply(StatusCode::OK, &super::super::openapi::document())
 }
 
-/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "utility",
+    responses((status = 200, description = "Prometheus text format", body = String,
+        content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
     (
         [(

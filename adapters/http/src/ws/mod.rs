@@ -44,10 +44,10 @@ use tokio::sync::Semaphore;
 
 pub use config::WsConfig;
 pub use frames::JOINED_MESSAGE;
-pub use push::{command_data, command_push};
+pub use push::{CommandData, command_data, command_push};
 
 use crate::server::Shutdown;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Close code when the token stops verifying (revoked or expired).
 pub const CLOSE_TOKEN_ENDED: u16 = 4401;
@@ -84,7 +84,23 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
-async fn upgrade(
+#[utoipa::path(get, path = "/ws", tag = "channel",
+    description = "Upgrades to a WebSocket (the profile command channel). First frame: \
+        {\"type\":\"join\",\"authorizationToken\":\"tsa_…\",\"correlationId\":\"c-1\"}; reply \
+        {\"correlationId\":\"c-1\",\"status\":200,\"data\":{\"channelId\":\"<profileId>\",\
+        \"message\":\"Successfully joined profile channel.\"}} (same shape with 401/403 and \
+        data.error for a refused token, then close). Then every command of the profile is \
+        pushed as {\"data\":{…as /request-status…},\"signature\":\"<hex Ed25519 by the server \
+        key over the RFC 8785 bytes of data>\"}. Closed with 4401 \"token revoked\" / \"token \
+        expired\" when the token ends.",
+    responses(
+        (status = 101, description = "Switching protocols: the channel is open"),
+        (status = 400, description = "bad_request: not a WebSocket upgrade request", body = ErrorBody),
+        (status = 426, description = "Upgrade required: the connection cannot be upgraded", body = ErrorBody),
+        (status = 403, description = "forbidden: Origin not allowed", body = ErrorBody),
+        (status = 503, description = "overloaded: too many open channels", body = ErrorBody),
+    ))]
+pub(crate) async fn upgrade(
     State(s): State<AppState>,
     headers: HeaderMap,
     shutdown: Option<axum::Extension<Shutdown>>,

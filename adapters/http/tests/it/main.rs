@@ -9,6 +9,8 @@ mod conventions;
 mod docs_metrics;
 mod embed_example;
 mod error_paths;
+mod openapi_contract;
+mod openapi_replies;
 mod server;
 mod state_guards;
 mod token_api;
