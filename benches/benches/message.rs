@@ -42,7 +42,7 @@ fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
     );
     let (token, keys) = rt.block_on(async {
         let pw = "velvet otter quasar lantern bench 7291";
-        let id = engine.register_profile("bench", pw).await.unwrap();
+        let id = engine.register_profile("bench", pw).await.unwrap().value;
         let login = engine
             .authenticate("bench", pw, Some(Ttl::from_secs(31_104_000).unwrap()))
             .await

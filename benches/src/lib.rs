@@ -93,7 +93,10 @@ pub fn populate(
     let expires_at = now.plus_secs(360 * 86_400);
     rt.block_on(async {
         for i in 0..PROFILES {
-            store.create_profile(&user(i, now)).await.expect("profile");
+            store
+                .create_profile(&user(i, now), None)
+                .await
+                .expect("profile");
         }
         let mut sample = Vec::with_capacity(SAMPLE);
         let mut batch = Vec::with_capacity(10_000);

@@ -17,7 +17,7 @@
 //! let engine = Engine::builder().store(Arc::new(MemoryStore::new())).build()?;
 //!
 //! // Register, then authenticate: the profile is incomplete until it has a key.
-//! let id = engine.register_profile("Alice", "correct horse battery staple").await?;
+//! let id = engine.register_profile("Alice", "correct horse battery staple").await?.value;
 //! let issued = engine.authenticate("alice", "correct horse battery staple", None).await?;
 //! let me = engine.verify(issued.token.expose()).await?;
 //! assert_eq!(me.state, ProfileState::Incomplete);
@@ -63,7 +63,7 @@ pub mod username;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::{
-    CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine, EngineBuilder,
+    Accepted, CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine, EngineBuilder,
     EngineConfig, ExternalUpsert, ExternalUser, ExternalUserUpsert, Issued, Login, ProfileInfo,
     QrIssued, RevokeScope, ThrottlePolicy, TokenExpiry, TokenSet,
 };

@@ -5,11 +5,14 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgArguments, PgConnection};
 use sqlx::query::Query;
 use tessera_core::Timestamp;
-use tessera_core::store::{ProfileRecord, ProfileStore, Revoke, StoreError, StoreResult};
+use tessera_core::store::{
+    CommandRecord, ProfileRecord, ProfileStore, Revoke, StoreError, StoreResult,
+};
 use tessera_core::token::TokenDigest;
 use uuid::Uuid;
 
 use crate::codec::{self, PROFILE_COLUMNS, kind_to_i16, state_to_i16, to_i64};
+use crate::commands;
 use crate::error::from_sqlx;
 use crate::store::PostgresStore;
 use crate::tokens::REVOKE;
@@ -98,16 +101,22 @@ pub(crate) async fn update_in(
 impl ProfileStore for PostgresStore {
     /// One `INSERT`: the `UNIQUE` constraints on the username, the id and the public key
     /// decide between concurrent creations (the loser gets `Conflict`).
-    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()> {
+    async fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO profiles {INSERT_VALUES} VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
+        let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         bind_profile(sqlx::query(&sql), profile)?
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        Ok(())
+        commands::insert_in(&mut tx, command).await?;
+        tx.commit().await.map_err(from_sqlx)
     }
 
     async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>> {
@@ -137,9 +146,11 @@ impl ProfileStore for PostgresStore {
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         update_in(&mut tx, profile, expected_version, revoke).await?;
+        commands::insert_in(&mut tx, command).await?;
         tx.commit().await.map_err(from_sqlx)
     }
 
@@ -157,12 +168,14 @@ impl ProfileStore for PostgresStore {
     /// One statement: the QR token is deleted (`DELETE … RETURNING`, if live and the
     /// owner's) and the device inserted from what it returned. Concurrent redemptions
     /// queue on the QR row; the first wins, the others find no row. If the insert fails
-    /// (username taken) the whole statement, delete included, is undone.
+    /// (username taken) the whole statement, delete included, is undone; the command
+    /// record is inserted in the same transaction.
     async fn create_device(
         &self,
         device: &ProfileRecord,
         qr: &TokenDigest,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let sql = format!(
             "WITH q AS (DELETE FROM qr_tokens \
@@ -170,16 +183,17 @@ impl ProfileStore for PostgresStore {
              INSERT INTO profiles {INSERT_VALUES} \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM q"
         );
+        let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         let done = bind_profile(sqlx::query(&sql), device)?
             .bind(qr.0.as_slice())
             .bind(now.0)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
         }
+        commands::insert_in(&mut tx, command).await?;
+        tx.commit().await.map_err(from_sqlx)
     }
 }

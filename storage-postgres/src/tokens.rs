@@ -14,12 +14,13 @@ use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 use tessera_core::Timestamp;
 use tessera_core::store::{
-    ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+    CommandRecord, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
 
 use crate::codec::{self, TOKEN_COLUMNS, to_i64, token_kind_to_i16};
+use crate::commands;
 use crate::error::from_sqlx;
 use crate::store::PostgresStore;
 
@@ -228,33 +229,50 @@ impl TokenStore for PostgresStore {
         digest: &TokenDigest,
         expires_at: Timestamp,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         let done =
             sqlx::query("UPDATE tokens SET expires_at = $2 WHERE digest = $1 AND expires_at > $3")
                 .bind(digest.0.as_slice())
                 .bind(expires_at.0)
                 .bind(now.0)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await
                 .map_err(from_sqlx)?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
         }
+        commands::insert_in(&mut tx, command).await?;
+        tx.commit().await.map_err(from_sqlx)
     }
 
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
+    async fn revoke_token(
+        &self,
+        digest: &TokenDigest,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         let done = sqlx::query("DELETE FROM tokens WHERE digest = $1")
             .bind(digest.0.as_slice())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+        let existed = done.rows_affected() > 0;
+        if existed {
+            commands::insert_in(&mut tx, command).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(existed)
     }
 
-    /// One transaction: the profile row locked, then its tokens and QR tokens deleted.
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
+    /// One transaction: the profile row locked, then its tokens and QR tokens deleted, and
+    /// the command recorded.
+    async fn revoke_profile_tokens(
+        &self,
+        profile: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<u64> {
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         lock_profile(&mut tx, profile, false).await?;
         let n: i64 = sqlx::query_scalar(REVOKE)
@@ -263,6 +281,7 @@ impl TokenStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        commands::insert_in(&mut tx, command).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }

@@ -22,6 +22,11 @@ impl CommandStore for RedbStore {
     }
 }
 
+/// Write `command`, if any, in the transaction of the change it records.
+pub(crate) fn record(tx: &WriteTransaction, command: Option<&CommandRecord>) -> Fallible<()> {
+    command.map_or(Ok(()), |c| put_command(tx, c))
+}
+
 /// Record a command outcome.
 fn put_command(tx: &WriteTransaction, c: &CommandRecord) -> Fallible<()> {
     let mut commands = tx.open_table(t::COMMANDS)?;

@@ -4,11 +4,14 @@
 use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use tessera_core::Timestamp;
-use tessera_core::store::{Conflict, ProfileRecord, ProfileStore, Revoke, StoreError, StoreResult};
+use tessera_core::store::{
+    CommandRecord, Conflict, ProfileRecord, ProfileStore, Revoke, StoreError, StoreResult,
+};
 use tessera_core::token::TokenDigest;
 use uuid::Uuid;
 
 use crate::codec;
+use crate::commands;
 use crate::error::{Failure, Fallible};
 use crate::store::RedbStore;
 use crate::tables as t;
@@ -16,9 +19,17 @@ use crate::token_index::TokenTables;
 
 #[async_trait]
 impl ProfileStore for RedbStore {
-    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()> {
-        let p = profile.clone();
-        self.write(move |tx| create_profile(tx, &p)).await
+    async fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
+        let (p, c) = (profile.clone(), command.cloned());
+        self.write(move |tx| {
+            create_profile(tx, &p)?;
+            commands::record(tx, c.as_ref())
+        })
+        .await
     }
 
     async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>> {
@@ -36,10 +47,14 @@ impl ProfileStore for RedbStore {
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        let p = profile.clone();
-        self.write(move |tx| update_profile(tx, &p, expected_version, revoke))
-            .await
+        let (p, c) = (profile.clone(), command.cloned());
+        self.write(move |tx| {
+            update_profile(tx, &p, expected_version, revoke)?;
+            commands::record(tx, c.as_ref())
+        })
+        .await
     }
 
     async fn list_devices(&self, owner: Uuid) -> StoreResult<Vec<ProfileRecord>> {
@@ -51,9 +66,14 @@ impl ProfileStore for RedbStore {
         device: &ProfileRecord,
         qr: &TokenDigest,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        let (d, qr) = (device.clone(), *qr);
-        self.write(move |tx| create_device(tx, &d, &qr, now)).await
+        let (d, qr, c) = (device.clone(), *qr, command.cloned());
+        self.write(move |tx| {
+            create_device(tx, &d, &qr, now)?;
+            commands::record(tx, c.as_ref())
+        })
+        .await
     }
 }
 

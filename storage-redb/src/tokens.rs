@@ -6,12 +6,14 @@ use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use tessera_core::Timestamp;
 use tessera_core::store::{
-    Conflict, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+    CommandRecord, Conflict, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord,
+    TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use uuid::Uuid;
 
 use crate::codec;
+use crate::commands;
 use crate::error::{Failure, Fallible};
 use crate::profiles::expect_version;
 use crate::store::RedbStore;
@@ -48,21 +50,44 @@ impl TokenStore for RedbStore {
         digest: &TokenDigest,
         expires_at: Timestamp,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        let d = *digest;
-        self.write(move |tx| set_token_expiry(tx, &d, expires_at, now))
-            .await
+        let (d, c) = (*digest, command.cloned());
+        self.write(move |tx| {
+            set_token_expiry(tx, &d, expires_at, now)?;
+            commands::record(tx, c.as_ref())
+        })
+        .await
     }
 
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
-        let d = *digest;
-        self.write(move |tx| TokenTables::open(tx)?.remove_token(&d))
-            .await
+    async fn revoke_token(
+        &self,
+        digest: &TokenDigest,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool> {
+        let (d, c) = (*digest, command.cloned());
+        self.write(move |tx| {
+            let existed = TokenTables::open(tx)?.remove_token(&d)?;
+            if existed {
+                commands::record(tx, c.as_ref())?;
+            }
+            Ok(existed)
+        })
+        .await
     }
 
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
-        self.write(move |tx| TokenTables::open(tx)?.revoke(profile, None))
-            .await
+    async fn revoke_profile_tokens(
+        &self,
+        profile: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<u64> {
+        let c = command.cloned();
+        self.write(move |tx| {
+            let n = TokenTables::open(tx)?.revoke(profile, None)?;
+            commands::record(tx, c.as_ref())?;
+            Ok(n)
+        })
+        .await
     }
 
     async fn rotate_refresh(

@@ -3,11 +3,14 @@
 use async_trait::async_trait;
 use sled::Transactional;
 use sled::transaction::TransactionalTree;
-use tessera_core::store::{Conflict, ProfileRecord, ProfileStore, Revoke, StoreResult};
+use tessera_core::store::{
+    CommandRecord, Conflict, ProfileRecord, ProfileStore, Revoke, StoreResult,
+};
 use tessera_core::{StoreError, Timestamp, TokenDigest};
 use uuid::Uuid;
 
 use crate::codec::{decode_fixed, decode_profile, decode_qr, encode_profile, profile_version};
+use crate::commands;
 use crate::error::{
     Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, finish, from_tx,
 };
@@ -132,24 +135,36 @@ impl SledStore {
 
 #[async_trait]
 impl ProfileStore for SledStore {
-    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()> {
+    async fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
         let value = encode_profile(profile);
         let p = profile.clone();
+        let command = commands::Encoded::of(command);
         self.write(move |db: &Inner| {
             let t = &db.t;
-            finish(
-                (&t.profiles, &t.usernames, &t.public_keys, &t.devices).transaction(
-                    |(profiles, usernames, public_keys, devices)| {
-                        let tx = ProfileTx {
-                            profiles,
-                            usernames,
-                            public_keys,
-                            devices,
-                        };
-                        insert_profile(&tx, &p, &value)
-                    },
-                ),
-            )
+            let trees = (
+                &t.profiles,
+                &t.usernames,
+                &t.public_keys,
+                &t.devices,
+                &t.commands,
+                &t.expiry,
+            );
+            finish(trees.transaction(
+                |(profiles, usernames, public_keys, devices, commands_tree, expiry)| {
+                    let tx = ProfileTx {
+                        profiles,
+                        usernames,
+                        public_keys,
+                        devices,
+                    };
+                    insert_profile(&tx, &p, &value)?;
+                    commands::record_tx(commands_tree, expiry, command.as_ref())
+                },
+            ))
         })
         .await
     }
@@ -185,8 +200,10 @@ impl ProfileStore for SledStore {
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let new = profile.clone();
+        let command = commands::Encoded::of(command);
         self.write(move |db: &Inner| {
             let t = &db.t;
             let trees = (
@@ -200,6 +217,7 @@ impl ProfileStore for SledStore {
                 &t.owner_qr,
                 &t.expiry,
                 &t.attach_gen,
+                &t.commands,
             );
             with_retry(|| {
                 let attached = scan_for_revoke(db, new.id, revoke).map_err(Abort::Store)?;
@@ -215,7 +233,9 @@ impl ProfileStore for SledStore {
                         owner_qr,
                         expiry,
                         attach,
+                        commands_tree,
                     )| {
+                        commands::record_tx(commands_tree, expiry, command.as_ref())?;
                         let tx = UpdateTx {
                             profiles,
                             public_keys,
@@ -275,9 +295,11 @@ impl ProfileStore for SledStore {
         device: &ProfileRecord,
         qr: &TokenDigest,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let value = encode_profile(device);
         let (d, qr) = (device.clone(), *qr);
+        let command = commands::Encoded::of(command);
         self.write(move |db: &Inner| {
             let t = &db.t;
             let trees = (
@@ -288,9 +310,19 @@ impl ProfileStore for SledStore {
                 &t.qr,
                 &t.owner_qr,
                 &t.expiry,
+                &t.commands,
             );
             finish(trees.transaction(
-                |(profiles, usernames, public_keys, devices, qr_tree, owner_qr, expiry)| {
+                |(
+                    profiles,
+                    usernames,
+                    public_keys,
+                    devices,
+                    qr_tree,
+                    owner_qr,
+                    expiry,
+                    commands_tree,
+                )| {
                     let Some(raw) = qr_tree.get(qr.0)? else {
                         return abort(StoreError::NotFound);
                     };
@@ -308,6 +340,7 @@ impl ProfileStore for SledStore {
                         devices,
                     };
                     insert_profile(&tx, &d, &value)?;
+                    commands::record_tx(commands_tree, expiry, command.as_ref())?;
                     remove_qr_tx(qr_tree, owner_qr, expiry, &q)
                 },
             ))

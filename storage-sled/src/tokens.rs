@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 use tessera_core::store::{
-    Conflict, ResolvedToken, Rotation, StoreResult, TokenRecord, TokenStore,
+    CommandRecord, Conflict, ResolvedToken, Rotation, StoreResult, TokenRecord, TokenStore,
 };
 use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
 use crate::codec::{decode_token, decode_token_view, decode_verify_prefix, encode_token};
+use crate::commands;
 use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, finish, from_sled, from_tx};
 use crate::profiles::expect_version;
 use crate::revoke::{
@@ -133,11 +134,14 @@ impl TokenStore for SledStore {
         digest: &TokenDigest,
         expires_at: Timestamp,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let d = *digest;
+        let command = commands::Encoded::of(command);
         self.write(move |db: &Inner| {
             let t = &db.t;
-            finish((&t.tokens, &t.expiry).transaction(|(tokens, expiry)| {
+            let trees = (&t.tokens, &t.expiry, &t.commands);
+            finish(trees.transaction(|(tokens, expiry, commands_tree)| {
                 let Some(raw) = tokens.get(d.0)? else {
                     return abort(StoreError::NotFound);
                 };
@@ -152,14 +156,19 @@ impl TokenStore for SledStore {
                 rec.expires_at = expires_at;
                 expiry.insert(expiry_key(expires_at, EXP_TOKEN, &d.0), EMPTY)?;
                 tokens.insert(&d.0[..], encode_token(&rec))?;
-                Ok(())
+                commands::record_tx(commands_tree, expiry, command.as_ref())
             }))
         })
         .await
     }
 
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
+    async fn revoke_token(
+        &self,
+        digest: &TokenDigest,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool> {
         let d = digest.0;
+        let command = commands::Encoded::of(command);
         self.write(move |db: &Inner| {
             let t = &db.t;
             let trees = (
@@ -168,9 +177,10 @@ impl TokenStore for SledStore {
                 &t.family_tokens,
                 &t.family_size,
                 &t.expiry,
+                &t.commands,
             );
             finish(trees.transaction(
-                |(tokens, profile_tokens, family_tokens, family_size, expiry)| {
+                |(tokens, profile_tokens, family_tokens, family_size, expiry, commands_tree)| {
                     let tx = TokenTx {
                         tokens,
                         profile_tokens,
@@ -182,6 +192,7 @@ impl TokenStore for SledStore {
                         return Ok(false);
                     };
                     tx.remove(&d, &v)?;
+                    commands::record_tx(commands_tree, expiry, command.as_ref())?;
                     Ok(true)
                 },
             ))
@@ -189,7 +200,12 @@ impl TokenStore for SledStore {
         .await
     }
 
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
+    async fn revoke_profile_tokens(
+        &self,
+        profile: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<u64> {
+        let command = commands::Encoded::of(command);
         self.write(move |db: &Inner| {
             let t = &db.t;
             let trees = (
@@ -201,6 +217,7 @@ impl TokenStore for SledStore {
                 &t.owner_qr,
                 &t.expiry,
                 &t.attach_gen,
+                &t.commands,
             );
             with_retry(|| {
                 let attached = scan_attached(db, profile, true).map_err(Abort::Store)?;
@@ -214,7 +231,9 @@ impl TokenStore for SledStore {
                         owner_qr,
                         expiry,
                         attach,
+                        commands_tree,
                     )| {
+                        commands::record_tx(commands_tree, expiry, command.as_ref())?;
                         let tx = RevokeTx {
                             tok: TokenTx {
                                 tokens,

@@ -24,6 +24,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     engine_throttles_per_username,
     engine_concurrent_registrations_and_logins,
     engine_command_log_and_server_key,
+    engine_commands_are_written_with_their_change,
 ];
 
 const PW: &str = "velvet thunder orchard kites";
@@ -31,14 +32,15 @@ const PW2: &str = "marble lantern bicycle reef";
 const DEV_PW: &str = "quiet copper harbor ninety";
 
 async fn active_user(e: &Engine, name: &str) -> (Uuid, String) {
-    let id = e.register_profile(name, PW).await.unwrap();
+    let id = e.register_profile(name, PW).await.unwrap().value;
     let t = e.authenticate(name, PW, None).await.unwrap();
     let p = e.verify(t.token.expose()).await.unwrap();
     let kp = KeyPair::generate(&OsRandom);
     let st = e
         .register_public_key(&p, &kp.public().to_privicore_hex(), &kp.prove(id))
         .await
-        .unwrap();
+        .unwrap()
+        .value;
     assert_eq!(st, ProfileState::Active);
     (id, t.token.expose().to_owned())
 }
@@ -49,7 +51,7 @@ async fn principal(e: &Engine, token: &str) -> Principal {
 
 async fn engine_register_activate_and_expire(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(s);
-    let id = e.register_profile("Alice", PW).await.unwrap();
+    let id = e.register_profile("Alice", PW).await.unwrap().value;
     assert_eq!(
         e.register_profile("ALICE", PW).await,
         Err(Error::UsernameTaken)
@@ -94,7 +96,9 @@ async fn engine_register_activate_and_expire(s: Arc<dyn Store>) {
         Err(Error::InvalidSignature(_))
     ));
     assert_eq!(
-        e.register_public_key(&p, &key, &kp.prove(id)).await,
+        e.register_public_key(&p, &key, &kp.prove(id))
+            .await
+            .map(|done| done.value),
         Ok(ProfileState::Active)
     );
     let p = principal(&e, t.token.expose()).await;
@@ -120,7 +124,7 @@ async fn engine_reauthorize_and_revoke(s: Arc<dyn Store>) {
     for ttl in Ttl::TABLE {
         let p = principal(&e, &tok).await;
         let ttl = Ttl::from_secs(u64::from(ttl)).unwrap();
-        let x = e.reauthorize(&p, Some(ttl)).await.unwrap();
+        let x = e.reauthorize(&p, Some(ttl)).await.unwrap().value;
         assert_eq!(x.expires_at, clock.now().plus_secs(ttl.secs()));
         assert_eq!(principal(&e, &tok).await.expires_at, x.expires_at);
     }
@@ -208,7 +212,8 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
             Some("storage,authenticator"),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .value;
     let dt = e.authenticate("alice-phone", DEV_PW, None).await.unwrap();
     let pd = principal(&e, dt.token.expose()).await;
     assert_eq!(
@@ -220,7 +225,8 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
     let st = e
         .register_public_key(&pd, &kp.public().to_raw_hex(), &kp.prove(enr.profile_id))
         .await
-        .unwrap();
+        .unwrap()
+        .value;
     assert_eq!(st, ProfileState::Pending);
     let pd = principal(&e, dt.token.expose()).await;
     assert_eq!(e.list_devices(&pd).await, Err(Error::DevicePending));
@@ -266,7 +272,8 @@ async fn engine_device_onboarding_lifecycle(s: Arc<dyn Store>) {
     let with_meta = e
         .configure_device_meta(&po, enr.device_id, r#"{"rack": 4}"#)
         .await
-        .unwrap();
+        .unwrap()
+        .value;
     assert_eq!(with_meta.meta.as_deref(), Some(r#"{"rack":4}"#));
     assert_eq!(
         e.configure_device_meta(&po, enr.device_id, "[1]")
@@ -521,4 +528,69 @@ async fn engine_command_log_and_server_key(s: Arc<dyn Store>) {
         e.create_api_key("").await.unwrap_err().code(),
         "validation_failed"
     );
+}
+
+/// Every command operation writes its record with its change and publishes it: the engine,
+/// not an adapter, makes the command, so embedders get the same log and pushes.
+async fn engine_commands_are_written_with_their_change(s: Arc<dyn Store>) {
+    let (e, _) = test_engine(Arc::clone(&s));
+    let mut events = e.subscribe();
+    let mut seen = Vec::new();
+    let mut check = |c: &tessera_core::store::CommandRecord, owner: Uuid, body: &str| {
+        assert_eq!(c.profile_id, Some(owner), "{body}");
+        assert_eq!(c.body, body);
+        assert_eq!(c.status, CommandStatus::Succeeded);
+        seen.push(c.clone());
+    };
+    let reg = e.register_profile("erin", PW).await.unwrap();
+    check(&reg.command, reg.value, "Profile registered");
+    let id = reg.value;
+    let t = e.authenticate("erin", PW, None).await.unwrap();
+    let p = principal(&e, t.token.expose()).await;
+    let kp = KeyPair::generate(&OsRandom);
+    let key = e
+        .register_public_key(&p, &kp.public().to_privicore_hex(), &kp.prove(id))
+        .await
+        .unwrap();
+    check(&key.command, id, "Public key registered");
+    assert_eq!(key.command.result, vec![("state".into(), "active".into())]);
+    let p = principal(&e, t.token.expose()).await;
+    let re = e.reauthorize(&p, None).await.unwrap();
+    check(&re.command, id, "Authorization token reauthorized");
+    assert_eq!(
+        re.command.result,
+        vec![("expiresAt".into(), re.value.expires_at.to_rfc3339())]
+    );
+    let qr = e.generate_qr_token(&p, None, None).await.unwrap();
+    let dev = e
+        .redeem_qr_token(qr.token.expose(), "erin-phone", DEV_PW, None, None)
+        .await
+        .unwrap();
+    check(&dev.command, id, "Device registered");
+    let approve_err = e.approve_device(&p, dev.value.device_id).await;
+    assert!(approve_err.is_err(), "an incomplete device is not approved");
+    let removed = e.remove_device(&p, dev.value.device_id).await.unwrap();
+    check(&removed.command, id, "Device removed");
+    assert_eq!(
+        removed.command.result,
+        vec![
+            (
+                "deviceIdentifier".into(),
+                dev.value.device_id.hyphenated().to_string()
+            ),
+            ("state".into(), "removed".into()),
+        ]
+    );
+    let changed = e.change_password(&p, PW, PW2).await.unwrap();
+    check(&changed.command, id, "Password changed");
+    let revoked = e.revoke(&p, RevokeScope::Token).await.unwrap();
+    check(&revoked.command, id, "Authorization token revoked");
+    // each is in the store and was published, in order
+    for c in &seen {
+        assert_eq!(e.command(c.id).await.unwrap().as_ref(), Some(c));
+        assert_eq!(&events.recv().await.unwrap().command, c);
+    }
+    // a refused operation records nothing and publishes nothing
+    assert!(e.revoke(&p, RevokeScope::Token).await.is_err());
+    assert!(events.try_recv().is_err());
 }

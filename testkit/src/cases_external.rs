@@ -183,7 +183,9 @@ async fn external_user_update_refusals_change_nothing(s: Arc<dyn Store>) {
     let mut keyed = other_p.clone();
     keyed.public_key = Some([7; 32]);
     keyed.version = 2;
-    s.update_profile(&keyed, 1, Revoke::Nothing).await.unwrap();
+    s.update_profile(&keyed, 1, Revoke::Nothing, None)
+        .await
+        .unwrap();
     let mut p_key = p2.clone();
     p_key.public_key = Some([7; 32]);
     assert_eq!(

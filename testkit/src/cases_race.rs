@@ -30,7 +30,7 @@ async fn race_32_registrations_of_one_username(s: Arc<dyn Store>) {
             .map(|_| {
                 let s = Arc::clone(&s);
                 let p = profile(&name);
-                tokio::spawn(async move { s.create_profile(&p).await.map(|()| p.id) })
+                tokio::spawn(async move { s.create_profile(&p, None).await.map(|()| p.id) })
             })
             .collect();
         let mut winners = Vec::new();
@@ -48,7 +48,7 @@ async fn race_32_registrations_of_one_username(s: Arc<dyn Store>) {
 
 async fn race_20_redemptions_of_one_qr_token(s: Arc<dyn Store>) {
     let owner = profile("owner");
-    s.create_profile(&owner).await.unwrap();
+    s.create_profile(&owner, None).await.unwrap();
     for round in 0..3 {
         let q = qr(owner.id, 10_000);
         s.put_qr(&q, 1).await.unwrap();
@@ -57,7 +57,7 @@ async fn race_20_redemptions_of_one_qr_token(s: Arc<dyn Store>) {
                 let s = Arc::clone(&s);
                 let d = device(owner.id, &format!("dev-{round}-{i}"));
                 let digest = q.digest;
-                tokio::spawn(async move { s.create_device(&d, &digest, Timestamp(5)).await })
+                tokio::spawn(async move { s.create_device(&d, &digest, Timestamp(5), None).await })
             })
             .collect();
         let mut ok = 0;
@@ -74,15 +74,15 @@ async fn race_20_redemptions_of_one_qr_token(s: Arc<dyn Store>) {
 
 async fn race_revoke_against_reauthorize(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     for _ in 0..50 {
         let t = token_record(p.id, 5000);
         s.put_token(&t, 1).await.unwrap();
         let (s1, s2) = (Arc::clone(&s), Arc::clone(&s));
         let d = t.digest;
-        let revoke = tokio::spawn(async move { s1.revoke_token(&d).await });
+        let revoke = tokio::spawn(async move { s1.revoke_token(&d, None).await });
         let extend = tokio::spawn(async move {
-            s2.set_token_expiry(&d, Timestamp(90_000), Timestamp(10))
+            s2.set_token_expiry(&d, Timestamp(90_000), Timestamp(10), None)
                 .await
         });
         assert!(revoke.await.unwrap().unwrap(), "the revoke found the token");
@@ -119,7 +119,7 @@ async fn race_server_key_created_once(s: Arc<dyn Store>) {
 async fn race_20_rotations_of_one_refresh_token(s: Arc<dyn Store>) {
     use super::cases_tokens::family_token;
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     for _ in 0..3 {
         let family = Uuid::new_v4();
         let r1 = family_token(p.id, TokenKind::Refresh, family, 90_000);
@@ -160,7 +160,7 @@ async fn race_20_rotations_of_one_refresh_token(s: Arc<dyn Store>) {
 
 async fn race_20_takes_of_one_single_use_token(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     for kind in [TokenKind::ResetCode, TokenKind::Session] {
         let mut t = token_record(p.id, 5000);
         t.kind = kind;
@@ -215,7 +215,7 @@ async fn race_16_creations_of_one_external_user(s: Arc<dyn Store>) {
 /// every write that has returned must be seen by the next `resolve_token`.
 async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
     let p = profile("reader");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let hot = token_record(p.id, 5000);
     s.put_token(&hot, 1).await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -237,7 +237,7 @@ async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
             s.resolve_token(&t.digest).await.unwrap().is_some(),
             "a stored token does not resolve"
         );
-        assert!(s.revoke_token(&t.digest).await.unwrap());
+        assert!(s.revoke_token(&t.digest, None).await.unwrap());
         assert_eq!(
             s.resolve_token(&t.digest).await.unwrap(),
             None,
@@ -249,7 +249,7 @@ async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
         } else {
             ProfileState::Incomplete
         };
-        s.update_profile(&changed, version, Revoke::Nothing)
+        s.update_profile(&changed, version, Revoke::Nothing, None)
             .await
             .unwrap();
         assert_eq!(
@@ -326,7 +326,7 @@ async fn resolve_sees_token_api_writes(
     // expiry change, purge, revocation of a profile's tokens
     let t = token_record(profile_id, 5000);
     s.put_token(&t, version).await.unwrap();
-    s.set_token_expiry(&t.digest, Timestamp(7000), Timestamp(10))
+    s.set_token_expiry(&t.digest, Timestamp(7000), Timestamp(10), None)
         .await
         .unwrap();
     let got = s.resolve_token(&t.digest).await.unwrap().unwrap();
@@ -360,7 +360,7 @@ async fn resolve_sees_token_api_writes(
         ProfileState::Incomplete,
         "an external update is not seen"
     );
-    assert!(s.revoke_profile_tokens(xp.id).await.unwrap() >= 1);
+    assert!(s.revoke_profile_tokens(xp.id, None).await.unwrap() >= 1);
     assert_eq!(
         kind_of(xt.digest).await,
         None,

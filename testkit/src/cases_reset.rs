@@ -20,7 +20,7 @@ const PW3: &str = "saffron glacier tugboat mosaic";
 
 async fn engine_reset_code_flow(s: Arc<dyn Store>) {
     let (e, clock, notes) = test_engine_notified(s);
-    let alice = e.register_profile("alice", PW).await.unwrap();
+    let alice = e.register_profile("alice", PW).await.unwrap().value;
     let set = login(&e, "alice", PW).await;
     let plain = e.authenticate("alice", PW, None).await.unwrap();
     e.forgot_password("Alice").await;

@@ -38,7 +38,7 @@ async fn profile_create_and_read(s: Arc<dyn Store>) {
     let mut p = profile("alice");
     p.environments = vec!["prod".into(), "staging".into()];
     p.password_temporary = true;
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     assert_eq!(s.get_profile(p.id).await.unwrap().as_ref(), Some(&p));
     assert_eq!(
         s.get_profile_by_username("alice").await.unwrap().as_ref(),
@@ -49,22 +49,22 @@ async fn profile_create_and_read(s: Arc<dyn Store>) {
     let mut d = device(p.id, "alice-phone");
     d.public_key = Some([9; 32]);
     d.state = ProfileState::Pending;
-    s.create_profile(&d).await.unwrap();
+    s.create_profile(&d, None).await.unwrap();
     assert_eq!(s.get_profile(d.id).await.unwrap().as_ref(), Some(&d));
 }
 
 async fn profile_username_and_id_unique(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let same_name = profile("alice");
     assert_eq!(
-        s.create_profile(&same_name).await,
+        s.create_profile(&same_name, None).await,
         Err(StoreError::Conflict(Conflict::Username))
     );
     let mut same_id = profile("bob");
     same_id.id = p.id;
     assert_eq!(
-        s.create_profile(&same_id).await,
+        s.create_profile(&same_id, None).await,
         Err(StoreError::Conflict(Conflict::Exists))
     );
     assert_eq!(
@@ -80,38 +80,42 @@ async fn profile_username_and_id_unique(s: Arc<dyn Store>) {
 
 async fn profile_update_checks_version(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let mut q = p.clone();
     q.state = ProfileState::Active;
     q.version = 2;
     assert_eq!(
-        s.update_profile(&q, 7, Revoke::Nothing).await,
+        s.update_profile(&q, 7, Revoke::Nothing, None).await,
         Err(StoreError::VersionMismatch)
     );
-    s.update_profile(&q, 1, Revoke::Nothing).await.unwrap();
+    s.update_profile(&q, 1, Revoke::Nothing, None)
+        .await
+        .unwrap();
     let got = s.get_profile(p.id).await.unwrap().unwrap();
     assert_eq!(got.state, ProfileState::Active);
     assert_eq!(got.version, 2);
     assert_eq!(
-        s.update_profile(&q, 1, Revoke::Nothing).await,
+        s.update_profile(&q, 1, Revoke::Nothing, None).await,
         Err(StoreError::VersionMismatch),
         "a stale writer loses"
     );
     let ghost = profile("ghost");
     assert_eq!(
-        s.update_profile(&ghost, 1, Revoke::Nothing).await,
+        s.update_profile(&ghost, 1, Revoke::Nothing, None).await,
         Err(StoreError::NotFound)
     );
 }
 
 async fn profile_update_keeps_username_and_owner(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let mut q = p.clone();
     q.username = "mallory".into();
     q.owner = Some(Uuid::new_v4());
     q.version = 2;
-    s.update_profile(&q, 1, Revoke::Nothing).await.unwrap();
+    s.update_profile(&q, 1, Revoke::Nothing, None)
+        .await
+        .unwrap();
     let got = s.get_profile(p.id).await.unwrap().unwrap();
     assert_eq!(got.username, "alice");
     assert_eq!(got.owner, None);
@@ -125,30 +129,38 @@ async fn profile_update_keeps_username_and_owner(s: Arc<dyn Store>) {
 
 async fn public_key_index_follows_updates(s: Arc<dyn Store>) {
     let (a, b) = (profile("alice"), profile("bob"));
-    s.create_profile(&a).await.unwrap();
-    s.create_profile(&b).await.unwrap();
+    s.create_profile(&a, None).await.unwrap();
+    s.create_profile(&b, None).await.unwrap();
     let mut a2 = a.clone();
     a2.public_key = Some([1; 32]);
     a2.version = 2;
-    s.update_profile(&a2, 1, Revoke::Nothing).await.unwrap();
+    s.update_profile(&a2, 1, Revoke::Nothing, None)
+        .await
+        .unwrap();
     let mut b2 = b.clone();
     b2.public_key = Some([1; 32]);
     b2.version = 2;
     assert_eq!(
-        s.update_profile(&b2, 1, Revoke::Nothing).await,
+        s.update_profile(&b2, 1, Revoke::Nothing, None).await,
         Err(StoreError::Conflict(Conflict::PublicKey))
     );
     assert_eq!(s.get_profile(b.id).await.unwrap().unwrap().public_key, None);
     // the same profile may re-register its own key
     let mut a3 = a2.clone();
     a3.version = 3;
-    s.update_profile(&a3, 2, Revoke::Nothing).await.unwrap();
+    s.update_profile(&a3, 2, Revoke::Nothing, None)
+        .await
+        .unwrap();
     // rotation releases the old key
     let mut a4 = a3.clone();
     a4.public_key = Some([2; 32]);
     a4.version = 4;
-    s.update_profile(&a4, 3, Revoke::Nothing).await.unwrap();
-    s.update_profile(&b2, 1, Revoke::Nothing).await.unwrap();
+    s.update_profile(&a4, 3, Revoke::Nothing, None)
+        .await
+        .unwrap();
+    s.update_profile(&b2, 1, Revoke::Nothing, None)
+        .await
+        .unwrap();
     assert_eq!(
         s.get_profile(b.id).await.unwrap().unwrap().public_key,
         Some([1; 32])
@@ -157,7 +169,7 @@ async fn public_key_index_follows_updates(s: Arc<dyn Store>) {
 
 async fn token_put_checks_profile_version(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let t = token_record(p.id, 5000);
     assert_eq!(s.put_token(&t, 2).await, Err(StoreError::VersionMismatch));
     assert_eq!(s.get_token(&t.digest).await.unwrap(), None);
@@ -174,7 +186,7 @@ async fn token_resolve_and_read(s: Arc<dyn Store>) {
     let mut p = profile("alice");
     p.environments = vec!["prod".into()];
     p.state = ProfileState::Active;
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let mut t = token_record(p.id, 5000);
     t.family = Some(Uuid::new_v4());
     s.put_token(&t, 1).await.unwrap();
@@ -192,7 +204,7 @@ async fn token_resolve_and_read(s: Arc<dyn Store>) {
     assert_eq!(s.resolve_token(&TokenDigest([0; 32])).await.unwrap(), None);
     // a device's principal carries its owner
     let d = device(p.id, "alice-phone");
-    s.create_profile(&d).await.unwrap();
+    s.create_profile(&d, None).await.unwrap();
     let mut rt = token_record(d.id, 6000);
     rt.kind = TokenKind::Refresh;
     s.put_token(&rt, 1).await.unwrap();
@@ -205,8 +217,8 @@ async fn token_resolve_and_read(s: Arc<dyn Store>) {
 
 async fn token_bulk_put(s: Arc<dyn Store>) {
     let (a, b) = (profile("alice"), profile("bob"));
-    s.create_profile(&a).await.unwrap();
-    s.create_profile(&b).await.unwrap();
+    s.create_profile(&a, None).await.unwrap();
+    s.create_profile(&b, None).await.unwrap();
     let batch: Vec<_> = (0..200)
         .map(|i| (token_record(if i % 2 == 0 { a.id } else { b.id }, 5000), 1))
         .collect();
@@ -222,7 +234,7 @@ async fn token_bulk_put(s: Arc<dyn Store>) {
         );
     }
     assert_eq!(
-        s.revoke_profile_tokens(a.id).await.unwrap(),
+        s.revoke_profile_tokens(a.id, None).await.unwrap(),
         100,
         "indexed by profile"
     );
@@ -233,10 +245,10 @@ async fn token_bulk_put(s: Arc<dyn Store>) {
 
 async fn token_expiry_update(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let t = token_record(p.id, 5000);
     s.put_token(&t, 1).await.unwrap();
-    s.set_token_expiry(&t.digest, Timestamp(9000), Timestamp(4999))
+    s.set_token_expiry(&t.digest, Timestamp(9000), Timestamp(4999), None)
         .await
         .unwrap();
     assert_eq!(
@@ -244,19 +256,19 @@ async fn token_expiry_update(s: Arc<dyn Store>) {
         Timestamp(9000)
     );
     assert_eq!(
-        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(9000))
+        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(9000), None)
             .await,
         Err(StoreError::NotFound),
         "an expired token is never extended"
     );
     assert_eq!(
-        s.set_token_expiry(&TokenDigest([3; 32]), Timestamp(20_000), Timestamp(0))
+        s.set_token_expiry(&TokenDigest([3; 32]), Timestamp(20_000), Timestamp(0), None)
             .await,
         Err(StoreError::NotFound)
     );
-    assert!(s.revoke_token(&t.digest).await.unwrap());
+    assert!(s.revoke_token(&t.digest, None).await.unwrap());
     assert_eq!(
-        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(0))
+        s.set_token_expiry(&t.digest, Timestamp(20_000), Timestamp(0), None)
             .await,
         Err(StoreError::NotFound),
         "a revoked token is never brought back"
@@ -266,8 +278,8 @@ async fn token_expiry_update(s: Arc<dyn Store>) {
 
 async fn token_revoke_one_and_all(s: Arc<dyn Store>) {
     let (a, b) = (profile("alice"), profile("bob"));
-    s.create_profile(&a).await.unwrap();
-    s.create_profile(&b).await.unwrap();
+    s.create_profile(&a, None).await.unwrap();
+    s.create_profile(&b, None).await.unwrap();
     let ta: Vec<_> = (0..3).map(|_| token_record(a.id, 5000)).collect();
     for t in &ta {
         s.put_token(t, 1).await.unwrap();
@@ -275,10 +287,10 @@ async fn token_revoke_one_and_all(s: Arc<dyn Store>) {
     let tb = token_record(b.id, 5000);
     s.put_token(&tb, 1).await.unwrap();
     s.put_qr(&qr(a.id, 5000), 1).await.unwrap();
-    assert!(s.revoke_token(&ta[0].digest).await.unwrap());
-    assert!(!s.revoke_token(&ta[0].digest).await.unwrap());
+    assert!(s.revoke_token(&ta[0].digest, None).await.unwrap());
+    assert!(!s.revoke_token(&ta[0].digest, None).await.unwrap());
     assert_eq!(
-        s.revoke_profile_tokens(a.id).await.unwrap(),
+        s.revoke_profile_tokens(a.id, None).await.unwrap(),
         3,
         "2 tokens + 1 QR token"
     );
@@ -289,13 +301,13 @@ async fn token_revoke_one_and_all(s: Arc<dyn Store>) {
         s.resolve_token(&tb.digest).await.unwrap().is_some(),
         "other profiles untouched"
     );
-    assert_eq!(s.revoke_profile_tokens(a.id).await.unwrap(), 0);
+    assert_eq!(s.revoke_profile_tokens(a.id, None).await.unwrap(), 0);
 }
 
 async fn update_profile_revokes_atomically(s: Arc<dyn Store>) {
     let (a, b) = (profile("alice"), profile("bob"));
-    s.create_profile(&a).await.unwrap();
-    s.create_profile(&b).await.unwrap();
+    s.create_profile(&a, None).await.unwrap();
+    s.create_profile(&b, None).await.unwrap();
     let keep = token_record(a.id, 5000);
     let other = token_record(a.id, 5000);
     let q = qr(a.id, 5000);
@@ -307,7 +319,7 @@ async fn update_profile_revokes_atomically(s: Arc<dyn Store>) {
     let mut a2 = a.clone();
     a2.password_hash = Some("$argon2id$new".into());
     a2.version = 2;
-    s.update_profile(&a2, 1, Revoke::AllExcept(keep.digest))
+    s.update_profile(&a2, 1, Revoke::AllExcept(keep.digest), None)
         .await
         .unwrap();
     assert!(s.resolve_token(&keep.digest).await.unwrap().is_some());
@@ -318,14 +330,14 @@ async fn update_profile_revokes_atomically(s: Arc<dyn Store>) {
     let mut stale = a2.clone();
     stale.version = 2;
     assert_eq!(
-        s.update_profile(&stale, 1, Revoke::All).await,
+        s.update_profile(&stale, 1, Revoke::All, None).await,
         Err(StoreError::VersionMismatch)
     );
     assert!(s.resolve_token(&keep.digest).await.unwrap().is_some());
     let mut a3 = a2.clone();
     a3.state = ProfileState::Active;
     a3.version = 3;
-    s.update_profile(&a3, 2, Revoke::All).await.unwrap();
+    s.update_profile(&a3, 2, Revoke::All, None).await.unwrap();
     assert_eq!(s.resolve_token(&keep.digest).await.unwrap(), None);
     // a token put after the update must name the new version
     let late = token_record(a.id, 5000);
@@ -342,7 +354,7 @@ async fn update_profile_revokes_atomically(s: Arc<dyn Store>) {
 
 async fn qr_put_get_and_redeem_once(s: Arc<dyn Store>) {
     let owner = profile("alice");
-    s.create_profile(&owner).await.unwrap();
+    s.create_profile(&owner, None).await.unwrap();
     let q = qr(owner.id, 5000);
     assert_eq!(s.put_qr(&q, 9).await, Err(StoreError::VersionMismatch));
     assert_eq!(
@@ -352,14 +364,14 @@ async fn qr_put_get_and_redeem_once(s: Arc<dyn Store>) {
     s.put_qr(&q, 1).await.unwrap();
     assert_eq!(s.get_qr(&q.digest).await.unwrap().as_ref(), Some(&q));
     let d = device(owner.id, "alice-phone");
-    s.create_device(&d, &q.digest, Timestamp(4999))
+    s.create_device(&d, &q.digest, Timestamp(4999), None)
         .await
         .unwrap();
     assert_eq!(s.get_qr(&q.digest).await.unwrap(), None, "consumed");
     assert_eq!(s.get_profile(d.id).await.unwrap().as_ref(), Some(&d));
     let d2 = device(owner.id, "alice-tablet");
     assert_eq!(
-        s.create_device(&d2, &q.digest, Timestamp(4999)).await,
+        s.create_device(&d2, &q.digest, Timestamp(4999), None).await,
         Err(StoreError::NotFound)
     );
     assert_eq!(s.get_profile(d2.id).await.unwrap(), None);
@@ -368,30 +380,30 @@ async fn qr_put_get_and_redeem_once(s: Arc<dyn Store>) {
 async fn qr_redeem_refusals_leave_it_usable(s: Arc<dyn Store>) {
     let owner = profile("alice");
     let other = profile("bob");
-    s.create_profile(&owner).await.unwrap();
-    s.create_profile(&other).await.unwrap();
+    s.create_profile(&owner, None).await.unwrap();
+    s.create_profile(&other, None).await.unwrap();
     let q = qr(owner.id, 5000);
     s.put_qr(&q, 1).await.unwrap();
     // expired at `now`
     assert_eq!(
-        s.create_device(&device(owner.id, "dev-a"), &q.digest, Timestamp(5000))
+        s.create_device(&device(owner.id, "dev-a"), &q.digest, Timestamp(5000), None)
             .await,
         Err(StoreError::NotFound)
     );
     // another owner's QR token
     assert_eq!(
-        s.create_device(&device(other.id, "dev-b"), &q.digest, Timestamp(10))
+        s.create_device(&device(other.id, "dev-b"), &q.digest, Timestamp(10), None)
             .await,
         Err(StoreError::NotFound)
     );
     // username taken: the QR token stays usable
     assert_eq!(
-        s.create_device(&device(owner.id, "bob"), &q.digest, Timestamp(10))
+        s.create_device(&device(owner.id, "bob"), &q.digest, Timestamp(10), None)
             .await,
         Err(StoreError::Conflict(Conflict::Username))
     );
     assert!(s.get_qr(&q.digest).await.unwrap().is_some());
-    s.create_device(&device(owner.id, "dev-c"), &q.digest, Timestamp(10))
+    s.create_device(&device(owner.id, "dev-c"), &q.digest, Timestamp(10), None)
         .await
         .unwrap();
     for n in ["dev-a", "dev-b"] {
@@ -401,15 +413,17 @@ async fn qr_redeem_refusals_leave_it_usable(s: Arc<dyn Store>) {
 
 async fn devices_listed_by_owner(s: Arc<dyn Store>) {
     let (a, b) = (profile("alice"), profile("bob"));
-    s.create_profile(&a).await.unwrap();
-    s.create_profile(&b).await.unwrap();
+    s.create_profile(&a, None).await.unwrap();
+    s.create_profile(&b, None).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
         let d = device(a.id, &format!("alice-dev{i}"));
         ids.push(d.id);
-        s.create_profile(&d).await.unwrap();
+        s.create_profile(&d, None).await.unwrap();
     }
-    s.create_profile(&device(b.id, "bob-dev")).await.unwrap();
+    s.create_profile(&device(b.id, "bob-dev"), None)
+        .await
+        .unwrap();
     let listed: Vec<Uuid> = s
         .list_devices(a.id)
         .await
@@ -490,7 +504,7 @@ async fn server_and_api_keys(s: Arc<dyn Store>) {
 
 async fn purge_removes_only_expired(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let expired: Vec<_> = (0..10).map(|i| token_record(p.id, 100 + i)).collect();
     let live: Vec<_> = (0..5).map(|i| token_record(p.id, 111 + i)).collect();
     for t in expired.iter().chain(&live) {
@@ -515,7 +529,7 @@ async fn purge_removes_only_expired(s: Arc<dyn Store>) {
     // an extended token leaves its old expiry behind
     let moved = token_record(p.id, 105);
     s.put_token(&moved, 1).await.unwrap();
-    s.set_token_expiry(&moved.digest, Timestamp(7000), Timestamp(0))
+    s.set_token_expiry(&moved.digest, Timestamp(7000), Timestamp(0), None)
         .await
         .unwrap();
 
@@ -547,7 +561,7 @@ async fn purge_removes_only_expired(s: Arc<dyn Store>) {
     assert!(s.get_command(new_c.id).await.unwrap().is_some());
     // purged tokens no longer count as the profile's
     assert_eq!(
-        s.revoke_profile_tokens(p.id).await.unwrap(),
+        s.revoke_profile_tokens(p.id, None).await.unwrap(),
         7,
         "5 live + moved + new QR"
     );

@@ -35,7 +35,7 @@ pub(super) fn tokens(login: Login) -> TokenSet {
 
 async fn engine_login_issues_a_family_and_an_id_token(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(s);
-    let id = e.register_profile("Alice", PW).await.unwrap();
+    let id = e.register_profile("Alice", PW).await.unwrap().value;
     let now = clock.now();
     let set = tokens(e.login("ALICE", PW).await.unwrap());
     assert_eq!(set.profile_id, id);
@@ -121,7 +121,7 @@ async fn engine_login_issues_a_family_and_an_id_token(s: Arc<dyn Store>) {
 
 async fn engine_refresh_rotates_and_detects_reuse(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(s);
-    let alice = e.register_profile("alice", PW).await.unwrap();
+    let alice = e.register_profile("alice", PW).await.unwrap().value;
     e.register_profile("bob", PW).await.unwrap();
     let first = tokens(e.login("alice", PW).await.unwrap());
     let other = tokens(e.login("alice", PW).await.unwrap());

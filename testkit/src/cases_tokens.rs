@@ -36,7 +36,7 @@ pub(super) fn family_token(
 /// A profile with one login: (access, refresh) of a fresh family, stored.
 async fn login(s: &Arc<dyn Store>, name: &str) -> (Uuid, Uuid, TokenRecord, TokenRecord) {
     let p = profile(name);
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let family = Uuid::new_v4();
     let access = family_token(p.id, TokenKind::Authorization, family, 5000);
     let refresh = family_token(p.id, TokenKind::Refresh, family, 90_000);
@@ -241,18 +241,18 @@ async fn family_revoke_spares_other_families(s: Arc<dyn Store>) {
     assert_eq!(s.revoke_family(family).await.unwrap(), 0);
     assert_eq!(s.revoke_family(Uuid::new_v4()).await.unwrap(), 0);
     // a profile's revocation empties its families too
-    assert_eq!(s.revoke_profile_tokens(pid).await.unwrap(), 1);
+    assert_eq!(s.revoke_profile_tokens(pid, None).await.unwrap(), 1);
     let bob = bob_access.profile_id;
     let mut b2 = profile("bob");
     b2.id = bob;
     b2.version = 2;
-    s.update_profile(&b2, 1, Revoke::All).await.unwrap();
+    s.update_profile(&b2, 1, Revoke::All, None).await.unwrap();
     assert_eq!(s.revoke_family(bob_family).await.unwrap(), 0);
 }
 
 async fn take_token_is_single_use(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let mut code = token_record(p.id, 5000);
     code.kind = TokenKind::ResetCode;
     s.put_token(&code, 1).await.unwrap();
@@ -297,13 +297,13 @@ async fn take_token_is_single_use(s: Arc<dyn Store>) {
         None
     );
     // taken tokens no longer count as the profile's
-    assert_eq!(s.revoke_profile_tokens(p.id).await.unwrap(), 0);
+    assert_eq!(s.revoke_profile_tokens(p.id, None).await.unwrap(), 0);
 }
 
 async fn replace_tokens_voids_older_of_that_kind(s: Arc<dyn Store>) {
     let (a, b) = (profile("alice"), profile("bob"));
-    s.create_profile(&a).await.unwrap();
-    s.create_profile(&b).await.unwrap();
+    s.create_profile(&a, None).await.unwrap();
+    s.create_profile(&b, None).await.unwrap();
     let code = |p: Uuid, exp: i64| {
         let mut t = token_record(p, exp);
         t.kind = TokenKind::ResetCode;
@@ -358,7 +358,7 @@ async fn replace_tokens_voids_older_of_that_kind(s: Arc<dyn Store>) {
 
 async fn new_token_kinds_round_trip_and_never_resolve_as_other_kinds(s: Arc<dyn Store>) {
     let p = profile("alice");
-    s.create_profile(&p).await.unwrap();
+    s.create_profile(&p, None).await.unwrap();
     let family = Uuid::new_v4();
     for kind in [
         TokenKind::RefreshUsed,

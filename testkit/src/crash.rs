@@ -8,7 +8,9 @@
 //! with SIGKILL at a random moment, reopens the store and checks that:
 //!
 //! - every acknowledged write is present (I1): registered profiles, issued tokens, and
-//!   revocations (acknowledged revocations stay revoked, T9);
+//!   revocations (acknowledged revocations stay revoked, T9), and the command record of
+//!   every acknowledged command (register, key, revoke, password change), which the store
+//!   writes in the change's own transaction;
 //! - nothing is half-applied (I2): a username index entry always has its profile, a stored
 //!   token always resolves to its profile, a password change either fully happened (new
 //!   hash and the other tokens gone) or not at all.
@@ -118,10 +120,11 @@ where
                 0 => {
                     let name = format!("c{tag}u{i}");
                     say(format!("B R {name}"));
-                    e.register_profile(&name, &password(0))
+                    let done = e
+                        .register_profile(&name, &password(0))
                         .await
                         .expect("register");
-                    say(format!("R {name}"));
+                    say(format!("R {name} {}", done.command.id));
                     let t = e
                         .authenticate(&name, &password(0), Some(Ttl::DAY))
                         .await
@@ -131,10 +134,11 @@ where
                     let p = e.verify(&tok).await.expect("verify");
                     let kp = KeyPair::generate(&OsRandom);
                     say(format!("B K {name}"));
-                    e.register_public_key(&p, &kp.public().to_raw_hex(), &kp.prove(p.profile_id))
+                    let done = e
+                        .register_public_key(&p, &kp.public().to_raw_hex(), &kp.prove(p.profile_id))
                         .await
                         .expect("key");
-                    say(format!("K {name}"));
+                    say(format!("K {name} {}", done.command.id));
                     users.push((name, 0, vec![tok]));
                 }
                 1 if !users.is_empty() => {
@@ -155,8 +159,8 @@ where
                         let tok = u.2.remove(0);
                         let p = e.verify(&tok).await.expect("verify");
                         say(format!("B X {tok}"));
-                        e.revoke(&p, RevokeScope::Token).await.expect("revoke");
-                        say(format!("X {tok}"));
+                        let done = e.revoke(&p, RevokeScope::Token).await.expect("revoke");
+                        say(format!("X {tok} {}", done.command.id));
                     }
                 }
                 3 if !users.is_empty() => {
@@ -166,10 +170,11 @@ where
                     let p = e.verify(&keep).await.expect("verify");
                     let next = u.1 + 1;
                     say(format!("B P {} {next} {keep}", u.0));
-                    e.change_password(&p, &password(u.1), &password(next))
+                    let done = e
+                        .change_password(&p, &password(u.1), &password(next))
                         .await
                         .expect("change");
-                    say(format!("P {} {next} {keep}", u.0));
+                    say(format!("P {} {next} {keep} {}", u.0, done.command.id));
                     u.1 = next;
                     u.2 = vec![keep];
                 }
@@ -261,6 +266,8 @@ struct Expect {
     revoked: HashSet<String>,
     /// tokens an unacknowledged operation may have revoked
     maybe_revoked: HashSet<String>,
+    /// command ids of acknowledged commands (register, key, revoke, password change)
+    commands: Vec<String>,
     acknowledged: usize,
 }
 
@@ -296,6 +303,9 @@ fn expectations(log: &[String]) -> Expect {
                 }
             }
             _ => {}
+        }
+        if matches!(f[0].as_str(), "R" | "K" | "X" | "P") {
+            x.commands.push(f.last().expect("a command id").clone());
         }
         x.acknowledged += 1;
         pending = None;
@@ -399,6 +409,14 @@ where
                     "cycle {cycle}: token resolves to the wrong profile"
                 );
             }
+        }
+        // every acknowledged command has its record, beside its change (checked above)
+        for id in &x.commands {
+            let id = uuid::Uuid::parse_str(id).expect("command id");
+            assert!(
+                store.get_command(id).await.expect("read").is_some(),
+                "cycle {cycle}: the record of acknowledged command {id} lost"
+            );
         }
         // a password change is all or nothing: if the new password is in, the other tokens are out
         for (name, (_, in_flight)) in &x.users {

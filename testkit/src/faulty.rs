@@ -172,9 +172,13 @@ impl FaultyStore {
 
 #[async_trait]
 impl ProfileStore for FaultyStore {
-    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()> {
-        self.write("create_profile", self.inner.create_profile(profile))
-            .await
+    async fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
+        let call = self.inner.create_profile(profile, command);
+        self.write("create_profile", call).await
     }
 
     async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>> {
@@ -191,8 +195,11 @@ impl ProfileStore for FaultyStore {
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        let call = self.inner.update_profile(profile, expected_version, revoke);
+        let call = self
+            .inner
+            .update_profile(profile, expected_version, revoke, command);
         self.write("update_profile", call).await
     }
 
@@ -206,8 +213,9 @@ impl ProfileStore for FaultyStore {
         device: &ProfileRecord,
         qr: &TokenDigest,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        let call = self.inner.create_device(device, qr, now);
+        let call = self.inner.create_device(device, qr, now, command);
         self.write("create_device", call).await
     }
 }
@@ -238,18 +246,29 @@ impl TokenStore for FaultyStore {
         digest: &TokenDigest,
         expires_at: Timestamp,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        let call = self.inner.set_token_expiry(digest, expires_at, now);
+        let call = self
+            .inner
+            .set_token_expiry(digest, expires_at, now, command);
         self.write("set_token_expiry", call).await
     }
 
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
-        self.write("revoke_token", self.inner.revoke_token(digest))
-            .await
+    async fn revoke_token(
+        &self,
+        digest: &TokenDigest,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool> {
+        let call = self.inner.revoke_token(digest, command);
+        self.write("revoke_token", call).await
     }
 
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
-        let call = self.inner.revoke_profile_tokens(profile);
+    async fn revoke_profile_tokens(
+        &self,
+        profile: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<u64> {
+        let call = self.inner.revoke_profile_tokens(profile, command);
         self.write("revoke_profile_tokens", call).await
     }
 
@@ -400,12 +419,12 @@ mod tests {
         let p = profile("ann");
         s.fail_at(1);
         assert!(s.get_profile(p.id).await.is_ok());
-        let e = s.create_profile(&p).await.unwrap_err();
+        let e = s.create_profile(&p, None).await.unwrap_err();
         assert!(matches!(e, StoreError::Unavailable { .. }));
         assert_eq!(s.take_tripped(), Some("create_profile"));
         assert!(s.take_writes().is_empty());
         assert_eq!(s.inner().get_profile(p.id).await, Ok(None));
-        s.create_profile(&p).await.unwrap();
+        s.create_profile(&p, None).await.unwrap();
         assert_eq!(s.take_writes(), ["create_profile"]);
         assert_eq!(s.take_tripped(), None);
         assert_eq!(s.calls(), 3);

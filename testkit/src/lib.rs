@@ -43,6 +43,7 @@ macro_rules! case_list {
 pub mod app;
 #[cfg(feature = "http")]
 pub mod binary;
+mod cases_commands;
 mod cases_engine;
 mod cases_external;
 mod cases_race;
@@ -80,6 +81,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     let mut v: Vec<(&'static str, Case)> = Vec::new();
     v.extend(cases_store::CASES.iter().copied());
     v.extend(cases_tokens::CASES.iter().copied());
+    v.extend(cases_commands::CASES.iter().copied());
     v.extend(cases_external::CASES.iter().copied());
     v.extend(cases_race::CASES.iter().copied());
     v.extend(cases_engine::CASES.iter().copied());

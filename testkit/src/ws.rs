@@ -99,7 +99,8 @@ impl Server {
             .engine
             .register_profile(name, &password(name))
             .await
-            .unwrap();
+            .unwrap()
+            .value;
         let issued = self
             .engine
             .authenticate(name, &password(name), None)

@@ -45,7 +45,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tessera_core::Engine;
-use tessera_core::store::CommandStatus;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -242,16 +241,8 @@ pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Respon
         .into_response()
 }
 
-/// Record a successful command and answer 202 with `X-DPT-CAB-ID` and `["<id>"]`.
-pub(crate) async fn accepted(
-    state: &AppState,
-    profile: Option<Uuid>,
-    body: &str,
-    result: Vec<(String, String)>,
-) -> Result<reply::Accepted, ApiError> {
-    let rec = state
-        .engine
-        .record_command(profile, CommandStatus::Succeeded, body, result)
-        .await?;
-    Ok(reply::Accepted(rec.id.hyphenated().to_string()))
+/// The 202 of a command the engine recorded (with its change, in one transaction):
+/// `X-DPT-CAB-ID` and `["<id>"]`.
+pub(crate) fn accepted<T>(done: &tessera_core::Accepted<T>) -> reply::Accepted {
+    reply::Accepted(done.command.id.hyphenated().to_string())
 }

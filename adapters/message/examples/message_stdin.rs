@@ -100,7 +100,7 @@ fn options() -> Result<Options, String> {
 /// A demo profile in `engine`; prints a signed and an unsigned message for it on stderr.
 async fn demo(engine: &Engine) -> Result<(), tessera_core::Error> {
     let pw = "velvet otter quasar lantern demo 7291";
-    let id = engine.register_profile("demo", pw).await?;
+    let id = engine.register_profile("demo", pw).await?.value;
     let login = engine.authenticate("demo", pw, None).await?;
     let me = engine.verify(login.token.expose()).await?;
     let keys = KeyPair::generate(&OsRandom);

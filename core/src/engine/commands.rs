@@ -1,4 +1,13 @@
-//! The command log of the asynchronous pattern, and live command events.
+//! The command log of the asynchronous (202) pattern, and live command events.
+//!
+//! An operation that is a command (registering a profile, changing a password,
+//! reauthorizing or revoking a token, registering a key, onboarding, configuring, approving,
+//! rejecting or removing a device) builds its [`CommandRecord`] before its store write and
+//! hands it to that write, which stores both in one transaction; once the write is durable
+//! the engine publishes a [`CommandEvent`] and returns the record in [`Accepted`]. So every
+//! caller (the HTTP routes, the message adapter, an embedding service) produces the same
+//! command, and a crash never leaves a change without its record or a record without its
+//! change.
 
 use uuid::Uuid;
 
@@ -13,9 +22,48 @@ pub struct CommandEvent {
     pub command: CommandRecord,
 }
 
+/// What a command operation returns: its result and the command record written in the
+/// same store transaction as its change (`command.id` is the id a 202 reply carries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted<T> {
+    /// The operation's own result.
+    pub value: T,
+    /// The command record, already durable and published.
+    pub command: CommandRecord,
+}
+
 impl Engine {
-    /// Record the outcome of a command of `profile_id` (durably, before the caller replies)
-    /// and publish it to subscribers. Returns the record (its `id` is the command id).
+    /// A new succeeded command of `profile_id` (not yet stored).
+    pub(crate) fn new_command(
+        &self,
+        profile_id: Option<Uuid>,
+        body: &str,
+        result: Vec<(String, String)>,
+    ) -> CommandRecord {
+        let now = self.clock.now();
+        CommandRecord {
+            id: self.new_id(),
+            profile_id,
+            status: CommandStatus::Succeeded,
+            body: body.to_owned(),
+            result,
+            created_at: now,
+            expires_at: now.plus_secs(self.cfg.command_retention_secs),
+        }
+    }
+
+    /// Publish a command that is durable (with its change) and wrap the operation's result.
+    pub(crate) fn accepted<T>(&self, value: T, command: CommandRecord) -> Accepted<T> {
+        let _ = self.events.send(CommandEvent {
+            command: command.clone(),
+        });
+        Accepted { value, command }
+    }
+
+    /// Record the outcome of a command of `profile_id` that has no change of its own in
+    /// the store (durably, before the caller replies) and publish it. The engine's own
+    /// command operations write their records with their changes; this is for commands an
+    /// embedding service defines. Returns the record (its `id` is the command id).
     pub async fn record_command(
         &self,
         profile_id: Option<Uuid>,
@@ -23,21 +71,10 @@ impl Engine {
         body: &str,
         result: Vec<(String, String)>,
     ) -> Result<CommandRecord> {
-        let now = self.clock.now();
-        let rec = CommandRecord {
-            id: self.new_id(),
-            profile_id,
-            status,
-            body: body.to_owned(),
-            result,
-            created_at: now,
-            expires_at: now.plus_secs(self.cfg.command_retention_secs),
-        };
+        let mut rec = self.new_command(profile_id, body, result);
+        rec.status = status;
         self.store.put_command(&rec).await?;
-        let _ = self.events.send(CommandEvent {
-            command: rec.clone(),
-        });
-        Ok(rec)
+        Ok(self.accepted((), rec).command)
     }
 
     /// A command record by id; `None` when unknown or purged (or past retention).

@@ -11,15 +11,15 @@ use std::sync::Arc;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::Engine;
 use super::OPTIMISTIC_RETRIES;
 use super::sessions::Issued;
+use super::{Accepted, Engine};
 use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::principal::Principal;
 use crate::profile::{ProfileKind, ProfileState};
 use crate::random;
-use crate::store::{Conflict, ProfileRecord, Revoke, StoreError, ThrottleRecord};
+use crate::store::{CommandRecord, Conflict, ProfileRecord, Revoke, StoreError, ThrottleRecord};
 use crate::token::{TokenKind, Ttl};
 use crate::username::Username;
 
@@ -126,25 +126,33 @@ impl Engine {
     }
 
     /// Register a user profile (state `incomplete` until a public key is registered).
+    /// A command ("Profile registered", the new profile's): returns the profile id.
     /// Errors: `InvalidUsername`, password policy errors, `UsernameTaken`, `Overloaded`.
-    pub async fn register_profile(&self, username: &str, password: &str) -> Result<Uuid> {
-        self.create_user(username, password, false).await
+    pub async fn register_profile(&self, username: &str, password: &str) -> Result<Accepted<Uuid>> {
+        let id = self.new_id();
+        let command = self.new_command(Some(id), "Profile registered", Vec::new());
+        self.create_user(id, username, password, false, Some(&command))
+            .await?;
+        Ok(self.accepted(id, command))
     }
 
-    /// A new `incomplete` user profile with `password` (checked against the policy, hashed);
-    /// `temporary` marks a password that must be replaced at the first login.
+    /// A new `incomplete` user profile `id` with `password` (checked against the policy,
+    /// hashed); `temporary` marks a password that must be replaced at the first login.
+    /// `command` is written in the same transaction.
     pub(super) async fn create_user(
         &self,
+        id: Uuid,
         username: &str,
         password: &str,
         temporary: bool,
-    ) -> Result<Uuid> {
+        command: Option<&CommandRecord>,
+    ) -> Result<()> {
         let name = Username::parse(username)?;
         let password = self.check_new_password(password, name.as_str()).await?;
         let hash = self.hash_password(password).await?;
         let now = self.clock.now();
         let rec = ProfileRecord {
-            id: self.new_id(),
+            id,
             kind: ProfileKind::User,
             username: name.as_str().to_owned(),
             password_hash: Some(hash),
@@ -158,8 +166,8 @@ impl Engine {
             updated_at: now,
             version: 1,
         };
-        match self.store.create_profile(&rec).await {
-            Ok(()) => Ok(rec.id),
+        match self.store.create_profile(&rec, command).await {
+            Ok(()) => Ok(()),
             Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
             Err(e) => Err(e.into()),
         }
@@ -257,13 +265,14 @@ impl Engine {
     /// Change the password of the token's profile (must be active). The current password is
     /// checked under the throttle (a wrong one counts as a failure: [`Error::WrongPassword`]);
     /// the new one passes the policy. Every other token and every QR token of the profile is
-    /// revoked in the same store transaction; the presented token stays valid.
+    /// revoked in the same store transaction; the presented token stays valid. A command
+    /// ("Password changed").
     pub async fn change_password(
         &self,
         principal: &Principal,
         current: &str,
         new: &str,
-    ) -> Result<()> {
+    ) -> Result<Accepted<()>> {
         principal.require_active()?;
         let profile = self.profile(principal.profile_id).await?;
         let new_password = self.check_new_password(new, &profile.username).await?;
@@ -282,16 +291,22 @@ impl Engine {
             )
             .await?;
         let new_hash = checked.new_hash.ok_or(Error::WrongPassword)?;
-        self.update_profile(profile.id, Revoke::AllExcept(principal.token), |p| {
-            if p.password_hash.as_deref() != Some(checked.matched.as_str()) {
-                return Err(Error::WrongPassword);
-            }
-            p.password_hash = Some(new_hash.clone());
-            p.password_temporary = false;
-            Ok(())
-        })
-        .await?;
+        let (_, command) = self
+            .update_profile_command(
+                profile.id,
+                Revoke::AllExcept(principal.token),
+                |p| {
+                    if p.password_hash.as_deref() != Some(checked.matched.as_str()) {
+                        return Err(Error::WrongPassword);
+                    }
+                    p.password_hash = Some(new_hash.clone());
+                    p.password_temporary = false;
+                    Ok(())
+                },
+                |p| self.new_command(Some(p.id), "Password changed", Vec::new()),
+            )
+            .await?;
         self.throttle_reset(&key, checked.counter).await;
-        Ok(())
+        Ok(self.accepted((), command))
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use uuid::Uuid;
 
-use super::Engine;
+use super::{Accepted, Engine};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::key::PublicKey;
@@ -172,7 +172,8 @@ impl Engine {
 
     /// Redeem a QR token into a new device profile owned by the token's issuer. The device
     /// starts `incomplete`; it authenticates, registers its key (→ `pending`) and waits for
-    /// approval. Single use: of many concurrent redemptions exactly one succeeds.
+    /// approval. Single use: of many concurrent redemptions exactly one succeeds. A command
+    /// of the owner ("Device registered", result `deviceIdentifier`, `profileId`).
     pub async fn redeem_qr_token(
         &self,
         qr_token: &str,
@@ -180,7 +181,7 @@ impl Engine {
         password: &str,
         device_name: Option<&str>,
         roles: Option<&str>,
-    ) -> Result<DeviceEnrollment> {
+    ) -> Result<Accepted<DeviceEnrollment>> {
         let digest =
             TokenDigest::of_token(TokenKind::Qr, qr_token).map_err(|_| Error::InvalidQrToken)?;
         let roles = match roles {
@@ -232,15 +233,31 @@ impl Engine {
             updated_at: now,
             version: 1,
         };
+        let enrollment = DeviceEnrollment {
+            device_id: rec.device.as_ref().map_or(rec.id, |d| d.device_id),
+            profile_id: rec.id,
+        };
+        // The owner follows onboarding on their channel: the command is theirs.
+        let command = self.new_command(
+            Some(owner.id),
+            "Device registered",
+            vec![
+                (
+                    "deviceIdentifier".to_owned(),
+                    enrollment.device_id.hyphenated().to_string(),
+                ),
+                (
+                    "profileId".to_owned(),
+                    enrollment.profile_id.hyphenated().to_string(),
+                ),
+            ],
+        );
         match self
             .store
-            .create_device(&rec, &digest, self.clock.now())
+            .create_device(&rec, &digest, self.clock.now(), Some(&command))
             .await
         {
-            Ok(()) => Ok(DeviceEnrollment {
-                device_id: rec.device.as_ref().map_or(rec.id, |d| d.device_id),
-                profile_id: rec.id,
-            }),
+            Ok(()) => Ok(self.accepted(enrollment, command)),
             Err(StoreError::NotFound) => Err(Error::InvalidQrToken),
             Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
             Err(e) => Err(e.into()),
@@ -288,47 +305,78 @@ impl Engine {
         principal: &Principal,
         device_id: Uuid,
         event: Event,
-    ) -> Result<Device> {
+        body: &str,
+    ) -> Result<Accepted<Device>> {
         Self::require_owner(principal)?;
         let dev = self.owned_device(principal.profile_id, device_id).await?;
         let revoke = match event {
             Event::Rejected | Event::Removed => Revoke::All,
             Event::Approved | Event::KeyRegistered => Revoke::Nothing,
         };
-        let p = self
-            .update_profile(dev.id, revoke, |p| {
-                p.state = profile::apply(p.kind, p.state, event)?;
-                Ok(())
-            })
+        let (p, command) = self
+            .update_profile_command(
+                dev.id,
+                revoke,
+                |p| {
+                    p.state = profile::apply(p.kind, p.state, event)?;
+                    Ok(())
+                },
+                |p| {
+                    let result = vec![
+                        (
+                            "deviceIdentifier".to_owned(),
+                            device_id.hyphenated().to_string(),
+                        ),
+                        ("state".to_owned(), p.state.as_str().to_owned()),
+                    ];
+                    self.new_command(Some(principal.profile_id), body, result)
+                },
+            )
             .await?;
-        device_view(&p).ok_or(Error::NotFound)
+        Ok(self.accepted(device_view(&p).ok_or(Error::NotFound)?, command))
     }
 
-    /// Approve a pending device (else `validation_failed`).
-    pub async fn approve_device(&self, principal: &Principal, device_id: Uuid) -> Result<Device> {
-        self.device_event(principal, device_id, Event::Approved)
+    /// Approve a pending device (else `validation_failed`). A command ("Device approved",
+    /// result `deviceIdentifier`, `state`).
+    pub async fn approve_device(
+        &self,
+        principal: &Principal,
+        device_id: Uuid,
+    ) -> Result<Accepted<Device>> {
+        self.device_event(principal, device_id, Event::Approved, "Device approved")
             .await
     }
 
-    /// Reject a device; its tokens are revoked in the same transaction.
-    pub async fn reject_device(&self, principal: &Principal, device_id: Uuid) -> Result<Device> {
-        self.device_event(principal, device_id, Event::Rejected)
+    /// Reject a device; its tokens are revoked in the same transaction. A command ("Device
+    /// rejected").
+    pub async fn reject_device(
+        &self,
+        principal: &Principal,
+        device_id: Uuid,
+    ) -> Result<Accepted<Device>> {
+        self.device_event(principal, device_id, Event::Rejected, "Device rejected")
             .await
     }
 
-    /// Remove a device (terminal); its tokens are revoked in the same transaction.
-    pub async fn remove_device(&self, principal: &Principal, device_id: Uuid) -> Result<Device> {
-        self.device_event(principal, device_id, Event::Removed)
+    /// Remove a device (terminal); its tokens are revoked in the same transaction. A
+    /// command ("Device removed").
+    pub async fn remove_device(
+        &self,
+        principal: &Principal,
+        device_id: Uuid,
+    ) -> Result<Accepted<Device>> {
+        self.device_event(principal, device_id, Event::Removed, "Device removed")
             .await
     }
 
-    /// Set a device's metadata: a JSON object of at most 4 KiB.
+    /// Set a device's metadata: a JSON object of at most 4 KiB. A command ("Device meta
+    /// configured").
     pub async fn configure_device_meta(
         &self,
         principal: &Principal,
         device_id: Uuid,
         meta: &str,
-    ) -> Result<Device> {
+    ) -> Result<Accepted<Device>> {
         Self::require_owner(principal)?;
         if meta.len() > MAX_META_BYTES {
             return Err(Error::validation("meta", "meta must be at most 4096 bytes"));
@@ -340,18 +388,29 @@ impl Engine {
         }
         let canonical = parsed.to_string();
         let dev = self.owned_device(principal.profile_id, device_id).await?;
-        let p = self
-            .update_profile(dev.id, Revoke::Nothing, |p| {
-                if p.state == ProfileState::Removed {
-                    return Err(Error::NotFound);
-                }
-                if let Some(d) = p.device.as_mut() {
-                    d.meta = Some(canonical.clone());
-                }
-                Ok(())
-            })
+        let (p, command) = self
+            .update_profile_command(
+                dev.id,
+                Revoke::Nothing,
+                |p| {
+                    if p.state == ProfileState::Removed {
+                        return Err(Error::NotFound);
+                    }
+                    if let Some(d) = p.device.as_mut() {
+                        d.meta = Some(canonical.clone());
+                    }
+                    Ok(())
+                },
+                |_| {
+                    self.new_command(
+                        Some(principal.profile_id),
+                        "Device meta configured",
+                        Vec::new(),
+                    )
+                },
+            )
             .await?;
-        device_view(&p).ok_or(Error::NotFound)
+        Ok(self.accepted(device_view(&p).ok_or(Error::NotFound)?, command))
     }
 
     /// A device's configuration, for its owner or the device itself.

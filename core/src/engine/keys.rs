@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::Engine;
+use super::{Accepted, Engine};
 use crate::error::{Error, Result};
 use crate::key::{self, KeyPair, PublicKey};
 use crate::principal::Principal;
@@ -13,27 +13,36 @@ impl Engine {
     /// Register (or rotate) the public key of the token's profile. `key_text` is the
     /// Privicore 200-hex or raw 64-hex encoding; `signature_hex` signs
     /// [`key::proof_message`] (unless proof is disabled in the config). Activates a user;
-    /// moves a device to `pending`. Returns the new state.
+    /// moves a device to `pending`. Returns the new state. A command ("Public key
+    /// registered", result `state`).
     pub async fn register_public_key(
         &self,
         principal: &Principal,
         key_text: &str,
         signature_hex: &str,
-    ) -> Result<ProfileState> {
+    ) -> Result<Accepted<ProfileState>> {
         principal.require(Operation::RegisterPublicKey)?;
         let key = PublicKey::parse(key_text)?;
         if self.cfg.require_key_proof {
             key::verify_proof(principal.profile_id, &key, signature_hex)?;
         }
         let result = self
-            .update_profile(principal.profile_id, Revoke::Nothing, |p| {
-                p.state = profile::apply(p.kind, p.state, Event::KeyRegistered)?;
-                p.public_key = Some(*key.as_bytes());
-                Ok(())
-            })
+            .update_profile_command(
+                principal.profile_id,
+                Revoke::Nothing,
+                |p| {
+                    p.state = profile::apply(p.kind, p.state, Event::KeyRegistered)?;
+                    p.public_key = Some(*key.as_bytes());
+                    Ok(())
+                },
+                |p| {
+                    let state = vec![("state".to_owned(), p.state.as_str().to_owned())];
+                    self.new_command(Some(p.id), "Public key registered", state)
+                },
+            )
             .await;
         match result {
-            Ok(p) => Ok(p.state),
+            Ok((p, command)) => Ok(self.accepted(p.state, command)),
             Err(Error::Storage(StoreError::Conflict(Conflict::PublicKey))) => Err(
                 Error::InvalidPublicKey("this key is already registered to another profile"),
             ),

@@ -2,7 +2,8 @@
 //!
 //! Built once by [`EngineBuilder`] and shared as `Arc<Engine>`. Every operation is an
 //! `async fn` over domain types returning [`crate::Result`]; one engine call per operation,
-//! no transport in here.
+//! no transport in here. The operations that are commands of the 202 pattern (marked
+//! "A command" in their docs) return [`Accepted`].
 //!
 //! ## Index: every public operation and the file it lives in
 //!
@@ -13,7 +14,7 @@
 //! | `sessions.rs` | [`Engine::verify`] (the hot path), [`Engine::verify_digest`], [`Engine::reauthorize`], [`Engine::revoke`], [`Engine::token_expiry`], [`Engine::profile_info`] |
 //! | `keys.rs` | [`Engine::register_public_key`], [`Engine::public_key`], [`Engine::server_public_key`], [`Engine::server_sign`], [`Engine::generate_key_pair`], [`Engine::create_api_key`], [`Engine::verify_api_key`] |
 //! | `devices.rs` | [`Engine::generate_qr_token`], [`Engine::redeem_qr_token`], [`Engine::list_devices`], [`Engine::approve_device`], [`Engine::reject_device`], [`Engine::remove_device`], [`Engine::configure_device_meta`], [`Engine::device_configuration`] |
-//! | `commands.rs` | [`Engine::record_command`], [`Engine::command`], [`Engine::subscribe`] (the 202 pattern's command log and its live events) |
+//! | `commands.rs` | [`Accepted`] (what a command operation returns: its value and its command record, written in the change's own store transaction and published), [`Engine::record_command`] (a command with no change of its own), [`Engine::command`], [`Engine::subscribe`] |
 //! | `login.rs` | the JSON token API: [`Engine::login`], [`Engine::refresh`] (rotation with reuse detection), [`Engine::revoke_refresh`], [`Engine::jwks`] |
 //! | `new_password.rs` | [`Engine::create_user_with_temporary_password`], [`Engine::complete_new_password`] (NEW_PASSWORD_REQUIRED) |
 //! | `reset.rs` | [`Engine::forgot_password`], [`Engine::confirm_forgot_password`] |
@@ -35,7 +36,7 @@ mod user_rules;
 mod users;
 
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
-pub use commands::CommandEvent;
+pub use commands::{Accepted, CommandEvent};
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
 pub use login::{Login, TokenSet};
 pub use reset::RESET_CODE_LEN;
@@ -58,7 +59,7 @@ use crate::id_token::IdTokenKey;
 use crate::key::KeyPair;
 use crate::notify::Notifier;
 use crate::random::{self, Random};
-use crate::store::{ProfileRecord, Revoke, Store, StoreError};
+use crate::store::{CommandRecord, ProfileRecord, Revoke, Store, StoreError};
 
 /// Number of lock stripes serialising credential checks per username.
 const STRIPES: usize = 1024;
@@ -164,14 +165,50 @@ impl Engine {
 
     /// Read-modify-write a profile with optimistic versioning: `change` is re-applied to a
     /// fresh copy when another writer got in first (at most a few times).
-    async fn update_profile<F>(
+    async fn update_profile<F>(&self, id: Uuid, revoke: Revoke, change: F) -> Result<ProfileRecord>
+    where
+        F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
+    {
+        let (p, _) = self
+            .update_profile_as(
+                id,
+                revoke,
+                change,
+                None::<fn(&ProfileRecord) -> CommandRecord>,
+            )
+            .await?;
+        Ok(p)
+    }
+
+    /// [`Engine::update_profile`] for a command: `command` describes the changed profile,
+    /// and its record is written in the same transaction as the change.
+    async fn update_profile_command<F, C>(
+        &self,
+        id: Uuid,
+        revoke: Revoke,
+        change: F,
+        command: C,
+    ) -> Result<(ProfileRecord, CommandRecord)>
+    where
+        F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
+        C: Fn(&ProfileRecord) -> CommandRecord + Send,
+    {
+        let (p, c) = self
+            .update_profile_as(id, revoke, change, Some(command))
+            .await?;
+        Ok((p, c.ok_or(Error::Storage(StoreError::VersionMismatch))?))
+    }
+
+    async fn update_profile_as<F, C>(
         &self,
         id: Uuid,
         revoke: Revoke,
         mut change: F,
-    ) -> Result<ProfileRecord>
+        command: Option<C>,
+    ) -> Result<(ProfileRecord, Option<CommandRecord>)>
     where
         F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
+        C: Fn(&ProfileRecord) -> CommandRecord + Send,
     {
         for _ in 0..OPTIMISTIC_RETRIES {
             let mut p = self.profile(id).await?;
@@ -179,8 +216,13 @@ impl Engine {
             change(&mut p)?;
             p.version = expected + 1;
             p.updated_at = self.clock.now();
-            match self.store.update_profile(&p, expected, revoke).await {
-                Ok(()) => return Ok(p),
+            let rec = command.as_ref().map(|describe| describe(&p));
+            match self
+                .store
+                .update_profile(&p, expected, revoke, rec.as_ref())
+                .await
+            {
+                Ok(()) => return Ok((p, rec)),
                 Err(StoreError::VersionMismatch) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -26,7 +26,10 @@ impl Engine {
         username: &str,
         temporary_password: &str,
     ) -> Result<Uuid> {
-        self.create_user(username, temporary_password, true).await
+        let id = self.new_id();
+        self.create_user(id, username, temporary_password, true, None)
+            .await?;
+        Ok(id)
     }
 
     /// Answer a NEW_PASSWORD_REQUIRED challenge: `session` (from [`Engine::login`]) is single

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::Engine;
+use super::{Accepted, Engine};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::principal::Principal;
@@ -121,46 +121,65 @@ impl Engine {
     }
 
     /// Give the presented token a new expiry, `now + ttl` (default: the configured TTL).
-    /// A revoked or expired token is never brought back ([`Error::Unauthorized`]).
+    /// A revoked or expired token is never brought back ([`Error::Unauthorized`]). A command
+    /// ("Authorization token reauthorized", result `expiresAt`).
     pub async fn reauthorize(
         &self,
         principal: &Principal,
         ttl: Option<Ttl>,
-    ) -> Result<TokenExpiry> {
+    ) -> Result<Accepted<TokenExpiry>> {
         principal.require(Operation::Reauthorize)?;
         let now = self.clock.now();
         let ttl = ttl.unwrap_or(self.cfg.default_ttl);
         let expires_at = now.plus_secs(ttl.secs());
+        let command = self.new_command(
+            Some(principal.profile_id),
+            "Authorization token reauthorized",
+            vec![("expiresAt".to_owned(), expires_at.to_rfc3339())],
+        );
         match self
             .store
-            .set_token_expiry(&principal.token, expires_at, now)
+            .set_token_expiry(&principal.token, expires_at, now, Some(&command))
             .await
         {
-            Ok(()) => Ok(TokenExpiry {
-                expires_at,
-                expires_in: ttl.secs(),
-            }),
+            Ok(()) => Ok(self.accepted(
+                TokenExpiry {
+                    expires_at,
+                    expires_in: ttl.secs(),
+                },
+                command,
+            )),
             Err(StoreError::NotFound) => Err(Error::Unauthorized),
             Err(e) => Err(e.into()),
         }
     }
 
     /// Revoke the presented token, or every token of its profile. Effective before return.
-    pub async fn revoke(&self, principal: &Principal, scope: RevokeScope) -> Result<()> {
+    /// A command ("Authorization token revoked").
+    pub async fn revoke(&self, principal: &Principal, scope: RevokeScope) -> Result<Accepted<()>> {
         principal.require(Operation::Revoke)?;
+        let command = self.new_command(
+            Some(principal.profile_id),
+            "Authorization token revoked",
+            Vec::new(),
+        );
         match scope {
             RevokeScope::Token => {
-                if !self.store.revoke_token(&principal.token).await? {
+                if !self
+                    .store
+                    .revoke_token(&principal.token, Some(&command))
+                    .await?
+                {
                     return Err(Error::Unauthorized);
                 }
             }
             RevokeScope::All => {
                 self.store
-                    .revoke_profile_tokens(principal.profile_id)
+                    .revoke_profile_tokens(principal.profile_id, Some(&command))
                     .await?;
             }
         }
-        Ok(())
+        Ok(self.accepted((), command))
     }
 
     /// When the presented token expires.

@@ -257,7 +257,10 @@ impl Engine {
     /// many. Errors: `NotFound`.
     pub async fn logout_external_user(&self, external_id: &str) -> Result<u64> {
         let (user, _) = self.load_external(external_id).await?;
-        Ok(self.store.revoke_profile_tokens(user.profile_id).await?)
+        Ok(self
+            .store
+            .revoke_profile_tokens(user.profile_id, None)
+            .await?)
     }
 
     async fn load_external(&self, external_id: &str) -> Result<(ServerUserRecord, ProfileRecord)> {

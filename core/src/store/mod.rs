@@ -32,7 +32,13 @@ pub trait ProfileStore: Send + Sync {
     /// Insert a new profile. Atomic: the canonical username is claimed in the same
     /// transaction, so of N concurrent creations of one name exactly one succeeds.
     /// Errors: `Conflict(Username)` if the name is taken, `Conflict(Exists)` if the id is.
-    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()>;
+    /// `command` (see [`CommandStore`]) is written in the same transaction, so the change
+    /// and its command record are durable together or not at all.
+    async fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()>;
 
     /// Read a profile by id.
     async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>>;
@@ -45,12 +51,14 @@ pub trait ProfileStore: Send + Sync {
     /// to its tokens, all in one transaction. The username and owner never change.
     /// The public-key index follows the new key (the old key is released).
     /// Errors: `NotFound`, `VersionMismatch`, `Conflict(PublicKey)` when the key is bound to
-    /// another profile (nothing is written then).
+    /// another profile (nothing is written then). `command` is written in the same
+    /// transaction.
     async fn update_profile(
         &self,
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()>;
 
     /// Every device profile owned by `owner` (removed ones included), in creation order.
@@ -61,12 +69,14 @@ pub trait ProfileStore: Send + Sync {
     /// the device created (with its username claimed) together. Of N concurrent
     /// redemptions of one QR token exactly one succeeds.
     /// Errors: `NotFound` (no such QR token, expired or another owner's),
-    /// `Conflict(Username)` (the QR token then stays usable).
+    /// `Conflict(Username)` (the QR token then stays usable). `command` is written in the
+    /// same transaction.
     async fn create_device(
         &self,
         device: &ProfileRecord,
         qr: &TokenDigest,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()>;
 }
 
@@ -99,19 +109,31 @@ pub trait TokenStore: Send + Sync {
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 
     /// Set a live token's expiry. Atomic with respect to revocation: a revoked or
-    /// expired (`expires_at <= now`) token is never brought back. Errors: `NotFound`.
+    /// expired (`expires_at <= now`) token is never brought back. Errors: `NotFound`
+    /// (nothing is written then). `command` is written in the same transaction.
     async fn set_token_expiry(
         &self,
         digest: &TokenDigest,
         expires_at: Timestamp,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()>;
 
-    /// Delete one token. Returns whether it existed.
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool>;
+    /// Delete one token. Returns whether it existed; `command` is written in the same
+    /// transaction, and only when it did.
+    async fn revoke_token(
+        &self,
+        digest: &TokenDigest,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool>;
 
-    /// Delete every token (and QR token) of a profile, in one transaction. Returns how many.
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64>;
+    /// Delete every token (and QR token) of a profile, in one transaction with `command`.
+    /// Returns how many.
+    async fn revoke_profile_tokens(
+        &self,
+        profile: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<u64>;
 
     /// Rotate a refresh token, in one transaction. Let `old` be the record stored under
     /// `old_digest`; it matches when `old.profile_id` equals both new records' `profile_id`
@@ -174,9 +196,18 @@ pub trait QrStore: Send + Sync {
 }
 
 /// The command log of the asynchronous (202) pattern.
+///
+/// An operation that is a command hands its record to the write that makes its change
+/// (the `command` parameter of [`ProfileStore::create_profile`],
+/// [`ProfileStore::update_profile`], [`ProfileStore::create_device`],
+/// [`TokenStore::set_token_expiry`], [`TokenStore::revoke_token`] and
+/// [`TokenStore::revoke_profile_tokens`]), which writes both in one transaction: after an
+/// acknowledged command, the change and its record are both there. The engine draws
+/// command ids at random, so they do not clash.
 #[async_trait]
 pub trait CommandStore: Send + Sync {
-    /// Record a command outcome (durably, before the reply). Errors: `Conflict(Exists)`.
+    /// Record a command outcome on its own (durably, before the reply).
+    /// Errors: `Conflict(Exists)`.
     async fn put_command(&self, command: &CommandRecord) -> StoreResult<()>;
 
     /// Read a command by id.

@@ -274,8 +274,8 @@ impl StateMachineTest for EngineUnderTest {
             match step {
                 Step::Register(u, p) => {
                     let r = e.register_profile(USERS[u], PASSWORDS[p]).await;
-                    if let Ok(id) = r {
-                        sut.ids.insert(u, id);
+                    if let Ok(done) = &r {
+                        sut.ids.insert(u, done.value);
                     }
                     outcome(r)
                 }

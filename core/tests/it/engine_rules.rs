@@ -43,7 +43,7 @@ async fn login_rehashes_obsolete_parameters_and_failed_login_does_not() {
         t: 1,
         p: 1,
     });
-    store.create_profile(&rec).await.unwrap();
+    store.create_profile(&rec, None).await.unwrap();
     let (e, _) = test_engine(store.clone());
     assert_eq!(
         e.authenticate("alice", "wrong password here", None)

@@ -28,7 +28,7 @@ async fn a_lost_connection_is_unavailable_then_recovers() {
     let store = PostgresStore::connect_with(config).await.unwrap();
 
     let p = profile("alice");
-    store.create_profile(&p).await.unwrap();
+    store.create_profile(&p, None).await.unwrap();
     let t = token_record(p.id, 5000);
     store.put_token(&t, 1).await.unwrap();
     assert!(store.resolve_token(&t.digest).await.unwrap().is_some());

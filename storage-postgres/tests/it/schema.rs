@@ -38,7 +38,7 @@ async fn migrations_run_once_and_the_version_is_checked() {
     assert_eq!(a.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
     assert!(a.target().contains(&schema), "{}", a.target());
     let p = profile("alice");
-    a.create_profile(&p).await.unwrap();
+    a.create_profile(&p, None).await.unwrap();
     assert_eq!(b.get_profile(p.id).await.unwrap(), Some(p.clone()));
 
     // reconnecting to a current schema changes nothing

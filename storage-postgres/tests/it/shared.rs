@@ -29,7 +29,7 @@ async fn two_stores_on_one_database_agree() {
             let s = Arc::clone(&nodes[i % 2]);
             tokio::spawn(async move {
                 let p = profile("contested");
-                s.create_profile(&p).await.map(|()| p.id)
+                s.create_profile(&p, None).await.map(|()| p.id)
             })
         })
         .collect();
@@ -47,7 +47,7 @@ async fn two_stores_on_one_database_agree() {
     let t = token_record(owner.id, 5000);
     nodes[0].put_token(&t, owner.version).await.unwrap();
     assert!(nodes[1].resolve_token(&t.digest).await.unwrap().is_some());
-    assert!(nodes[1].revoke_token(&t.digest).await.unwrap());
+    assert!(nodes[1].revoke_token(&t.digest, None).await.unwrap());
     assert_eq!(nodes[0].resolve_token(&t.digest).await.unwrap(), None);
 
     // an update with revocation on one node ends the tokens at once on the other, and a
@@ -60,7 +60,7 @@ async fn two_stores_on_one_database_agree() {
     changed.password_hash = Some("$argon2id$changed".into());
     changed.version = 2;
     nodes[0]
-        .update_profile(&changed, 1, Revoke::AllExcept(kept.digest))
+        .update_profile(&changed, 1, Revoke::AllExcept(kept.digest), None)
         .await
         .unwrap();
     assert!(
@@ -83,7 +83,7 @@ async fn two_stores_on_one_database_agree() {
         .map(|i| {
             let s = Arc::clone(&nodes[i % 2]);
             let d = device(owner.id, &format!("dev-{i}"));
-            tokio::spawn(async move { s.create_device(&d, &q.digest, Timestamp(5)).await })
+            tokio::spawn(async move { s.create_device(&d, &q.digest, Timestamp(5), None).await })
         })
         .collect();
     let mut ok = 0;
@@ -109,7 +109,7 @@ async fn update_and_put_token_race_leaves_no_stale_token() {
     let a: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config.clone()).await.unwrap());
     let b: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config).await.unwrap());
     let mut p = profile("racer");
-    a.create_profile(&p).await.unwrap();
+    a.create_profile(&p, None).await.unwrap();
     for round in 0..40u64 {
         let version = p.version;
         let mut next = p.clone();
@@ -124,7 +124,7 @@ async fn update_and_put_token_race_leaves_no_stale_token() {
             .collect();
         let a2 = Arc::clone(&a);
         let update =
-            tokio::spawn(async move { a2.update_profile(&next, version, Revoke::All).await });
+            tokio::spawn(async move { a2.update_profile(&next, version, Revoke::All, None).await });
         update.await.unwrap().unwrap();
         for t in puts {
             let (digest, put) = t.await.unwrap();
@@ -155,7 +155,7 @@ async fn rotation_racing_a_password_change_leaves_no_token() {
     let a: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config.clone()).await.unwrap());
     let b: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config).await.unwrap());
     let mut p = profile("rotor");
-    a.create_profile(&p).await.unwrap();
+    a.create_profile(&p, None).await.unwrap();
     let pid = p.id;
     let family_token = |kind: TokenKind, family: Uuid| {
         let mut t = token_record(pid, 90_000);
@@ -181,7 +181,9 @@ async fn rotation_racing_a_password_change_leaves_no_token() {
         let a2 = Arc::clone(&a);
         let expected = p.version;
         let update =
-            tokio::spawn(async move { a2.update_profile(&next, expected, Revoke::All).await });
+            tokio::spawn(
+                async move { a2.update_profile(&next, expected, Revoke::All, None).await },
+            );
         update.await.unwrap().unwrap();
         rotate.await.unwrap().unwrap();
         for d in issued.iter().chain([&refresh.digest]) {
@@ -209,7 +211,7 @@ async fn family_revocation_racing_rotations_leaves_no_token() {
     let a: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config.clone()).await.unwrap());
     let b: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config).await.unwrap());
     let p = profile("chain");
-    a.create_profile(&p).await.unwrap();
+    a.create_profile(&p, None).await.unwrap();
     let pid = p.id;
     let token = move |kind: TokenKind, family: Uuid| {
         let mut t = token_record(pid, 90_000);

@@ -84,7 +84,7 @@ fn populated(dir: &Path) -> Vec<u8> {
         let s = RedbStore::open(dir).unwrap();
         for i in 0..200 {
             let p = profile(&format!("user{i}"));
-            s.create_profile(&p).await.unwrap();
+            s.create_profile(&p, None).await.unwrap();
             s.put_token(&token_record(p.id, 5000), p.version)
                 .await
                 .unwrap();
@@ -117,7 +117,7 @@ async fn a_record_that_does_not_decode_is_corrupt() {
     let (p, t) = {
         let s = RedbStore::open(dir.path()).unwrap();
         let p = profile("mallory");
-        s.create_profile(&p).await.unwrap();
+        s.create_profile(&p, None).await.unwrap();
         let t = token_record(p.id, 5000);
         s.put_token(&t, p.version).await.unwrap();
         (p, t)

@@ -84,7 +84,7 @@ async fn a_version_1_store_is_upgraded_with_its_family_index() {
     let plain = token_record(p.id, 5000);
     {
         let s = RedbStore::open(dir.path()).unwrap();
-        s.create_profile(&p).await.unwrap();
+        s.create_profile(&p, None).await.unwrap();
         for t in [&access, &refresh, &plain] {
             s.put_token(t, 1).await.unwrap();
         }
@@ -133,7 +133,7 @@ async fn a_version_1_store_with_a_bad_token_is_refused_and_left_as_it_was() {
     let t = token_record(p.id, 5000);
     {
         let s = RedbStore::open(dir.path()).unwrap();
-        s.create_profile(&p).await.unwrap();
+        s.create_profile(&p, None).await.unwrap();
         s.put_token(&t, 1).await.unwrap();
     }
     make_v1(dir.path());

@@ -125,7 +125,7 @@ async fn every_token_path_keeps_the_indexes_exact() {
     assert_eq!(
         step(d, "setup", |s| async move {
             for (p, ts) in setup {
-                s.create_profile(&p).await.unwrap();
+                s.create_profile(&p, None).await.unwrap();
                 for t in ts {
                     s.put_token(&t, 1).await.unwrap();
                 }
@@ -152,7 +152,7 @@ async fn every_token_path_keeps_the_indexes_exact() {
     let dg = f2_access.digest;
     assert_eq!(
         step(d, "revoke one", |s| async move {
-            assert!(s.revoke_token(&dg).await.unwrap());
+            assert!(s.revoke_token(&dg, None).await.unwrap());
         })
         .await,
         10
@@ -177,7 +177,7 @@ async fn every_token_path_keeps_the_indexes_exact() {
     let rd = f2_refresh.digest;
     assert_eq!(
         step(d, "set expiry", |s| async move {
-            s.set_token_expiry(&rd, Timestamp(200), Timestamp(10))
+            s.set_token_expiry(&rd, Timestamp(200), Timestamp(10), None)
                 .await
                 .unwrap();
         })
@@ -209,7 +209,9 @@ async fn every_token_path_keeps_the_indexes_exact() {
     removed.version = 2;
     assert_eq!(
         step(d, "device removal", |s| async move {
-            s.update_profile(&removed, 1, Revoke::All).await.unwrap();
+            s.update_profile(&removed, 1, Revoke::All, None)
+                .await
+                .unwrap();
         })
         .await,
         2
@@ -219,7 +221,7 @@ async fn every_token_path_keeps_the_indexes_exact() {
     let kd = keep.digest;
     assert_eq!(
         step(d, "password change", |s| async move {
-            s.update_profile(&changed, 1, Revoke::AllExcept(kd))
+            s.update_profile(&changed, 1, Revoke::AllExcept(kd), None)
                 .await
                 .unwrap();
             assert!(s.get_token(&kd).await.unwrap().is_some());
@@ -229,7 +231,7 @@ async fn every_token_path_keeps_the_indexes_exact() {
     );
     assert_eq!(
         step(d, "revoke profile", |s| async move {
-            assert_eq!(s.revoke_profile_tokens(b).await.unwrap(), 1);
+            assert_eq!(s.revoke_profile_tokens(b, None).await.unwrap(), 1);
         })
         .await,
         0

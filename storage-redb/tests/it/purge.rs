@@ -28,7 +28,7 @@ async fn purges_by_expiry_within_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let s = RedbStore::open(dir.path()).unwrap();
     let owner = profile("purgeowner");
-    s.create_profile(&owner).await.unwrap();
+    s.create_profile(&owner, None).await.unwrap();
     let v = owner.version;
     let t100 = token_record(owner.id, 100);
     let t200 = token_record(owner.id, 200);
@@ -71,10 +71,10 @@ async fn a_moved_expiry_moves_its_index_entry() {
     let dir = tempfile::tempdir().unwrap();
     let s = RedbStore::open(dir.path()).unwrap();
     let owner = profile("moveowner");
-    s.create_profile(&owner).await.unwrap();
+    s.create_profile(&owner, None).await.unwrap();
     let t = token_record(owner.id, 100);
     s.put_token(&t, owner.version).await.unwrap();
-    s.set_token_expiry(&t.digest, Timestamp(1000), Timestamp(50))
+    s.set_token_expiry(&t.digest, Timestamp(1000), Timestamp(50), None)
         .await
         .unwrap();
     assert_eq!(s.purge_expired(Timestamp(500), 10).await.unwrap(), 0);
@@ -83,7 +83,7 @@ async fn a_moved_expiry_moves_its_index_entry() {
     // a revoked token leaves no index entry behind to count
     let u = token_record(owner.id, 100);
     s.put_token(&u, owner.version).await.unwrap();
-    assert!(s.revoke_token(&u.digest).await.unwrap());
+    assert!(s.revoke_token(&u.digest, None).await.unwrap());
     assert_eq!(s.purge_expired(Timestamp(i64::MAX), 10).await.unwrap(), 0);
 }
 

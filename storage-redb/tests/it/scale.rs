@@ -38,7 +38,7 @@ async fn a_million_tokens() {
     let mut ids = Vec::with_capacity(profiles);
     for i in 0..profiles {
         let p = profile(&format!("scale{i:07}"));
-        s.create_profile(&p).await.unwrap();
+        s.create_profile(&p, None).await.unwrap();
         ids.push((p.id, p.version));
     }
     let profile_bytes = std::fs::metadata(&file).unwrap().len();

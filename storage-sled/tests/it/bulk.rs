@@ -28,5 +28,5 @@ async fn a_bulk_load_is_all_or_nothing() {
     assert_eq!(s.get_token(&dup.digest).await.unwrap(), None);
     batch.pop();
     s.put_tokens(&batch).await.unwrap();
-    assert_eq!(s.revoke_profile_tokens(p.id).await.unwrap(), 5000);
+    assert_eq!(s.revoke_profile_tokens(p.id, None).await.unwrap(), 5000);
 }

@@ -113,13 +113,17 @@ async fn corrupted_records_are_reported_with_tree_and_key() {
     // inside a write transaction too: nothing is written
     let mut q = p.clone();
     q.version = 2;
-    corrupt_parts(s.update_profile(&q, 1, Revoke::All).await.unwrap_err());
+    corrupt_parts(
+        s.update_profile(&q, 1, Revoke::All, None)
+            .await
+            .unwrap_err(),
+    );
 
     let (what, location) = corrupt_parts(s.get_token(&t.digest).await.unwrap_err());
     assert!(what.contains("tokens record: truncated"), "{what}");
     assert!(location.contains(&hex(&t.digest.0)), "{location}");
     corrupt_parts(s.resolve_token(&t.digest).await.unwrap_err());
-    corrupt_parts(s.revoke_token(&t.digest).await.unwrap_err());
+    corrupt_parts(s.revoke_token(&t.digest, None).await.unwrap_err());
     // an untouched token of nobody still reads as absent
     assert_eq!(s.get_token(&digest()).await.unwrap(), None);
 }

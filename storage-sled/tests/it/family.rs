@@ -45,7 +45,7 @@ async fn every_deletion_path_keeps_the_index_exact() {
         let reuse = s.rotate_refresh(&r3.digest, &r4, &a4, Timestamp(10));
         assert_eq!(reuse.await.unwrap(), Rotation::Reused);
         // revoke one
-        assert!(s.revoke_token(&r2.digest).await.unwrap());
+        assert!(s.revoke_token(&r2.digest, None).await.unwrap());
         // take and replace single-use family tokens
         let code = family_token(alice.id, TokenKind::ResetCode, fam, 5000);
         s.put_token(&code, 1).await.unwrap();
@@ -73,12 +73,12 @@ async fn every_deletion_path_keeps_the_index_exact() {
         assert_eq!(s.get_token(&live.digest).await.unwrap(), Some(live));
         // a profile's revocation, alone and with a password change (version bump)
         login(&s, bob.id, 5000).await;
-        assert_eq!(s.revoke_profile_tokens(bob.id).await.unwrap(), 3);
+        assert_eq!(s.revoke_profile_tokens(bob.id, None).await.unwrap(), 3);
         login(&s, carol.id, 5000).await;
         let (_, keep) = login(&s, carol.id, 5000).await;
         let mut c2 = carol.clone();
         c2.version = 2;
-        s.update_profile(&c2, 1, Revoke::AllExcept(keep.digest))
+        s.update_profile(&c2, 1, Revoke::AllExcept(keep.digest), None)
             .await
             .unwrap();
         assert!(s.get_token(&keep.digest).await.unwrap().is_some());
@@ -100,7 +100,9 @@ async fn revoking_a_device_profile_empties_its_families() {
         let mut removed = p.clone();
         removed.state = tessera_core::ProfileState::Removed;
         removed.version = 2;
-        s.update_profile(&removed, 1, Revoke::All).await.unwrap();
+        s.update_profile(&removed, 1, Revoke::All, None)
+            .await
+            .unwrap();
         assert_eq!(s.revoke_family(fam).await.unwrap(), 0);
     }
     assert_eq!(check_family_index(dir.path()), 0);

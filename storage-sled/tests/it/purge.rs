@@ -87,7 +87,7 @@ async fn purge_is_bounded_ordered_and_exact_at_the_boundary() {
 
     // A reauthorized token moves in the index: its old expiry no longer purges it.
     let moved = &tokens[15]; // expires at 115
-    s.set_token_expiry(&moved.digest, Timestamp(10_000), now)
+    s.set_token_expiry(&moved.digest, Timestamp(10_000), now, None)
         .await
         .unwrap();
     assert_eq!(
@@ -107,7 +107,7 @@ async fn purge_is_bounded_ordered_and_exact_at_the_boundary() {
         "expires after `now`"
     );
     // The profile's index no longer lists purged tokens: only `forever` is left.
-    assert_eq!(s.revoke_profile_tokens(p.id).await.unwrap(), 1);
+    assert_eq!(s.revoke_profile_tokens(p.id, None).await.unwrap(), 1);
 }
 
 #[tokio::test]

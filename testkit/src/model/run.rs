@@ -149,8 +149,8 @@ impl Sut {
                         PASSWORDS[usize::from(pw) % PASSWORDS.len()],
                     )
                     .await;
-                if let Ok(id) = r {
-                    self.ids.push(id);
+                if let Ok(done) = &r {
+                    self.ids.push(done.value);
                     self.device_ids.push(None);
                 }
                 code(&r)
@@ -222,9 +222,9 @@ impl Sut {
                         None,
                     )
                     .await;
-                if let Ok(d) = &r {
-                    self.ids.push(d.profile_id);
-                    self.device_ids.push(Some(d.device_id));
+                if let Ok(done) = &r {
+                    self.ids.push(done.value.profile_id);
+                    self.device_ids.push(Some(done.value.device_id));
                 }
                 code(&r)
             }

@@ -5,11 +5,8 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::Value;
-use tessera_core::{
-    Device, DeviceEnrollment, Engine, Principal, ProfileKind, ProfileState, TokenDigest, TokenKind,
-};
+use tessera_core::Device;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::super::fields::{read, wire_body};
 use super::super::reply::{Accepted, CommandAccepted, JsonReply};
@@ -159,58 +156,11 @@ pub(crate) async fn request_unique_identifier(
     form: Form,
 ) -> Result<Accepted, ApiError> {
     let f: DeviceRequestForm<'_> = read(&form)?;
-    let e = s
+    let done = s
         .engine
         .redeem_qr_token(f.qr_token, f.username, f.password, f.device_name, f.role)
         .await?;
-    let result = vec![
-        (
-            "deviceIdentifier".to_owned(),
-            e.device_id.hyphenated().to_string(),
-        ),
-        (
-            "profileId".to_owned(),
-            e.profile_id.hyphenated().to_string(),
-        ),
-    ];
-    // The owner follows onboarding on their channel: the command is theirs.
-    let owner = enrollment_owner(&s.engine, &e).await;
-    accepted(
-        &s,
-        Some(owner.unwrap_or(e.profile_id)),
-        "Device registered",
-        result,
-    )
-    .await
-}
-
-/// The owner of a device just created from a QR token.
-///
-/// `DeviceEnrollment` does not carry it; the device's configuration does, and a device may
-/// read its own configuration in any state. So the read is made as the device, by a
-/// principal built here for that one call and dropped (no token exists behind it, and it
-/// reveals only the owner id, to this handler). `None` if the read fails (then the command
-/// stays the device's).
-async fn enrollment_owner(engine: &Engine, e: &DeviceEnrollment) -> Option<Uuid> {
-    let now = engine.now();
-    let device = Principal {
-        profile_id: e.profile_id,
-        kind: ProfileKind::Device,
-        state: ProfileState::Incomplete,
-        owner: None,
-        environments: Vec::new(),
-        token_kind: TokenKind::Authorization,
-        issued_at: now,
-        expires_at: now,
-        token: TokenDigest([0; 32]),
-    };
-    match engine.device_configuration(&device, e.device_id).await {
-        Ok(c) => Some(c.owner),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot find the owner of a new device");
-            None
-        }
-    }
+    Ok(accepted(&done))
 }
 
 /// `POST /device/retrieve-unique-identifier`: the device created by command `commandId`.
@@ -275,8 +225,9 @@ pub(crate) async fn configure_device_meta(
 ) -> Result<Accepted, ApiError> {
     let f: DeviceMetaForm<'_> = read(&form)?;
     let id = uuid_field("deviceIdentifier", f.device_identifier)?;
-    s.engine.configure_device_meta(&p, id, f.meta).await?;
-    accepted(&s, Some(p.profile_id), "Device meta configured", Vec::new()).await
+    Ok(accepted(
+        &s.engine.configure_device_meta(&p, id, f.meta).await?,
+    ))
 }
 
 /// `POST /device/approve-device` [P].
@@ -294,11 +245,11 @@ pub(crate) async fn approve_device(
     form: Form,
 ) -> Result<Accepted, ApiError> {
     let f: DeviceIdForm<'_> = read(&form)?;
-    let d = s
+    let done = s
         .engine
         .approve_device(&p, uuid_field("deviceIdentifier", f.device_identifier)?)
         .await?;
-    accepted(&s, Some(p.profile_id), "Device approved", device_result(&d)).await
+    Ok(accepted(&done))
 }
 
 /// `POST /device/reject-device`.
@@ -316,11 +267,11 @@ pub(crate) async fn reject_device(
     form: Form,
 ) -> Result<Accepted, ApiError> {
     let f: DeviceIdForm<'_> = read(&form)?;
-    let d = s
+    let done = s
         .engine
         .reject_device(&p, uuid_field("deviceIdentifier", f.device_identifier)?)
         .await?;
-    accepted(&s, Some(p.profile_id), "Device rejected", device_result(&d)).await
+    Ok(accepted(&done))
 }
 
 /// `POST /device/remove` [P].
@@ -338,21 +289,11 @@ pub(crate) async fn remove_device(
     form: Form,
 ) -> Result<Accepted, ApiError> {
     let f: DeviceIdForm<'_> = read(&form)?;
-    let d = s
+    let done = s
         .engine
         .remove_device(&p, uuid_field("deviceIdentifier", f.device_identifier)?)
         .await?;
-    accepted(&s, Some(p.profile_id), "Device removed", device_result(&d)).await
-}
-
-fn device_result(d: &Device) -> Vec<(String, String)> {
-    vec![
-        (
-            "deviceIdentifier".to_owned(),
-            d.device_id.hyphenated().to_string(),
-        ),
-        ("state".to_owned(), d.state.as_str().to_owned()),
-    ]
+    Ok(accepted(&done))
 }
 
 /// `GET /device/retrieve-device-configuration/{deviceIdentifier}` [P]: hyphenated keys.

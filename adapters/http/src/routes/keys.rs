@@ -97,12 +97,11 @@ pub(crate) async fn register_public_key(
 ) -> Result<Accepted, ApiError> {
     let f: PublicKeyForm<'_> = read(&form)?;
     let signature = f.signature.unwrap_or_default();
-    let state = s
+    let done = s
         .engine
         .register_public_key(&p, f.public_key, signature)
         .await?;
-    let result = vec![("state".to_owned(), state.as_str().to_owned())];
-    accepted(&s, Some(p.profile_id), "Public key registered", result).await
+    Ok(accepted(&done))
 }
 
 #[utoipa::path(get, path = "/public-key/retrieve-public-key", tag = "public-key", security(("token" = [])),

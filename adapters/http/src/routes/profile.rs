@@ -187,8 +187,9 @@ pub(crate) async fn register_profile(
     form: Form,
 ) -> Result<Accepted, ApiError> {
     let c: Credentials<'_> = read(&form)?;
-    let id = s.engine.register_profile(c.username, c.password).await?;
-    accepted(&s, Some(id), "Profile registered", Vec::new()).await
+    Ok(accepted(
+        &s.engine.register_profile(c.username, c.password).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/profile/authenticate", tag = "profile",
@@ -260,14 +261,14 @@ pub(crate) async fn change_password(
         .change_password(&p, f.current_password, f.new_password)
         .await;
     let outcome = match &result {
-        Ok(()) => "success",
+        Ok(_) => "success",
         Err(Error::WrongPassword) => "wrong_password",
         Err(Error::TooManyAttempts { .. }) => "throttled",
         Err(e) => e.code(),
     };
     tracing::info!(target: "tessera::audit", event = "change_password", profile_id = %p.profile_id, outcome, "authentication");
-    result.map_err(|e| ApiError::from(e).rename_field("password", "newPassword"))?;
-    accepted(&s, Some(p.profile_id), "Password changed", Vec::new()).await
+    let done = result.map_err(|e| ApiError::from(e).rename_field("password", "newPassword"))?;
+    Ok(accepted(&done))
 }
 
 #[utoipa::path(post, path = "/profile/generate-qr-token", tag = "profile", security(("token" = [])),
@@ -347,15 +348,7 @@ pub(crate) async fn reauthorize(
     form: Form,
 ) -> Result<Accepted, ApiError> {
     let f: TtlForm<'_> = read(&form)?;
-    let expiry = s.engine.reauthorize(&p, ttl(f.ttl)?).await?;
-    let result = vec![("expiresAt".to_owned(), expiry.expires_at.to_rfc3339())];
-    accepted(
-        &s,
-        Some(p.profile_id),
-        "Authorization token reauthorized",
-        result,
-    )
-    .await
+    Ok(accepted(&s.engine.reauthorize(&p, ttl(f.ttl)?).await?))
 }
 
 #[utoipa::path(post, path = "/profile/revoke-authorization-token", tag = "profile", security(("token" = [])),
@@ -372,14 +365,9 @@ pub(crate) async fn revoke(
 ) -> Result<Accepted, ApiError> {
     let f: RevokeForm<'_> = read(&form)?;
     let scope = f.scope.map(RevokeScope::parse).transpose()?;
-    s.engine.revoke(&p, scope.unwrap_or_default()).await?;
-    accepted(
-        &s,
-        Some(p.profile_id),
-        "Authorization token revoked",
-        Vec::new(),
-    )
-    .await
+    Ok(accepted(
+        &s.engine.revoke(&p, scope.unwrap_or_default()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/profile/retrieve-token-expiry", tag = "profile", security(("token" = [])),

@@ -233,7 +233,7 @@ pub(crate) async fn change_password(
         .change_password(&principal, previous, proposed)
         .await;
     let outcome = match &result {
-        Ok(()) => "success",
+        Ok(_) => "success",
         Err(Error::WrongPassword) => "wrong_password",
         Err(Error::TooManyAttempts { .. }) => "throttled",
         Err(e) => e.code(),

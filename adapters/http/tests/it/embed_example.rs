@@ -32,7 +32,7 @@ async fn public_token_and_active_routes() {
     let (engine, _clock) = tessera_testkit::test_engine(Arc::new(MemoryStore::new()));
     let app = embed_axum::app(Arc::clone(&engine));
     let pw = "velvet otter quasar lantern embed 7291";
-    let id = engine.register_profile("embedder", pw).await.unwrap();
+    let id = engine.register_profile("embedder", pw).await.unwrap().value;
     let token = engine
         .authenticate("embedder", pw, None)
         .await

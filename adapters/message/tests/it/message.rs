@@ -49,7 +49,8 @@ impl Fixture {
             .engine
             .register_profile(name, &password(name))
             .await
-            .unwrap();
+            .unwrap()
+            .value;
         let issued = self
             .engine
             .authenticate(name, &password(name), None)
@@ -486,7 +487,8 @@ async fn a_pending_device_signs_with_its_own_key() {
         .engine
         .redeem_qr_token(qr.token.expose(), "sensor", &password("sensor"), None, None)
         .await
-        .unwrap();
+        .unwrap()
+        .value;
     let issued = f
         .engine
         .authenticate("sensor", &password("sensor"), None)

@@ -15,7 +15,7 @@ use tessera_message::{MessageAuthenticator, MessagePolicy, canonical_bytes};
 async fn every_line_gets_a_verdict() {
     let (engine, clock) = tessera_testkit::test_engine(Arc::new(MemoryStore::new()));
     let pw = "velvet otter quasar lantern queue 7291";
-    let id = engine.register_profile("queue", pw).await.unwrap();
+    let id = engine.register_profile("queue", pw).await.unwrap().value;
     let login = engine.authenticate("queue", pw, None).await.unwrap();
     let me = engine.verify(login.token.expose()).await.unwrap();
     let keys = KeyPair::generate(&OsRandom);

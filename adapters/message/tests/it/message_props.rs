@@ -30,7 +30,7 @@ fn fixture() -> &'static Fixture {
         let (engine, clock) = tessera_testkit::test_engine(Arc::new(MemoryStore::new()));
         let message = runtime.block_on(async {
             let pw = "velvet otter quasar lantern prop 7291";
-            let id = engine.register_profile("prop", pw).await.unwrap();
+            let id = engine.register_profile("prop", pw).await.unwrap().value;
             let issued = engine.authenticate("prop", pw, None).await.unwrap();
             let me = engine.verify(issued.token.expose()).await.unwrap();
             let keys = KeyPair::generate(&OsRandom);

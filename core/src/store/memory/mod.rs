@@ -142,6 +142,13 @@ impl Inner {
     }
 
     /// `ProfileStore::update_profile` under the caller's lock: validates, then writes.
+    /// Write `command` (if any) beside the change just made under the same lock.
+    fn record(&mut self, command: Option<&CommandRecord>) {
+        if let Some(c) = command {
+            self.commands.insert(c.id, c.clone());
+        }
+    }
+
     fn update_profile(
         &mut self,
         profile: &ProfileRecord,
@@ -221,8 +228,15 @@ impl MemoryStore {
 
 #[async_trait]
 impl ProfileStore for MemoryStore {
-    async fn create_profile(&self, profile: &ProfileRecord) -> StoreResult<()> {
-        self.write().insert_profile(profile)
+    async fn create_profile(
+        &self,
+        profile: &ProfileRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
+        let mut g = self.write();
+        g.insert_profile(profile)?;
+        g.record(command);
+        Ok(())
     }
 
     async fn get_profile(&self, id: Uuid) -> StoreResult<Option<ProfileRecord>> {
@@ -242,9 +256,12 @@ impl ProfileStore for MemoryStore {
         profile: &ProfileRecord,
         expected_version: u64,
         revoke: Revoke,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
-        self.write()
-            .update_profile(profile, expected_version, revoke)
+        let mut g = self.write();
+        g.update_profile(profile, expected_version, revoke)?;
+        g.record(command);
+        Ok(())
     }
 
     async fn list_devices(&self, owner: Uuid) -> StoreResult<Vec<ProfileRecord>> {
@@ -264,6 +281,7 @@ impl ProfileStore for MemoryStore {
         device: &ProfileRecord,
         qr: &TokenDigest,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let mut g = self.write();
         match g.qr.get(qr) {
@@ -272,6 +290,7 @@ impl ProfileStore for MemoryStore {
         }
         g.insert_profile(device)?;
         g.remove_qr(qr);
+        g.record(command);
         Ok(())
     }
 }

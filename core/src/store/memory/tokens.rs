@@ -6,7 +6,8 @@ use uuid::Uuid;
 use super::MemoryStore;
 use crate::clock::Timestamp;
 use crate::store::{
-    Conflict, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord, TokenStore,
+    CommandRecord, Conflict, ResolvedToken, Rotation, StoreError, StoreResult, TokenRecord,
+    TokenStore,
 };
 use crate::token::{TokenDigest, TokenKind};
 
@@ -67,23 +68,39 @@ impl TokenStore for MemoryStore {
         digest: &TokenDigest,
         expires_at: Timestamp,
         now: Timestamp,
+        command: Option<&CommandRecord>,
     ) -> StoreResult<()> {
         let mut g = self.write();
         match g.tokens.get_mut(digest) {
-            Some(t) if t.expires_at > now => {
-                t.expires_at = expires_at;
-                Ok(())
-            }
-            _ => Err(StoreError::NotFound),
+            Some(t) if t.expires_at > now => t.expires_at = expires_at,
+            _ => return Err(StoreError::NotFound),
         }
+        g.record(command);
+        Ok(())
     }
 
-    async fn revoke_token(&self, digest: &TokenDigest) -> StoreResult<bool> {
-        Ok(self.write().remove_token(digest).is_some())
+    async fn revoke_token(
+        &self,
+        digest: &TokenDigest,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool> {
+        let mut g = self.write();
+        let existed = g.remove_token(digest).is_some();
+        if existed {
+            g.record(command);
+        }
+        Ok(existed)
     }
 
-    async fn revoke_profile_tokens(&self, profile: Uuid) -> StoreResult<u64> {
-        Ok(self.write().revoke(profile, None))
+    async fn revoke_profile_tokens(
+        &self,
+        profile: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<u64> {
+        let mut g = self.write();
+        let n = g.revoke(profile, None);
+        g.record(command);
+        Ok(n)
     }
 
     async fn rotate_refresh(

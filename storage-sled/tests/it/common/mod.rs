@@ -91,7 +91,7 @@ pub fn digest() -> TokenDigest {
 pub async fn stored_profile(s: &SledStore, name: &str) -> ProfileRecord {
     use tessera_core::store::ProfileStore;
     let p = profile(name);
-    s.create_profile(&p).await.expect("create profile");
+    s.create_profile(&p, None).await.expect("create profile");
     p
 }
 
