@@ -141,6 +141,7 @@ pub fn populate(
 /// The sample token texts, packed end to end in one buffer: a verify's input then comes
 /// from cache, as a request header would, and the benchmark measures the store lookup
 /// rather than a pointer chase to a scattered `String`.
+#[derive(Debug)]
 pub struct Sample {
     text: String,
     width: usize,
@@ -179,6 +180,7 @@ impl Sample {
 }
 
 /// One built store: the store, its sample texts and (durable backends) its temp dir.
+#[derive(Debug)]
 struct Built {
     // Dropped first: the store closes its files before its directory is removed.
     store: Arc<dyn Store>,
@@ -193,7 +195,7 @@ struct Built {
 /// The temp dirs are made under `$TESSERA_BENCH_DIR` if set, else the system temp dir. For
 /// development only, `TESSERA_BENCH_CACHE=DIR` keeps the durable stores in `DIR` and reuses
 /// them in later runs instead.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Fixtures {
     built: Mutex<HashMap<(String, usize), Built>>,
 }

@@ -16,26 +16,26 @@ use uuid::Uuid;
 use crate::error::{corrupt, from_sqlx};
 
 /// The columns of `profiles` that [`profile`] reads, in its order.
-pub const PROFILE_COLUMNS: &str = "id, kind, state, username, password_hash, \
+pub(crate) const PROFILE_COLUMNS: &str = "id, kind, state, username, password_hash, \
     password_temporary, public_key, owner_id, environments, device_id, device_roles, \
     device_name, device_meta, created_at, updated_at, version";
 
 /// The columns of `tokens` that [`token`] reads.
-pub const TOKEN_COLUMNS: &str = "digest, profile_id, kind, issued_at, expires_at, family";
+pub(crate) const TOKEN_COLUMNS: &str = "digest, profile_id, kind, issued_at, expires_at, family";
 
 /// The columns of `qr_tokens` that [`qr`] reads.
-pub const QR_COLUMNS: &str = "digest, owner_id, issued_at, expires_at, device_name";
+pub(crate) const QR_COLUMNS: &str = "digest, owner_id, issued_at, expires_at, device_name";
 
 /// The columns of `commands` that [`command`] reads.
-pub const COMMAND_COLUMNS: &str =
+pub(crate) const COMMAND_COLUMNS: &str =
     "id, profile_id, status, body, result_names, result_values, created_at, expires_at";
 
 /// The columns of `external_users` that [`server_user`] reads.
-pub const SERVER_USER_COLUMNS: &str =
+pub(crate) const SERVER_USER_COLUMNS: &str =
     "external_id, profile_id, email, metadata, created_at, updated_at";
 
 /// Profile kind as stored: core's [`ProfileKind::tag`] as `smallint`.
-pub fn kind_to_i16(k: ProfileKind) -> i16 {
+pub(crate) fn kind_to_i16(k: ProfileKind) -> i16 {
     i16::from(k.tag())
 }
 
@@ -44,7 +44,7 @@ fn kind_from_i16(n: i16) -> Option<ProfileKind> {
 }
 
 /// Profile state as stored: core's [`ProfileState::tag`] as `smallint`.
-pub fn state_to_i16(s: ProfileState) -> i16 {
+pub(crate) fn state_to_i16(s: ProfileState) -> i16 {
     i16::from(s.tag())
 }
 
@@ -53,12 +53,12 @@ fn state_from_i16(n: i16) -> Option<ProfileState> {
 }
 
 /// Token kind as stored.
-pub fn token_kind_to_i16(k: TokenKind) -> i16 {
+pub(crate) fn token_kind_to_i16(k: TokenKind) -> i16 {
     i16::from(k.tag())
 }
 
 /// A `u64` version or counter as `bigint`.
-pub fn to_i64(n: u64, what: &str) -> StoreResult<i64> {
+pub(crate) fn to_i64(n: u64, what: &str) -> StoreResult<i64> {
     i64::try_from(n).map_err(|_| {
         tessera_core::StoreError::Backend(format!("{what} {n} does not fit a PostgreSQL bigint"))
     })
@@ -78,7 +78,7 @@ fn digest_of(bytes: &[u8], table: &str) -> StoreResult<TokenDigest> {
 }
 
 /// Lowercase hex, for error locations.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -91,7 +91,7 @@ fn version_of(n: i64, table: &str, key: impl std::fmt::Display) -> StoreResult<u
 }
 
 /// A `profiles` row (columns [`PROFILE_COLUMNS`]).
-pub fn profile(row: &PgRow) -> StoreResult<ProfileRecord> {
+pub(crate) fn profile(row: &PgRow) -> StoreResult<ProfileRecord> {
     let id: Uuid = get(row, "id")?;
     let bad = |what: &str| corrupt("profiles", id, what);
     let kind = kind_from_i16(get(row, "kind")?).ok_or_else(|| bad("unknown profile kind"))?;
@@ -138,7 +138,7 @@ fn token_kind(n: i16, digest: &TokenDigest) -> StoreResult<TokenKind> {
 }
 
 /// A `tokens` row (columns [`TOKEN_COLUMNS`]).
-pub fn token(row: &PgRow) -> StoreResult<TokenRecord> {
+pub(crate) fn token(row: &PgRow) -> StoreResult<TokenRecord> {
     let digest = digest_of(&get::<Vec<u8>>(row, "digest")?, "tokens")?;
     Ok(TokenRecord {
         kind: token_kind(get(row, "kind")?, &digest)?,
@@ -152,7 +152,7 @@ pub fn token(row: &PgRow) -> StoreResult<TokenRecord> {
 
 /// The verify row: token `digest` joined with its profile (see
 /// [`crate::store::tokens::RESOLVE`]).
-pub fn resolved(row: &PgRow, digest: TokenDigest) -> StoreResult<ResolvedToken> {
+pub(crate) fn resolved(row: &PgRow, digest: TokenDigest) -> StoreResult<ResolvedToken> {
     let profile_id: Uuid = get(row, "id")?;
     let bad = |what: &str| corrupt("profiles", profile_id, what);
     Ok(ResolvedToken {
@@ -169,7 +169,7 @@ pub fn resolved(row: &PgRow, digest: TokenDigest) -> StoreResult<ResolvedToken> 
 }
 
 /// A `qr_tokens` row (columns [`QR_COLUMNS`]).
-pub fn qr(row: &PgRow) -> StoreResult<QrRecord> {
+pub(crate) fn qr(row: &PgRow) -> StoreResult<QrRecord> {
     Ok(QrRecord {
         digest: digest_of(&get::<Vec<u8>>(row, "digest")?, "qr_tokens")?,
         owner: get(row, "owner_id")?,
@@ -180,12 +180,12 @@ pub fn qr(row: &PgRow) -> StoreResult<QrRecord> {
 }
 
 /// Command status as stored.
-pub fn status_to_i16(s: CommandStatus) -> i16 {
+pub(crate) fn status_to_i16(s: CommandStatus) -> i16 {
     i16::from(s as u8)
 }
 
 /// A `commands` row (columns [`COMMAND_COLUMNS`]).
-pub fn command(row: &PgRow) -> StoreResult<CommandRecord> {
+pub(crate) fn command(row: &PgRow) -> StoreResult<CommandRecord> {
     let id: Uuid = get(row, "id")?;
     let status: i16 = get(row, "status")?;
     let status = u8::try_from(status)
@@ -213,7 +213,7 @@ pub fn command(row: &PgRow) -> StoreResult<CommandRecord> {
 }
 
 /// A `throttle` row (`failures, last_failure`) of `key`.
-pub fn throttle(row: &PgRow, key: &str) -> StoreResult<ThrottleRecord> {
+pub(crate) fn throttle(row: &PgRow, key: &str) -> StoreResult<ThrottleRecord> {
     let failures: i64 = get(row, "failures")?;
     Ok(ThrottleRecord {
         failures: u32::try_from(failures)
@@ -223,7 +223,7 @@ pub fn throttle(row: &PgRow, key: &str) -> StoreResult<ThrottleRecord> {
 }
 
 /// An `api_keys` row (`name, created_at`) of `digest`.
-pub fn api_key(row: &PgRow, digest: TokenDigest) -> StoreResult<ApiKeyRecord> {
+pub(crate) fn api_key(row: &PgRow, digest: TokenDigest) -> StoreResult<ApiKeyRecord> {
     Ok(ApiKeyRecord {
         digest,
         name: get(row, "name")?,
@@ -232,7 +232,7 @@ pub fn api_key(row: &PgRow, digest: TokenDigest) -> StoreResult<ApiKeyRecord> {
 }
 
 /// An `external_users` row (columns [`SERVER_USER_COLUMNS`]).
-pub fn server_user(row: &PgRow) -> StoreResult<ServerUserRecord> {
+pub(crate) fn server_user(row: &PgRow) -> StoreResult<ServerUserRecord> {
     Ok(ServerUserRecord {
         external_id: get(row, "external_id")?,
         profile_id: get(row, "profile_id")?,

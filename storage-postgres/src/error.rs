@@ -6,14 +6,14 @@ use tessera_core::StoreError;
 use tessera_core::store::Conflict;
 
 /// Where schema problems are reported.
-pub const MIGRATIONS_TABLE: &str = "postgres: table _sqlx_migrations";
+pub(crate) const MIGRATIONS_TABLE: &str = "postgres: table _sqlx_migrations";
 
 fn unavailable(retryable: bool, message: String) -> StoreError {
     StoreError::Unavailable { retryable, message }
 }
 
 /// The one mapping of sqlx's errors.
-pub fn from_sqlx(e: sqlx::Error) -> StoreError {
+pub(crate) fn from_sqlx(e: sqlx::Error) -> StoreError {
     use sqlx::Error as E;
     match e {
         E::Database(db) => from_database(db.as_ref()),
@@ -81,7 +81,7 @@ fn from_database(db: &dyn DatabaseError) -> StoreError {
 }
 
 /// Migration failures, and a database whose schema is not the one this build knows.
-pub fn from_migrate(e: MigrateError) -> StoreError {
+pub(crate) fn from_migrate(e: MigrateError) -> StoreError {
     match e {
         MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => from_sqlx(e),
         MigrateError::VersionMissing(v) => StoreError::Corrupt {
@@ -108,7 +108,11 @@ pub fn from_migrate(e: MigrateError) -> StoreError {
 }
 
 /// A stored value that does not fit its record: `what`, in `table` under `key`.
-pub fn corrupt(table: &str, key: impl std::fmt::Display, what: impl Into<String>) -> StoreError {
+pub(crate) fn corrupt(
+    table: &str,
+    key: impl std::fmt::Display,
+    what: impl Into<String>,
+) -> StoreError {
     StoreError::Corrupt {
         what: what.into(),
         location: format!("postgres: table `{table}`, key {key}"),

@@ -9,7 +9,7 @@ use crate::codec::DecodeError;
 
 /// A failure inside a transaction, before the file path is known.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// A domain answer (`NotFound`, `Conflict`…), passed through unchanged.
     Store(StoreError),
     /// redb refused.
@@ -26,7 +26,7 @@ pub enum Failure {
 }
 
 /// Result of the synchronous operations.
-pub type Fallible<T> = Result<T, Failure>;
+pub(crate) type Fallible<T> = Result<T, Failure>;
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
@@ -56,7 +56,7 @@ from_redb!(
 
 impl Failure {
     /// A decode failure of the record under `key` in `table`.
-    pub fn decode(table: &'static str, key: &[u8], error: DecodeError) -> Self {
+    pub(crate) fn decode(table: &'static str, key: &[u8], error: DecodeError) -> Self {
         Self::Decode {
             table,
             key: crate::tables::hex(key),
@@ -65,7 +65,7 @@ impl Failure {
     }
 
     /// The [`StoreError`] to report for the store whose file is `file`.
-    pub fn into_store(self, file: &Path) -> StoreError {
+    pub(crate) fn into_store(self, file: &Path) -> StoreError {
         match self {
             Self::Store(e) => e,
             Self::Redb(e) => from_redb(e, file),
@@ -82,7 +82,7 @@ impl Failure {
 }
 
 /// A format problem with `what`, found in `file` at `place`.
-pub fn corrupt(file: &Path, place: &str, what: impl Into<String>) -> StoreError {
+pub(crate) fn corrupt(file: &Path, place: &str, what: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         what: what.into(),
         location: format!("{}: {place}", file.display()),
@@ -148,7 +148,7 @@ fn from_redb(e: redb::Error, file: &Path) -> StoreError {
 }
 
 /// A storage task that did not finish (it panicked or the runtime is shutting down).
-pub fn join_failed(e: &tokio::task::JoinError, file: &Path) -> StoreError {
+pub(crate) fn join_failed(e: &tokio::task::JoinError, file: &Path) -> StoreError {
     if e.is_cancelled() {
         unavailable(
             true,

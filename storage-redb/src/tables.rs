@@ -37,49 +37,51 @@ use tessera_core::token::TokenDigest;
 use uuid::Uuid;
 
 /// Format metadata: `format_version` (u32 LE), `device_seq` (u64 LE), `server_key` (32).
-pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Profile records by id.
-pub const PROFILES: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("profiles");
+pub(crate) const PROFILES: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("profiles");
 /// Canonical username → profile id.
-pub const USERNAMES: TableDefinition<&str, &[u8; 16]> = TableDefinition::new("usernames");
+pub(crate) const USERNAMES: TableDefinition<&str, &[u8; 16]> = TableDefinition::new("usernames");
 /// Public key → profile id.
-pub const PUBLIC_KEYS: TableDefinition<&[u8; 32], &[u8; 16]> = TableDefinition::new("public_keys");
+pub(crate) const PUBLIC_KEYS: TableDefinition<&[u8; 32], &[u8; 16]> =
+    TableDefinition::new("public_keys");
 /// Owner ‖ creation sequence → device profile id.
-pub const DEVICES: TableDefinition<&[u8; 24], &[u8; 16]> = TableDefinition::new("devices");
+pub(crate) const DEVICES: TableDefinition<&[u8; 24], &[u8; 16]> = TableDefinition::new("devices");
 /// Token records by digest.
-pub const TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("tokens");
+pub(crate) const TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("tokens");
 /// Profile ‖ token digest.
-pub const TOKENS_BY_PROFILE: TableDefinition<&[u8; 48], ()> =
+pub(crate) const TOKENS_BY_PROFILE: TableDefinition<&[u8; 48], ()> =
     TableDefinition::new("tokens_by_profile");
 /// Family ‖ token digest, for every token that has a family.
-pub const TOKENS_BY_FAMILY: TableDefinition<&[u8; 48], ()> =
+pub(crate) const TOKENS_BY_FAMILY: TableDefinition<&[u8; 48], ()> =
     TableDefinition::new("tokens_by_family");
 /// QR records by digest.
-pub const QR: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("qr");
+pub(crate) const QR: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("qr");
 /// Owner ‖ QR digest.
-pub const QR_BY_OWNER: TableDefinition<&[u8; 48], ()> = TableDefinition::new("qr_by_owner");
+pub(crate) const QR_BY_OWNER: TableDefinition<&[u8; 48], ()> = TableDefinition::new("qr_by_owner");
 /// Command records by id.
-pub const COMMANDS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("commands");
+pub(crate) const COMMANDS: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("commands");
 /// Expiry ‖ kind ‖ id of every token, QR token and command.
-pub const EXPIRY: TableDefinition<&[u8; 41], ()> = TableDefinition::new("expiry");
+pub(crate) const EXPIRY: TableDefinition<&[u8; 41], ()> = TableDefinition::new("expiry");
 /// Throttle records by key.
-pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
+pub(crate) const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
 /// API key records by digest.
-pub const API_KEYS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_keys");
+pub(crate) const API_KEYS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_keys");
 /// Server-registered user records by external id (the table kept its format-2 name).
-pub const SERVER_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("external_users");
+pub(crate) const SERVER_USERS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("external_users");
 
 /// `meta` key of the format version.
-pub const META_FORMAT_VERSION: &str = "format_version";
+pub(crate) const META_FORMAT_VERSION: &str = "format_version";
 /// `meta` key of the device creation counter.
-pub const META_DEVICE_SEQ: &str = "device_seq";
+pub(crate) const META_DEVICE_SEQ: &str = "device_seq";
 /// `meta` key of the server signing-key seed.
-pub const META_SERVER_KEY: &str = "server_key";
+pub(crate) const META_SERVER_KEY: &str = "server_key";
 
 /// Which record an `expiry` entry points to (byte 8 of its key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Expiring {
+pub(crate) enum Expiring {
     /// A token; the id is its digest.
     Token = 1,
     /// A QR token; the id is its digest.
@@ -90,7 +92,7 @@ pub enum Expiring {
 
 impl Expiring {
     /// Inverse of `as u8`.
-    pub const fn from_u8(n: u8) -> Option<Self> {
+    pub(crate) const fn from_u8(n: u8) -> Option<Self> {
         match n {
             1 => Some(Self::Token),
             2 => Some(Self::Qr),
@@ -101,12 +103,12 @@ impl Expiring {
 }
 
 /// A timestamp as 8 bytes whose byte order is its numeric order (sign bit flipped, BE).
-pub const fn time_key(t: Timestamp) -> [u8; 8] {
+pub(crate) const fn time_key(t: Timestamp) -> [u8; 8] {
     ((t.0 as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 /// `expiry` key of a record.
-pub fn expiry_key(expires_at: Timestamp, kind: Expiring, id: &[u8]) -> [u8; 41] {
+pub(crate) fn expiry_key(expires_at: Timestamp, kind: Expiring, id: &[u8]) -> [u8; 41] {
     let mut k = [0u8; 41];
     k[..8].copy_from_slice(&time_key(expires_at));
     k[8] = kind as u8;
@@ -115,7 +117,7 @@ pub fn expiry_key(expires_at: Timestamp, kind: Expiring, id: &[u8]) -> [u8; 41] 
 }
 
 /// The first `expiry` key after every entry that expires at or before `now`.
-pub fn expiry_bound(now: Timestamp) -> Option<[u8; 41]> {
+pub(crate) fn expiry_bound(now: Timestamp) -> Option<[u8; 41]> {
     let next = now.0.checked_add(1)?;
     let mut k = [0u8; 41];
     k[..8].copy_from_slice(&time_key(Timestamp(next)));
@@ -123,7 +125,7 @@ pub fn expiry_bound(now: Timestamp) -> Option<[u8; 41]> {
 }
 
 /// `tokens_by_profile` / `tokens_by_family` / `qr_by_owner` key.
-pub fn pair_key(profile: Uuid, digest: &TokenDigest) -> [u8; 48] {
+pub(crate) fn pair_key(profile: Uuid, digest: &TokenDigest) -> [u8; 48] {
     let mut k = [0u8; 48];
     k[..16].copy_from_slice(profile.as_bytes());
     k[16..].copy_from_slice(&digest.0);
@@ -131,7 +133,7 @@ pub fn pair_key(profile: Uuid, digest: &TokenDigest) -> [u8; 48] {
 }
 
 /// The inclusive range of `pair_key`s of one profile (or family).
-pub fn pair_range(profile: Uuid) -> ([u8; 48], [u8; 48]) {
+pub(crate) fn pair_range(profile: Uuid) -> ([u8; 48], [u8; 48]) {
     let mut lo = [0u8; 48];
     lo[..16].copy_from_slice(profile.as_bytes());
     let mut hi = [0xffu8; 48];
@@ -140,7 +142,7 @@ pub fn pair_range(profile: Uuid) -> ([u8; 48], [u8; 48]) {
 }
 
 /// `devices` key.
-pub fn device_key(owner: Uuid, seq: u64) -> [u8; 24] {
+pub(crate) fn device_key(owner: Uuid, seq: u64) -> [u8; 24] {
     let mut k = [0u8; 24];
     k[..16].copy_from_slice(owner.as_bytes());
     k[16..].copy_from_slice(&seq.to_be_bytes());
@@ -148,7 +150,7 @@ pub fn device_key(owner: Uuid, seq: u64) -> [u8; 24] {
 }
 
 /// Lowercase hex of a key, for error locations.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

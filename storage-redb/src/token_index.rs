@@ -23,7 +23,7 @@ pub(crate) struct TokenTables<'tx> {
 }
 
 impl<'tx> TokenTables<'tx> {
-    pub fn open(tx: &'tx WriteTransaction) -> Fallible<Self> {
+    pub(crate) fn open(tx: &'tx WriteTransaction) -> Fallible<Self> {
         Ok(Self {
             tokens: tx.open_table(t::TOKENS)?,
             by_profile: tx.open_table(t::TOKENS_BY_PROFILE)?,
@@ -34,7 +34,7 @@ impl<'tx> TokenTables<'tx> {
         })
     }
 
-    pub fn token(&self, digest: &TokenDigest) -> Fallible<Option<TokenRecord>> {
+    pub(crate) fn token(&self, digest: &TokenDigest) -> Fallible<Option<TokenRecord>> {
         self.tokens
             .get(&digest.0)?
             .map(|v| {
@@ -44,7 +44,7 @@ impl<'tx> TokenTables<'tx> {
             .transpose()
     }
 
-    pub fn qr_record(&self, digest: &TokenDigest) -> Fallible<Option<QrRecord>> {
+    pub(crate) fn qr_record(&self, digest: &TokenDigest) -> Fallible<Option<QrRecord>> {
         self.qr
             .get(&digest.0)?
             .map(|v| {
@@ -55,12 +55,12 @@ impl<'tx> TokenTables<'tx> {
     }
 
     /// Whether a token is stored under `digest`.
-    pub fn has_token(&self, digest: &TokenDigest) -> Fallible<bool> {
+    pub(crate) fn has_token(&self, digest: &TokenDigest) -> Fallible<bool> {
         Ok(self.tokens.get(&digest.0)?.is_some())
     }
 
     /// Store a token and its index entries (the caller checked the digest is free).
-    pub fn insert_token(&mut self, tok: &TokenRecord) -> Fallible<()> {
+    pub(crate) fn insert_token(&mut self, tok: &TokenRecord) -> Fallible<()> {
         let d = &tok.digest;
         self.tokens
             .insert(&d.0, codec::encode_token(tok).as_slice())?;
@@ -75,7 +75,7 @@ impl<'tx> TokenTables<'tx> {
     }
 
     /// Delete a token and its index entries; the record, if it existed.
-    pub fn take_token(&mut self, digest: &TokenDigest) -> Fallible<Option<TokenRecord>> {
+    pub(crate) fn take_token(&mut self, digest: &TokenDigest) -> Fallible<Option<TokenRecord>> {
         let Some(tok) = self.token(digest)? else {
             return Ok(None);
         };
@@ -91,12 +91,12 @@ impl<'tx> TokenTables<'tx> {
     }
 
     /// Delete a token and its index entries; whether it existed.
-    pub fn remove_token(&mut self, digest: &TokenDigest) -> Fallible<bool> {
+    pub(crate) fn remove_token(&mut self, digest: &TokenDigest) -> Fallible<bool> {
         Ok(self.take_token(digest)?.is_some())
     }
 
     /// Every token whose family is `family` (any kind, expired or not); how many.
-    pub fn revoke_family(&mut self, family: Uuid) -> Fallible<u64> {
+    pub(crate) fn revoke_family(&mut self, family: Uuid) -> Fallible<u64> {
         let mut n = 0;
         for digest in digests_of(&self.by_family, family)? {
             if self.remove_token(&digest)? {
@@ -110,7 +110,7 @@ impl<'tx> TokenTables<'tx> {
     }
 
     /// The stored tokens of `profile`.
-    pub fn tokens_of(&self, profile: Uuid) -> Fallible<Vec<TokenRecord>> {
+    pub(crate) fn tokens_of(&self, profile: Uuid) -> Fallible<Vec<TokenRecord>> {
         let mut out = Vec::new();
         for digest in digests_of(&self.by_profile, profile)? {
             if let Some(tok) = self.token(&digest)? {
@@ -121,7 +121,7 @@ impl<'tx> TokenTables<'tx> {
     }
 
     /// Delete a QR token and its index entries; whether it existed.
-    pub fn remove_qr(&mut self, digest: &TokenDigest) -> Fallible<bool> {
+    pub(crate) fn remove_qr(&mut self, digest: &TokenDigest) -> Fallible<bool> {
         let Some(q) = self.qr_record(digest)? else {
             return Ok(false);
         };
@@ -133,7 +133,7 @@ impl<'tx> TokenTables<'tx> {
     }
 
     /// Every token of `profile` but `keep`, and every QR token it issued; how many.
-    pub fn revoke(&mut self, profile: Uuid, keep: Option<&TokenDigest>) -> Fallible<u64> {
+    pub(crate) fn revoke(&mut self, profile: Uuid, keep: Option<&TokenDigest>) -> Fallible<u64> {
         let mut n = 0;
         for digest in digests_of(&self.by_profile, profile)? {
             if keep != Some(&digest) && self.remove_token(&digest)? {

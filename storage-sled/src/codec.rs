@@ -71,17 +71,17 @@ mod throttle;
 mod tokens;
 mod users;
 
-pub use bytes::{DecodeError, decode_fixed};
-pub use commands::{command_expiry, decode_command, encode_command};
-pub use keys::{decode_api_key, encode_api_key};
-pub use profiles::{decode_profile, decode_verify_prefix, encode_profile, profile_version};
-pub use qr::{decode_qr, encode_qr};
-pub use throttle::{decode_throttle, encode_throttle};
-pub use tokens::{TokenView, decode_token, decode_token_view, encode_token};
-pub use users::{decode_server_user, encode_server_user};
+pub(crate) use bytes::{DecodeError, decode_fixed};
+pub(crate) use commands::{command_expiry, decode_command, encode_command};
+pub(crate) use keys::{decode_api_key, encode_api_key};
+pub(crate) use profiles::{decode_profile, decode_verify_prefix, encode_profile, profile_version};
+pub(crate) use qr::{decode_qr, encode_qr};
+pub(crate) use throttle::{decode_throttle, encode_throttle};
+pub(crate) use tokens::{TokenView, decode_token, decode_token_view, encode_token};
+pub(crate) use users::{decode_server_user, encode_server_user};
 
 /// The layout version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// The older layout this build upgrades on open (see the version history above).
-pub const UPGRADABLE_VERSION: u32 = 1;
+pub(crate) const UPGRADABLE_VERSION: u32 = 1;

@@ -11,7 +11,7 @@ use crate::codec::DecodeError;
 
 /// Why a transaction closure stopped without committing.
 #[derive(Debug)]
-pub enum Abort {
+pub(crate) enum Abort {
     /// A refusal or failure to report as is.
     Store(StoreError),
     /// A revocation's pre-scan is out of date (a token was attached meanwhile): rescan.
@@ -19,20 +19,20 @@ pub enum Abort {
 }
 
 /// What a transaction closure returns.
-pub type TxResult<T> = Result<T, ConflictableTransactionError<Abort>>;
+pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<Abort>>;
 
 /// Abort the transaction with `e`.
-pub fn abort<T>(e: StoreError) -> TxResult<T> {
+pub(crate) fn abort<T>(e: StoreError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(Abort::Store(e)))
 }
 
 /// Abort the transaction with a decoding failure of `tree[key]`.
-pub fn abort_corrupt<T>(tree: &str, key: &[u8], e: DecodeError) -> TxResult<T> {
+pub(crate) fn abort_corrupt<T>(tree: &str, key: &[u8], e: DecodeError) -> TxResult<T> {
     abort(corrupt(tree, key, e))
 }
 
 /// A transaction's outcome, with `Stale` left for the caller's retry loop.
-pub fn from_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, Abort> {
+pub(crate) fn from_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, Abort> {
     match r {
         Ok(v) => Ok(v),
         Err(TransactionError::Abort(a)) => Err(a),
@@ -41,7 +41,7 @@ pub fn from_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, Abort> {
 }
 
 /// A transaction's outcome, for transactions that never abort with `Stale`.
-pub fn finish<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError> {
+pub(crate) fn finish<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError> {
     match from_tx(r) {
         Ok(v) => Ok(v),
         Err(Abort::Store(e)) => Err(e),
@@ -50,7 +50,7 @@ pub fn finish<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError>
 }
 
 /// A record that does not decode.
-pub fn corrupt(tree: &str, key: &[u8], e: DecodeError) -> StoreError {
+pub(crate) fn corrupt(tree: &str, key: &[u8], e: DecodeError) -> StoreError {
     StoreError::Corrupt {
         what: format!("{tree} record: {} at byte {}", e.what, e.offset),
         location: location(tree, key),
@@ -58,7 +58,7 @@ pub fn corrupt(tree: &str, key: &[u8], e: DecodeError) -> StoreError {
 }
 
 /// An index entry or key that does not have its layout.
-pub fn corrupt_entry(tree: &str, key: &[u8], what: &str) -> StoreError {
+pub(crate) fn corrupt_entry(tree: &str, key: &[u8], what: &str) -> StoreError {
     StoreError::Corrupt {
         what: format!("{tree} entry: {what}"),
         location: location(tree, key),
@@ -70,7 +70,7 @@ fn location(tree: &str, key: &[u8]) -> String {
 }
 
 /// A sled error during normal operation.
-pub fn from_sled(e: sled::Error) -> StoreError {
+pub(crate) fn from_sled(e: sled::Error) -> StoreError {
     match e {
         sled::Error::Io(io) => from_io(&io, "sled I/O"),
         sled::Error::Corruption { at, .. } => StoreError::Corrupt {
@@ -87,7 +87,7 @@ pub fn from_sled(e: sled::Error) -> StoreError {
 }
 
 /// A sled error while opening the data directory `dir`.
-pub fn from_open(dir: &Path, e: sled::Error) -> StoreError {
+pub(crate) fn from_open(dir: &Path, e: sled::Error) -> StoreError {
     match e {
         // sled takes an exclusive `flock` on `<dir>/db` without waiting and reports a
         // holder as an `Io(Other)` error with this text.
@@ -124,7 +124,7 @@ fn in_use(dir: &Path, io: &std::io::Error) -> StoreError {
 }
 
 /// An I/O error: retryable when the condition may pass (full disk, interruption).
-pub fn from_io(e: &std::io::Error, context: &str) -> StoreError {
+pub(crate) fn from_io(e: &std::io::Error, context: &str) -> StoreError {
     let retryable = matches!(
         e.kind(),
         ErrorKind::Interrupted
@@ -140,7 +140,7 @@ pub fn from_io(e: &std::io::Error, context: &str) -> StoreError {
 }
 
 /// A blocking task that did not complete.
-pub fn from_join(e: &tokio::task::JoinError) -> StoreError {
+pub(crate) fn from_join(e: &tokio::task::JoinError) -> StoreError {
     if e.is_cancelled() {
         StoreError::Unavailable {
             retryable: true,

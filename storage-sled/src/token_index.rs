@@ -27,7 +27,7 @@ pub(crate) struct NewToken {
 }
 
 impl NewToken {
-    pub fn new(t: &TokenRecord) -> Self {
+    pub(crate) fn new(t: &TokenRecord) -> Self {
         Self {
             digest: t.digest.0,
             profile: t.profile_id,
@@ -49,7 +49,7 @@ pub(crate) struct TokenTx<'a> {
 
 impl TokenTx<'_> {
     /// The stored token `digest`, decoded (a damaged record aborts with `Corrupt`).
-    pub fn view(&self, digest: &[u8; 32]) -> TxResult<Option<TokenView>> {
+    pub(crate) fn view(&self, digest: &[u8; 32]) -> TxResult<Option<TokenView>> {
         let Some(raw) = self.tokens.get(digest)? else {
             return Ok(None);
         };
@@ -60,13 +60,13 @@ impl TokenTx<'_> {
     }
 
     /// Whether a token is stored under `digest`.
-    pub fn exists(&self, digest: &[u8; 32]) -> TxResult<bool> {
+    pub(crate) fn exists(&self, digest: &[u8; 32]) -> TxResult<bool> {
         Ok(self.tokens.get(digest)?.is_some())
     }
 
     /// Store `n` with its index entries and bump its profile's attachment generation in
     /// `attach`. The caller has checked that the digest is free.
-    pub fn insert(&self, attach: &TransactionalTree, n: &NewToken) -> TxResult<()> {
+    pub(crate) fn insert(&self, attach: &TransactionalTree, n: &NewToken) -> TxResult<()> {
         let d = &n.digest;
         self.tokens.insert(&d[..], n.value.as_slice())?;
         self.profile_tokens
@@ -83,7 +83,7 @@ impl TokenTx<'_> {
 
     /// Store `v` over the token `digest`. `v` keeps the stored token's profile, expiry and
     /// family (only its kind may change), so the index entries stay valid.
-    pub fn rewrite(&self, digest: &[u8; 32], v: &TokenView) -> TxResult<()> {
+    pub(crate) fn rewrite(&self, digest: &[u8; 32], v: &TokenView) -> TxResult<()> {
         let rec = TokenRecord {
             digest: TokenDigest(*digest),
             profile_id: v.profile_id,
@@ -97,7 +97,7 @@ impl TokenTx<'_> {
     }
 
     /// Delete the token `digest` (described by `v`, as stored) and its index entries.
-    pub fn remove(&self, digest: &[u8; 32], v: &TokenView) -> TxResult<()> {
+    pub(crate) fn remove(&self, digest: &[u8; 32], v: &TokenView) -> TxResult<()> {
         self.tokens.remove(&digest[..])?;
         self.profile_tokens
             .remove(&pair_key(v.profile_id, digest)[..])?;
@@ -120,7 +120,7 @@ impl TokenTx<'_> {
     }
 
     /// How many tokens of `family` are stored.
-    pub fn family_size(&self, family: Uuid) -> TxResult<u64> {
+    pub(crate) fn family_size(&self, family: Uuid) -> TxResult<u64> {
         let key = family.as_bytes();
         match self.family_size.get(key)? {
             None => Ok(0),

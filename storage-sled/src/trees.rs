@@ -29,20 +29,20 @@ use tessera_core::Timestamp;
 use uuid::Uuid;
 
 /// `meta` key of the format version.
-pub const FORMAT_KEY: &[u8] = b"format_version";
+pub(crate) const FORMAT_KEY: &[u8] = b"format_version";
 /// `meta` key of the server key seed.
-pub const SERVER_KEY: &[u8] = b"server_key";
+pub(crate) const SERVER_KEY: &[u8] = b"server_key";
 
 /// Expiry index kind of a token.
-pub const EXP_TOKEN: u8 = 1;
+pub(crate) const EXP_TOKEN: u8 = 1;
 /// Expiry index kind of a QR token.
-pub const EXP_QR: u8 = 2;
+pub(crate) const EXP_QR: u8 = 2;
 /// Expiry index kind of a command.
-pub const EXP_COMMAND: u8 = 3;
+pub(crate) const EXP_COMMAND: u8 = 3;
 
 /// Every tree of the store, opened once.
 #[derive(Clone)]
-pub struct Trees {
+pub(crate) struct Trees {
     pub meta: Tree,
     pub profiles: Tree,
     pub usernames: Tree,
@@ -65,7 +65,7 @@ pub struct Trees {
 
 impl Trees {
     /// Open (or create) every tree of `db`.
-    pub fn open(db: &Db) -> sled::Result<Self> {
+    pub(crate) fn open(db: &Db) -> sled::Result<Self> {
         Ok(Self {
             meta: db.open_tree("meta")?,
             profiles: db.open_tree("profiles")?,
@@ -88,7 +88,7 @@ impl Trees {
     }
 
     /// Whether any tree but `meta` holds a record.
-    pub fn any_data(&self) -> bool {
+    pub(crate) fn any_data(&self) -> bool {
         [
             &self.profiles,
             &self.usernames,
@@ -113,7 +113,7 @@ impl Trees {
 }
 
 /// `id ‖ digest`: a `profile_tokens`, `family_tokens` or `owner_qr` key.
-pub fn pair_key(id: Uuid, digest: &[u8; 32]) -> [u8; 48] {
+pub(crate) fn pair_key(id: Uuid, digest: &[u8; 32]) -> [u8; 48] {
     let mut k = [0u8; 48];
     k[..16].copy_from_slice(id.as_bytes());
     k[16..].copy_from_slice(digest);
@@ -121,12 +121,12 @@ pub fn pair_key(id: Uuid, digest: &[u8; 32]) -> [u8; 48] {
 }
 
 /// Timestamps as big-endian with the sign bit flipped, so byte order is time order.
-pub const fn time_key(t: Timestamp) -> [u8; 8] {
+pub(crate) const fn time_key(t: Timestamp) -> [u8; 8] {
     ((t.0 as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 /// An `expiry` key.
-pub fn expiry_key(at: Timestamp, kind: u8, key: &[u8]) -> Vec<u8> {
+pub(crate) fn expiry_key(at: Timestamp, kind: u8, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(9 + key.len());
     k.extend_from_slice(&time_key(at));
     k.push(kind);
@@ -135,7 +135,7 @@ pub fn expiry_key(at: Timestamp, kind: u8, key: &[u8]) -> Vec<u8> {
 }
 
 /// A parsed `expiry` key.
-pub struct ExpiryEntry<'a> {
+pub(crate) struct ExpiryEntry<'a> {
     /// When the record expires.
     pub at: Timestamp,
     /// [`EXP_TOKEN`], [`EXP_QR`] or [`EXP_COMMAND`].
@@ -145,7 +145,7 @@ pub struct ExpiryEntry<'a> {
 }
 
 /// Parse an `expiry` key; `None` if it is malformed.
-pub fn parse_expiry_key(k: &[u8]) -> Option<ExpiryEntry<'_>> {
+pub(crate) fn parse_expiry_key(k: &[u8]) -> Option<ExpiryEntry<'_>> {
     let (time, rest) = k.split_first_chunk::<8>()?;
     let (&kind, key) = rest.split_first()?;
     let at = Timestamp((u64::from_be_bytes(*time) ^ (1 << 63)) as i64);

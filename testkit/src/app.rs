@@ -39,6 +39,7 @@ pub fn form(fields: &[(&str, &str)]) -> String {
 }
 
 /// A reply of the router: status, headers, body bytes.
+#[derive(Debug)]
 pub struct Reply {
     /// The status code.
     pub status: StatusCode,
@@ -92,7 +93,7 @@ impl Reply {
 }
 
 /// The router on a `MemoryStore` (or any store) with a manual clock and cheap hashing, driven in process.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct TestApp {
     /// The whole API.
     pub router: Router,
@@ -103,6 +104,7 @@ pub struct TestApp {
 }
 
 /// A registered user of a test: credentials, token, id and key (when active).
+#[derive(Debug)]
 pub struct User {
     /// Username.
     pub name: String,
@@ -117,6 +119,7 @@ pub struct User {
 }
 
 /// A device profile of a test and its owner.
+#[derive(Debug)]
 pub struct Device {
     /// The device's own credentials and token.
     pub user: User,

@@ -41,6 +41,7 @@ pub fn serve(config: &Path) -> Command {
 }
 
 /// A running `tessera serve`.
+#[derive(Debug)]
 pub struct Served {
     /// The server process.
     pub child: Child,
@@ -87,7 +88,7 @@ impl Served {
 }
 
 /// An HTTP client of one server.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Client {
     /// The HTTP client.
     pub http: reqwest::Client,
@@ -96,6 +97,7 @@ pub struct Client {
 }
 
 /// A reply: status, `X-DPT-CAB-ID`, JSON body (or the text as a JSON string).
+#[derive(Debug)]
 pub struct Reply {
     /// The status code.
     pub status: u16,

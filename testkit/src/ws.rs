@@ -27,6 +27,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub use crate::app::password;
 
 /// A profile with a token (and its key when active).
+#[derive(Debug)]
 pub struct User {
     /// Profile id.
     pub id: Uuid,
@@ -37,6 +38,7 @@ pub struct User {
 }
 
 /// The router served by `serve` on a free loopback port.
+#[derive(Debug)]
 pub struct Server {
     /// `http://127.0.0.1:<port>`.
     pub base: String,

@@ -7,6 +7,7 @@
 //!
 //! Run it with `cargo run -p tessera-http --example embed_axum`; it creates a demo
 //! user, prints a token and the curl commands to try.
+#![allow(unreachable_pub)] // also mounted as a module by the tests, which call these items
 
 use std::sync::Arc;
 

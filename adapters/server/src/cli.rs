@@ -18,7 +18,7 @@ use tessera_server::settings::{CommonArgs, WsArgs};
 /// the level with `TESSERA_LOG` (e.g. `info`, `tessera=debug`).
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about, long_about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -26,7 +26,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
     /// Administration on the store (redb and sled allow one process: stop the server first;
@@ -40,7 +40,7 @@ pub enum Command {
 /// `tessera serve`. It serializes to the settings file's shape (what is set of `[database]`,
 /// `[ws]` and `[notify]`), the top layer of the settings.
 #[derive(Debug, Clone, Args, Serialize)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port; the address is
     /// printed on stdout).
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:9009", value_parser = listen_address)]
@@ -64,7 +64,7 @@ pub struct ServeArgs {
 
 /// `tessera admin …`.
 #[derive(Debug, Subcommand)]
-pub enum AdminCommand {
+pub(crate) enum AdminCommand {
     /// Create a server API key (`tsk_…`): printed once, only its digest is stored.
     CreateApiKey {
         /// The settings file and the store.

@@ -17,9 +17,9 @@ use crate::token::{Token, TokenDigest, TokenKind};
 use crate::username::Username;
 
 /// Largest device metadata (a JSON object's text), in bytes.
-pub const MAX_META_BYTES: usize = 4096;
+pub(super) const MAX_META_BYTES: usize = 4096;
 /// Longest device name, in characters.
-pub const MAX_DEVICE_NAME: usize = 64;
+pub(super) const MAX_DEVICE_NAME: usize = 64;
 
 /// A QR onboarding token, as issued.
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A record that does not match its layout: what is wrong and at which byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecodeError {
+pub(crate) struct DecodeError {
     /// What is wrong.
     pub what: &'static str,
     /// Byte offset in the record.
@@ -18,61 +18,61 @@ impl fmt::Display for DecodeError {
 }
 
 /// Appends fields to a record.
-pub struct Writer(Vec<u8>);
+pub(super) struct Writer(Vec<u8>);
 
 impl Writer {
-    pub fn with_capacity(n: usize) -> Self {
+    pub(super) fn with_capacity(n: usize) -> Self {
         Self(Vec::with_capacity(n))
     }
 
-    pub fn u8(&mut self, v: u8) {
+    pub(super) fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
 
-    pub fn u32(&mut self, v: u32) {
+    pub(super) fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub fn u64(&mut self, v: u64) {
+    pub(super) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub fn i64(&mut self, v: i64) {
+    pub(super) fn i64(&mut self, v: i64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub fn bytes(&mut self, v: &[u8]) {
+    pub(super) fn bytes(&mut self, v: &[u8]) {
         self.0.extend_from_slice(v);
     }
 
     /// A `u32` byte length, then the UTF-8 bytes.
-    pub fn str(&mut self, v: &str) {
+    pub(super) fn str(&mut self, v: &str) {
         self.u32(v.len() as u32);
         self.0.extend_from_slice(v.as_bytes());
     }
 
-    pub fn finish(self) -> Vec<u8> {
+    pub(super) fn finish(self) -> Vec<u8> {
         self.0
     }
 }
 
 /// Reads fields of a record; every read is bounds-checked.
-pub struct Reader<'a> {
+pub(super) struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub const fn new(data: &'a [u8]) -> Self {
+    pub(super) const fn new(data: &'a [u8]) -> Self {
         Self { data, pos: 0 }
     }
 
-    pub const fn remaining(&self) -> usize {
+    pub(super) const fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
     /// An error about the field of `len` bytes just read.
-    pub const fn error_before(&self, len: usize, what: &'static str) -> DecodeError {
+    pub(super) const fn error_before(&self, len: usize, what: &'static str) -> DecodeError {
         DecodeError {
             what,
             offset: self.pos.saturating_sub(len),
@@ -91,18 +91,18 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    pub(super) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
-    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(super) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
     }
 
     /// A byte that must be 0 or 1.
-    pub fn bool(&mut self) -> Result<bool, DecodeError> {
+    pub(super) fn bool(&mut self) -> Result<bool, DecodeError> {
         match self.u8()? {
             0 => Ok(false),
             1 => Ok(true),
@@ -110,19 +110,19 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(super) fn u32(&mut self) -> Result<u32, DecodeError> {
         self.array().map(u32::from_le_bytes)
     }
 
-    pub fn u64(&mut self) -> Result<u64, DecodeError> {
+    pub(super) fn u64(&mut self) -> Result<u64, DecodeError> {
         self.array().map(u64::from_le_bytes)
     }
 
-    pub fn i64(&mut self) -> Result<i64, DecodeError> {
+    pub(super) fn i64(&mut self) -> Result<i64, DecodeError> {
         self.array().map(i64::from_le_bytes)
     }
 
-    pub fn str(&mut self) -> Result<&'a str, DecodeError> {
+    pub(super) fn str(&mut self) -> Result<&'a str, DecodeError> {
         let len = self.u32()? as usize;
         let at = self.pos;
         let bytes = self.take(len)?;
@@ -133,7 +133,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The record must end here.
-    pub const fn end(&self) -> Result<(), DecodeError> {
+    pub(super) const fn end(&self) -> Result<(), DecodeError> {
         if self.pos == self.data.len() {
             Ok(())
         } else {
@@ -146,7 +146,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decode a fixed-size `meta` value (format version, device sequence, server key).
-pub fn decode_fixed<const N: usize>(data: &[u8]) -> Result<[u8; N], DecodeError> {
+pub(crate) fn decode_fixed<const N: usize>(data: &[u8]) -> Result<[u8; N], DecodeError> {
     let mut r = Reader::new(data);
     let v = r.array()?;
     r.end()?;

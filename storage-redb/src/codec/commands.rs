@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::bytes::{DecodeError, Reader, Writer};
 
 /// Encode a command record (its id is the key).
-pub fn encode_command(c: &CommandRecord) -> Vec<u8> {
+pub(crate) fn encode_command(c: &CommandRecord) -> Vec<u8> {
     let mut w = Writer::with_capacity(64 + c.body.len());
     w.u8(c.status as u8);
     w.u8(u8::from(c.profile_id.is_some()));
@@ -24,7 +24,7 @@ pub fn encode_command(c: &CommandRecord) -> Vec<u8> {
 }
 
 /// Decode a command record stored under `id`.
-pub fn decode_command(id: Uuid, data: &[u8]) -> Result<CommandRecord, DecodeError> {
+pub(crate) fn decode_command(id: Uuid, data: &[u8]) -> Result<CommandRecord, DecodeError> {
     let mut r = Reader::new(data);
     let status =
         CommandStatus::from_u8(r.u8()?).ok_or(r.error_before(1, "unknown command status"))?;

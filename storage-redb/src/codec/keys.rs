@@ -8,7 +8,7 @@ use tessera_core::token::TokenDigest;
 use super::bytes::{DecodeError, Reader, Writer};
 
 /// Encode an API key record (its digest is the key).
-pub fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
+pub(crate) fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
     let mut w = Writer::with_capacity(12 + k.name.len());
     w.i64(k.created_at.0);
     w.str(&k.name);
@@ -16,7 +16,10 @@ pub fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
 }
 
 /// Decode an API key record stored under `digest`.
-pub fn decode_api_key(digest: TokenDigest, data: &[u8]) -> Result<ApiKeyRecord, DecodeError> {
+pub(crate) fn decode_api_key(
+    digest: TokenDigest,
+    data: &[u8],
+) -> Result<ApiKeyRecord, DecodeError> {
     let mut r = Reader::new(data);
     let created_at = Timestamp(r.i64()?);
     let name = r.str()?.to_owned();

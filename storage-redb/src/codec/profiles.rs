@@ -16,7 +16,7 @@ const D_NAME: u8 = 1;
 const D_META: u8 = 2;
 
 /// Encode a profile (its id is the key).
-pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
+pub(crate) fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
     let mut flags = 0;
     for (on, bit) in [
         (p.password_temporary, P_TEMPORARY),
@@ -98,7 +98,7 @@ struct VerifyPrefix {
 }
 
 /// Decode a profile record stored under `id`.
-pub fn decode_profile(id: Uuid, data: &[u8]) -> Result<ProfileRecord, DecodeError> {
+pub(crate) fn decode_profile(id: Uuid, data: &[u8]) -> Result<ProfileRecord, DecodeError> {
     let mut r = Reader::new(data);
     let pre = verify_prefix(&mut r)?;
     let version = r.u64()?;
@@ -153,7 +153,7 @@ pub fn decode_profile(id: Uuid, data: &[u8]) -> Result<ProfileRecord, DecodeErro
 
 /// The hot path: the resolved token from a token record and its profile's record,
 /// allocating only the environments.
-pub fn decode_resolved(
+pub(crate) fn decode_resolved(
     token: &TokenRecord,
     profile_id: Uuid,
     profile: &[u8],

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::bytes::{DecodeError, Reader, Writer};
 
 /// Encode a QR record (its digest is the key).
-pub fn encode_qr(q: &QrRecord) -> Vec<u8> {
+pub(crate) fn encode_qr(q: &QrRecord) -> Vec<u8> {
     let mut w = Writer::with_capacity(64);
     w.bytes(q.owner.as_bytes());
     w.i64(q.issued_at.0);
@@ -21,7 +21,7 @@ pub fn encode_qr(q: &QrRecord) -> Vec<u8> {
 }
 
 /// Decode a QR record stored under `digest`.
-pub fn decode_qr(digest: TokenDigest, data: &[u8]) -> Result<QrRecord, DecodeError> {
+pub(crate) fn decode_qr(digest: TokenDigest, data: &[u8]) -> Result<QrRecord, DecodeError> {
     let mut r = Reader::new(data);
     let owner = Uuid::from_bytes(r.array()?);
     let issued_at = Timestamp(r.i64()?);

@@ -6,7 +6,7 @@ use tessera_core::store::ThrottleRecord;
 use super::bytes::{DecodeError, Reader};
 
 /// Encode a throttle record.
-pub fn encode_throttle(t: ThrottleRecord) -> [u8; 12] {
+pub(crate) fn encode_throttle(t: ThrottleRecord) -> [u8; 12] {
     let mut b = [0u8; 12];
     b[..4].copy_from_slice(&t.failures.to_le_bytes());
     b[4..].copy_from_slice(&t.last_failure.0.to_le_bytes());
@@ -14,7 +14,7 @@ pub fn encode_throttle(t: ThrottleRecord) -> [u8; 12] {
 }
 
 /// Decode a throttle record.
-pub fn decode_throttle(data: &[u8]) -> Result<ThrottleRecord, DecodeError> {
+pub(crate) fn decode_throttle(data: &[u8]) -> Result<ThrottleRecord, DecodeError> {
     let mut r = Reader::new(data);
     let failures = r.u32()?;
     let last_failure = Timestamp(r.i64()?);

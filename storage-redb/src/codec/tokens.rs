@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::bytes::{DecodeError, Reader};
 
 /// Size of a token record.
-pub const TOKEN_LEN: usize = 50;
+pub(super) const TOKEN_LEN: usize = 50;
 
 /// Encode a token record (its digest is the key).
-pub fn encode_token(t: &TokenRecord) -> [u8; TOKEN_LEN] {
+pub(crate) fn encode_token(t: &TokenRecord) -> [u8; TOKEN_LEN] {
     let mut b = [0u8; TOKEN_LEN];
     b[..16].copy_from_slice(t.profile_id.as_bytes());
     b[16] = t.kind.tag();
@@ -25,7 +25,7 @@ pub fn encode_token(t: &TokenRecord) -> [u8; TOKEN_LEN] {
 }
 
 /// Decode a token record stored under `digest`.
-pub fn decode_token(digest: TokenDigest, data: &[u8]) -> Result<TokenRecord, DecodeError> {
+pub(crate) fn decode_token(digest: TokenDigest, data: &[u8]) -> Result<TokenRecord, DecodeError> {
     let mut r = Reader::new(data);
     let profile_id = Uuid::from_bytes(r.array()?);
     let kind = TokenKind::from_tag(r.u8()?).ok_or(r.error_before(1, "unknown token kind"))?;

@@ -10,7 +10,7 @@ const E_EMAIL: u8 = 1;
 const E_METADATA: u8 = 2;
 
 /// Encode a server-registered user (its external id is the key).
-pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
+pub(crate) fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
     let email = u.email.as_deref();
     let metadata = u.metadata.as_deref();
     let mut flags = 0;
@@ -36,7 +36,10 @@ pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
 }
 
 /// Decode a server-registered user stored under `external_id`.
-pub fn decode_server_user(external_id: &str, data: &[u8]) -> Result<ServerUserRecord, DecodeError> {
+pub(crate) fn decode_server_user(
+    external_id: &str,
+    data: &[u8],
+) -> Result<ServerUserRecord, DecodeError> {
     let mut r = Reader::new(data);
     let profile_id = Uuid::from_bytes(r.array()?);
     let created_at = Timestamp(r.i64()?);

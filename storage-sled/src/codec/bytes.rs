@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 /// Why a record did not decode: what was wrong and at which byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecodeError {
+pub(crate) struct DecodeError {
     /// What was wrong.
     pub what: &'static str,
     /// Offset into the value.
@@ -143,7 +143,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decode a fixed-size value (an id, a key, a version).
-pub fn decode_fixed<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
+pub(crate) fn decode_fixed<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
     let mut r = Reader::new(b);
     let a = r.array::<N>()?;
     r.end()?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode a command (its id is the key).
-pub fn encode_command(c: &CommandRecord) -> Vec<u8> {
+pub(crate) fn encode_command(c: &CommandRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(64 + c.body.len()));
     w.opt(c.profile_id, Writer::uuid);
     w.u8(c.status as u8);
@@ -23,7 +23,7 @@ pub fn encode_command(c: &CommandRecord) -> Vec<u8> {
 }
 
 /// Decode a command stored under `id`.
-pub fn decode_command(id: Uuid, b: &[u8]) -> Result<CommandRecord> {
+pub(crate) fn decode_command(id: Uuid, b: &[u8]) -> Result<CommandRecord> {
     let mut r = Reader::new(b);
     let profile_id = r.opt(Reader::uuid)?;
     let status =
@@ -49,7 +49,7 @@ pub fn decode_command(id: Uuid, b: &[u8]) -> Result<CommandRecord> {
 }
 
 /// The expiry of an encoded command, without decoding its strings.
-pub fn command_expiry(b: &[u8]) -> Result<Timestamp> {
+pub(crate) fn command_expiry(b: &[u8]) -> Result<Timestamp> {
     let mut r = Reader::new(b);
     r.opt(Reader::uuid)?;
     r.u8()?;

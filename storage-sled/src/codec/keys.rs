@@ -7,7 +7,7 @@ use tessera_core::store::ApiKeyRecord;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode an API key (its digest is the key).
-pub fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
+pub(crate) fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(16 + k.name.len()));
     w.time(k.created_at);
     w.str(&k.name);
@@ -15,7 +15,7 @@ pub fn encode_api_key(k: &ApiKeyRecord) -> Vec<u8> {
 }
 
 /// Decode an API key stored under `digest`.
-pub fn decode_api_key(digest: TokenDigest, b: &[u8]) -> Result<ApiKeyRecord> {
+pub(crate) fn decode_api_key(digest: TokenDigest, b: &[u8]) -> Result<ApiKeyRecord> {
     let mut r = Reader::new(b);
     let k = ApiKeyRecord {
         digest,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode a profile.
-pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
+pub(crate) fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(128 + p.username.len()));
     w.u8(p.kind.tag());
     w.u8(p.state.tag());
@@ -35,7 +35,7 @@ pub fn encode_profile(p: &ProfileRecord) -> Vec<u8> {
 
 /// The verify prefix of a profile: kind, state, owner and environments.
 #[derive(Debug)]
-pub struct VerifyPrefix {
+pub(crate) struct VerifyPrefix {
     /// User or device.
     pub kind: ProfileKind,
     /// Lifecycle state.
@@ -65,12 +65,12 @@ fn verify_prefix(r: &mut Reader<'_>) -> Result<VerifyPrefix> {
 }
 
 /// Decode only the verify prefix of a profile (the verify path).
-pub fn decode_verify_prefix(b: &[u8]) -> Result<VerifyPrefix> {
+pub(crate) fn decode_verify_prefix(b: &[u8]) -> Result<VerifyPrefix> {
     verify_prefix(&mut Reader::new(b))
 }
 
 /// Decode a whole profile.
-pub fn decode_profile(b: &[u8]) -> Result<ProfileRecord> {
+pub(crate) fn decode_profile(b: &[u8]) -> Result<ProfileRecord> {
     let mut r = Reader::new(b);
     let v = verify_prefix(&mut r)?;
     let id = r.uuid()?;
@@ -112,7 +112,7 @@ pub fn decode_profile(b: &[u8]) -> Result<ProfileRecord> {
 }
 
 /// The version field of an encoded profile, without decoding the rest of it.
-pub fn profile_version(b: &[u8]) -> Result<u64> {
+pub(crate) fn profile_version(b: &[u8]) -> Result<u64> {
     let mut r = Reader::new(b);
     verify_prefix(&mut r)?;
     r.take(16)?;

@@ -6,7 +6,7 @@ use tessera_core::store::QrRecord;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode a QR token (its digest is the key).
-pub fn encode_qr(q: &QrRecord) -> Vec<u8> {
+pub(crate) fn encode_qr(q: &QrRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(48));
     w.uuid(q.owner);
     w.time(q.issued_at);
@@ -16,7 +16,7 @@ pub fn encode_qr(q: &QrRecord) -> Vec<u8> {
 }
 
 /// Decode a QR token stored under `digest`.
-pub fn decode_qr(digest: TokenDigest, b: &[u8]) -> Result<QrRecord> {
+pub(crate) fn decode_qr(digest: TokenDigest, b: &[u8]) -> Result<QrRecord> {
     let mut r = Reader::new(b);
     let q = QrRecord {
         digest,

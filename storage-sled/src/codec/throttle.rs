@@ -5,7 +5,7 @@ use tessera_core::store::ThrottleRecord;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode a throttle counter.
-pub fn encode_throttle(t: &ThrottleRecord) -> Vec<u8> {
+pub(crate) fn encode_throttle(t: &ThrottleRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(12));
     w.u32(t.failures);
     w.time(t.last_failure);
@@ -13,7 +13,7 @@ pub fn encode_throttle(t: &ThrottleRecord) -> Vec<u8> {
 }
 
 /// Decode a throttle counter.
-pub fn decode_throttle(b: &[u8]) -> Result<ThrottleRecord> {
+pub(crate) fn decode_throttle(b: &[u8]) -> Result<ThrottleRecord> {
     let mut r = Reader::new(b);
     let t = ThrottleRecord {
         failures: r.u32()?,

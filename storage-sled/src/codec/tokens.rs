@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode a token (its digest is the key).
-pub fn encode_token(t: &TokenRecord) -> Vec<u8> {
+pub(crate) fn encode_token(t: &TokenRecord) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(50));
     w.uuid(t.profile_id);
     w.u8(t.kind.tag());
@@ -20,7 +20,7 @@ pub fn encode_token(t: &TokenRecord) -> Vec<u8> {
 
 /// The fixed fields of a token value, decoded without allocating.
 #[derive(Debug, Clone, Copy)]
-pub struct TokenView {
+pub(crate) struct TokenView {
     /// Owner profile.
     pub profile_id: Uuid,
     /// What the token is for (any kind but QR and API key).
@@ -34,7 +34,7 @@ pub struct TokenView {
 }
 
 /// Decode a token value.
-pub fn decode_token_view(b: &[u8]) -> Result<TokenView> {
+pub(crate) fn decode_token_view(b: &[u8]) -> Result<TokenView> {
     let mut r = Reader::new(b);
     let profile_id = r.uuid()?;
     let kind = TokenKind::from_tag(r.u8()?).ok_or_else(|| r.bad_tag("unknown token kind"))?;
@@ -52,7 +52,7 @@ pub fn decode_token_view(b: &[u8]) -> Result<TokenView> {
 }
 
 /// Decode a token stored under `digest`.
-pub fn decode_token(digest: TokenDigest, b: &[u8]) -> Result<TokenRecord> {
+pub(crate) fn decode_token(digest: TokenDigest, b: &[u8]) -> Result<TokenRecord> {
     let v = decode_token_view(b)?;
     Ok(TokenRecord {
         digest,

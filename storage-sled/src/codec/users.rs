@@ -5,7 +5,7 @@ use tessera_core::store::ServerUserRecord;
 use super::bytes::{Reader, Result, Writer};
 
 /// Encode a server-registered user (its external id is the key).
-pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
+pub(crate) fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
     let len = u.email.as_ref().map_or(0, String::len) + u.metadata.as_ref().map_or(0, String::len);
     let mut w = Writer(Vec::with_capacity(42 + len));
     w.uuid(u.profile_id);
@@ -17,7 +17,7 @@ pub fn encode_server_user(u: &ServerUserRecord) -> Vec<u8> {
 }
 
 /// Decode the server-registered user stored under `external_id`.
-pub fn decode_server_user(external_id: &str, b: &[u8]) -> Result<ServerUserRecord> {
+pub(crate) fn decode_server_user(external_id: &str, b: &[u8]) -> Result<ServerUserRecord> {
     let mut r = Reader::new(b);
     let u = ServerUserRecord {
         external_id: external_id.to_owned(),

@@ -33,9 +33,9 @@ use crate::error::{corrupt, from_io, from_open, from_sled};
 use crate::trees::{FORMAT_KEY, Trees};
 
 /// Subdirectory holding sled's files.
-pub const SLED_DIR: &str = "sled";
+pub(super) const SLED_DIR: &str = "sled";
 /// Marker file written once the store is initialised.
-pub const MARKER: &str = "tessera-sled.format";
+pub(super) const MARKER: &str = "tessera-sled.format";
 const MARKER_PREFIX: &str = "tessera-storage-sled format ";
 
 pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {

@@ -15,6 +15,7 @@ use tessera_storage_postgres::{PostgresConfig, PostgresStore};
 
 /// Fresh schemas on the test database, each named `tessera_t_<uuid>`; dropped (with
 /// everything in them) when this value is dropped, even after a failed assertion.
+#[derive(Debug)]
 pub struct Schemas {
     url: String,
     made: Mutex<Vec<String>>,

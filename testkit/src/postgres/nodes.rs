@@ -17,6 +17,7 @@ pub const TEST_CONFIG: &str = "allow_weak_hash_params = true\n\
     [http]\nshutdown_grace_secs = 5\n";
 
 /// A schema of its own on the test database, dropped (with everything in it) on drop.
+#[derive(Debug)]
 pub struct Schema {
     admin_url: String,
     name: String,

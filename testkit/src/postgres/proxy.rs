@@ -8,6 +8,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// The proxy; stops when dropped.
+#[derive(Debug)]
 pub struct Proxy {
     addr: SocketAddr,
     up: watch::Sender<bool>,

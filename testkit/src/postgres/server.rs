@@ -2,7 +2,7 @@
 //! adapters' PostgreSQL tests).
 
 /// The variable naming the test server.
-pub const URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
+pub(super) const URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
 
 /// The server URL, or `None` after printing `SKIPPED: …` to stderr. With
 /// `TESSERA_REQUIRE_POSTGRES` set (CI), a missing URL fails the test instead.

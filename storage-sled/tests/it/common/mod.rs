@@ -12,12 +12,12 @@ use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
 use tessera_storage_sled::SledStore;
 use uuid::Uuid;
 
-pub use tessera_testkit::profile;
+pub(crate) use tessera_testkit::profile;
 
 /// sled itself on a store's data directory. Dropping it waits until sled's threads have
 /// let go of the directory's lock (as `SledStore`'s drop does), so the store, or sled
 /// again, can be opened right after.
-pub struct Raw {
+pub(crate) struct Raw {
     db: Option<sled::Db>,
     lock_file: PathBuf,
 }
@@ -46,7 +46,7 @@ impl Drop for Raw {
 }
 
 /// Open sled itself on a store's data directory (the store must be closed).
-pub fn raw(dir: &Path) -> Raw {
+pub(crate) fn raw(dir: &Path) -> Raw {
     let path = dir.join("sled");
     Raw {
         db: Some(sled::open(&path).expect("open raw sled")),
@@ -55,12 +55,12 @@ pub fn raw(dir: &Path) -> Raw {
 }
 
 /// Open a store, panicking on error.
-pub fn open(dir: &Path) -> SledStore {
+pub(crate) fn open(dir: &Path) -> SledStore {
     SledStore::open(dir).unwrap_or_else(|e| panic!("open {}: {e}", dir.display()))
 }
 
 /// The error of opening `dir`, which must fail.
-pub fn open_err(dir: &Path) -> StoreError {
+pub(crate) fn open_err(dir: &Path) -> StoreError {
     match SledStore::open(dir) {
         Ok(s) => panic!("opening {} should fail, got {s:?}", dir.display()),
         Err(e) => e,
@@ -68,7 +68,7 @@ pub fn open_err(dir: &Path) -> StoreError {
 }
 
 /// A token record with explicit times.
-pub fn token(profile: Uuid, issued: i64, expires: i64) -> TokenRecord {
+pub(crate) fn token(profile: Uuid, issued: i64, expires: i64) -> TokenRecord {
     TokenRecord {
         digest: digest(),
         profile_id: profile,
@@ -80,7 +80,7 @@ pub fn token(profile: Uuid, issued: i64, expires: i64) -> TokenRecord {
 }
 
 /// A random digest.
-pub fn digest() -> TokenDigest {
+pub(crate) fn digest() -> TokenDigest {
     let mut b = [0u8; 32];
     b[..16].copy_from_slice(Uuid::new_v4().as_bytes());
     b[16..].copy_from_slice(Uuid::new_v4().as_bytes());
@@ -88,7 +88,7 @@ pub fn digest() -> TokenDigest {
 }
 
 /// A stored profile, for tests that only need one.
-pub async fn stored_profile(s: &SledStore, name: &str) -> ProfileRecord {
+pub(crate) async fn stored_profile(s: &SledStore, name: &str) -> ProfileRecord {
     use tessera_core::store::ProfileStore;
     let p = profile(name);
     s.create_profile(&p, None).await.expect("create profile");
@@ -96,7 +96,12 @@ pub async fn stored_profile(s: &SledStore, name: &str) -> ProfileRecord {
 }
 
 /// A token of `kind` in `family`.
-pub fn family_token(profile: Uuid, kind: TokenKind, family: Uuid, expires: i64) -> TokenRecord {
+pub(crate) fn family_token(
+    profile: Uuid,
+    kind: TokenKind,
+    family: Uuid,
+    expires: i64,
+) -> TokenRecord {
     TokenRecord {
         kind,
         family: Some(family),
@@ -108,7 +113,7 @@ pub fn family_token(profile: Uuid, kind: TokenKind, family: Uuid, expires: i64) 
 /// has its `family_tokens` entry, every entry has its token, and `family_size` counts
 /// exactly the stored tokens of each family (no entry for an empty family). Returns the
 /// number of family tokens.
-pub fn check_family_index(dir: &Path) -> usize {
+pub(crate) fn check_family_index(dir: &Path) -> usize {
     use std::collections::{BTreeMap, BTreeSet};
     let db = raw(dir);
     let tokens = db.open_tree("tokens").unwrap();
