@@ -63,7 +63,7 @@ pub mod username;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::{
-    CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine, EngineBuilder,
+    ApiKeyInfo, CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine, EngineBuilder,
     EngineConfig, ExternalUpsert, ExternalUser, ExternalUserUpsert, Issued, Login, ProfileInfo,
     QrIssued, RevokeScope, ThrottlePolicy, TokenExpiry, TokenSet,
 };
