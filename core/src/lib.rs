@@ -63,9 +63,9 @@ pub mod username;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::{
-    Accepted, CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine, EngineBuilder,
-    EngineConfig, ExternalUpsert, ExternalUser, ExternalUserUpsert, Issued, Login, ProfileInfo,
-    QrIssued, RevokeScope, ThrottlePolicy, TokenExpiry, TokenSet,
+    Accepted, ApiKeyInfo, CommandEvent, Device, DeviceConfiguration, DeviceEnrollment, Engine,
+    EngineBuilder, EngineConfig, ExternalUpsert, ExternalUser, ExternalUserUpsert, Issued, Login,
+    ProfileInfo, QrIssued, RevokeScope, ThrottlePolicy, TokenExpiry, TokenSet,
 };
 pub use error::{Error, Result};
 pub use hasher::HashParams;

@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     pub(crate) writes: Writes,
     dir: PathBuf,
     pub(crate) purge_chunk: usize,
+    /// Held by every write of `api_keys` (see `keys.rs`): name uniqueness needs a scan,
+    /// which a sled transaction cannot do.
+    pub(crate) api_key_writes: std::sync::Mutex<()>,
     /// Last: dropped after `db` and `t`, it waits for sled to release the directory.
     _release: release::LockRelease,
 }

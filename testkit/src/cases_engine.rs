@@ -528,6 +528,24 @@ async fn engine_command_log_and_server_key(s: Arc<dyn Store>) {
         e.create_api_key("").await.unwrap_err().code(),
         "validation_failed"
     );
+    // names are unique; keys are listed without the key, and revoked by name
+    let taken = e2.create_api_key("billing").await.unwrap_err();
+    assert_eq!(taken.code(), "validation_failed");
+    assert!(taken.to_string().contains("already exists"), "{taken}");
+    let other = e.create_api_key("ops").await.unwrap();
+    let listed = e2.list_api_keys().await.unwrap();
+    let names: Vec<_> = listed.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["billing", "ops"]);
+    assert!(listed.iter().all(|k| k.created_at == e.now()));
+    e.revoke_api_key("billing").await.unwrap();
+    assert_eq!(
+        e2.verify_api_key(key.expose()).await,
+        Err(Error::Unauthorized),
+        "refused at once, by another engine on the store too"
+    );
+    assert_eq!(e2.verify_api_key(other.expose()).await.unwrap(), "ops");
+    assert_eq!(e.revoke_api_key("billing").await, Err(Error::NotFound));
+    assert_eq!(e2.list_api_keys().await.unwrap().len(), 1);
 }
 
 /// Every command operation writes its record with its change and publishes it: the engine,

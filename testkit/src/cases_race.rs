@@ -9,14 +9,15 @@ use uuid::Uuid;
 use super::fixtures::{device, profile, qr, token_record};
 use tessera_core::clock::Timestamp;
 use tessera_core::profile::ProfileState;
-use tessera_core::store::{Conflict, Revoke, Rotation, Store, StoreError};
-use tessera_core::token::TokenKind;
+use tessera_core::store::{ApiKeyRecord, Conflict, Revoke, Rotation, Store, StoreError};
+use tessera_core::token::{TokenDigest, TokenKind};
 
 pub(super) const CASES: &[(&str, super::Case)] = case_list![
     race_32_registrations_of_one_username,
     race_20_redemptions_of_one_qr_token,
     race_revoke_against_reauthorize,
     race_server_key_created_once,
+    race_16_creations_of_one_api_key_name,
     race_20_rotations_of_one_refresh_token,
     race_20_takes_of_one_single_use_token,
     race_16_creations_of_one_external_user,
@@ -366,4 +367,38 @@ async fn resolve_sees_token_api_writes(
         None,
         "a profile's revoked token still resolves"
     );
+}
+
+async fn race_16_creations_of_one_api_key_name(s: Arc<dyn Store>) {
+    for round in 0..3u8 {
+        let name = format!("contested-key-{round}");
+        let tasks: Vec<_> = (0..16u8)
+            .map(|i| {
+                let s = Arc::clone(&s);
+                let k = ApiKeyRecord {
+                    digest: TokenDigest([round * 16 + i + 1; 32]),
+                    name: name.clone(),
+                    created_at: Timestamp(i64::from(i)),
+                };
+                tokio::spawn(async move { s.put_api_key(&k).await.map(|()| k.digest) })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(d) => winners.push(d),
+                Err(e) => assert_eq!(e, StoreError::Conflict(Conflict::Exists)),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one creation of a name wins");
+        let listed: Vec<_> = s
+            .list_api_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.name == name)
+            .map(|k| k.digest)
+            .collect();
+        assert_eq!(listed, winners);
+    }
 }

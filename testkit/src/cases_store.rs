@@ -30,6 +30,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     command_log,
     throttle_counters,
     server_and_api_keys,
+    api_key_names_unique_listed_and_revoked,
     purge_removes_only_expired,
     ping_answers,
 ];
@@ -500,6 +501,48 @@ async fn server_and_api_keys(s: Arc<dyn Store>) {
         Err(StoreError::Conflict(Conflict::Exists))
     );
     assert_eq!(s.get_api_key(&TokenDigest([6; 32])).await.unwrap(), None);
+}
+
+async fn api_key_names_unique_listed_and_revoked(s: Arc<dyn Store>) {
+    let key = |d: u8, name: &str, at: i64| ApiKeyRecord {
+        digest: TokenDigest([d; 32]),
+        name: name.into(),
+        created_at: Timestamp(at),
+    };
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![]);
+    let billing = key(1, "billing", 20);
+    let ops = key(2, "ops", 10);
+    s.put_api_key(&billing).await.unwrap();
+    s.put_api_key(&ops).await.unwrap();
+    assert_eq!(
+        s.put_api_key(&key(3, "billing", 30)).await,
+        Err(StoreError::Conflict(Conflict::Exists)),
+        "a taken name"
+    );
+    assert_eq!(
+        s.get_api_key(&TokenDigest([3; 32])).await.unwrap(),
+        None,
+        "nothing written on a refusal"
+    );
+    assert_eq!(
+        s.list_api_keys().await.unwrap(),
+        vec![ops.clone(), billing.clone()],
+        "oldest first"
+    );
+    assert_eq!(s.revoke_api_key("billing").await, Ok(1));
+    assert_eq!(s.get_api_key(&billing.digest).await.unwrap(), None);
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![ops.clone()]);
+    assert_eq!(s.revoke_api_key("billing").await, Err(StoreError::NotFound));
+    assert_eq!(s.revoke_api_key("nobody").await, Err(StoreError::NotFound));
+    assert_eq!(
+        s.revoke_api_key("OPS").await,
+        Err(StoreError::NotFound),
+        "names are exact"
+    );
+    // a revoked name is free again
+    let again = key(4, "billing", 40);
+    s.put_api_key(&again).await.unwrap();
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![ops, again]);
 }
 
 async fn purge_removes_only_expired(s: Arc<dyn Store>) {

@@ -393,6 +393,15 @@ impl KeyStore for FaultyStore {
         self.read("get_api_key", self.inner.get_api_key(digest))
             .await
     }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        self.read("list_api_keys", self.inner.list_api_keys()).await
+    }
+
+    async fn revoke_api_key(&self, name: &str) -> StoreResult<u64> {
+        self.write("revoke_api_key", self.inner.revoke_api_key(name))
+            .await
+    }
 }
 
 #[async_trait]

@@ -65,12 +65,30 @@ pub(crate) struct ServeArgs {
 /// `tessera admin …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
-    /// Create a server API key (`tsk_…`): printed once, only its digest is stored.
+    /// Create a server API key (`tsk_…`): printed once, only its digest is stored. A name
+    /// that another key has is refused (revoke that key first).
     CreateApiKey {
         /// The settings file and the store.
         #[command(flatten)]
         common: CommonArgs,
-        /// A name for the key (1-64 characters).
+        /// A unique name for the key (1-64 characters).
+        #[arg(long)]
+        name: String,
+    },
+    /// List the server API keys: one line per key, its creation time (RFC 3339, UTC), a tab
+    /// and its name, oldest first. A key itself is never shown again.
+    ListApiKeys {
+        /// The settings file and the store.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Revoke (delete) the server API key of this name: from then on it answers 401 on the
+    /// users API. An unknown name is an error.
+    RevokeApiKey {
+        /// The settings file and the store.
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The key's name.
         #[arg(long)]
         name: String,
     },

@@ -1,5 +1,5 @@
-//! `tessera`: the identity server binary (`serve`, `admin create-api-key`, `admin create-user`,
-//! `admin unlock`).
+//! `tessera`: the identity server binary (`serve`, `admin create-api-key`,
+//! `admin list-api-keys`, `admin revoke-api-key`, `admin create-user`, `admin unlock`).
 
 mod cli;
 
@@ -50,6 +50,28 @@ async fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("{}", key.expose());
             eprintln!("API key {name:?} created; it is shown only this once.");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::ListApiKeys { common }) => {
+            let (engine, _) = offline_engine(&common).await?;
+            let keys = engine.list_api_keys().await.map_err(|e| e.to_string())?;
+            for k in &keys {
+                println!("{}\t{}", k.created_at, k.name);
+            }
+            if keys.is_empty() {
+                eprintln!("no API keys");
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::RevokeApiKey { common, name }) => {
+            let (engine, _) = offline_engine(&common).await?;
+            engine.revoke_api_key(&name).await.map_err(|e| match e {
+                tessera_core::Error::NotFound => {
+                    format!("no API key named {name:?}: nothing was changed")
+                }
+                e => e.to_string(),
+            })?;
+            eprintln!("API key {name:?} revoked; it is refused from now on.");
             Ok(())
         }
         Command::Admin(AdminCommand::CreateUser {

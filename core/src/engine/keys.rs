@@ -89,9 +89,20 @@ impl Engine {
     }
 }
 
+/// A stored server API key as [`Engine::list_api_keys`] shows it: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// The name given at creation (unique).
+    pub name: String,
+    /// When it was created.
+    pub created_at: crate::clock::Timestamp,
+}
+
 impl Engine {
-    /// Create a server API key named `name` (1–64 printable characters). Only its digest is
-    /// stored; the returned token (`tsk_…`) is shown once.
+    /// Create a server API key named `name` (1–64 printable characters, not yet used by
+    /// another key). Only its digest is stored; the returned token (`tsk_…`) is shown once.
+    /// Errors: `Validation` (field `name`) for a malformed name or one that is taken (the
+    /// store claims the name atomically: of concurrent creations of one name, one wins).
     pub async fn create_api_key(&self, name: &str) -> Result<crate::token::Token> {
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
             return Err(Error::validation(
@@ -106,8 +117,42 @@ impl Engine {
             name: name.to_owned(),
             created_at: self.clock.now(),
         };
-        self.store.put_api_key(&rec).await?;
-        Ok(token)
+        match self.store.put_api_key(&rec).await {
+            Ok(()) => Ok(token),
+            Err(StoreError::Conflict(Conflict::Exists)) => Err(Error::validation(
+                "name",
+                format!("an API key named {name:?} already exists (revoke it first to replace it)"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every server API key: names and creation times, oldest first.
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyInfo>> {
+        Ok(self
+            .store
+            .list_api_keys()
+            .await?
+            .into_iter()
+            .map(|k| ApiKeyInfo {
+                name: k.name,
+                created_at: k.created_at,
+            })
+            .collect())
+    }
+
+    /// Revoke the server API key named `name`: it is deleted, so it answers
+    /// [`Error::Unauthorized`] from the next [`Engine::verify_api_key`] on. Errors:
+    /// `NotFound` when no key has this name.
+    pub async fn revoke_api_key(&self, name: &str) -> Result<()> {
+        self.store
+            .revoke_api_key(name)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::NotFound,
+                e => e.into(),
+            })
     }
 
     /// Check a server API key; returns its name. Any problem is [`Error::Unauthorized`].

@@ -12,7 +12,7 @@
 //! | `builder.rs` | [`Engine::builder`] → [`EngineBuilder`] (`store`, `clock`, `random`, `config`, `notifier`, `pepper`, `build`); [`EngineConfig`], [`ThrottlePolicy`] |
 //! | `credentials.rs` | [`Engine::register_profile`], [`Engine::authenticate`], [`Engine::change_password`] |
 //! | `sessions.rs` | [`Engine::verify`] (the hot path), [`Engine::verify_digest`], [`Engine::reauthorize`], [`Engine::revoke`], [`Engine::token_expiry`], [`Engine::profile_info`] |
-//! | `keys.rs` | [`Engine::register_public_key`], [`Engine::public_key`], [`Engine::server_public_key`], [`Engine::server_sign`], [`Engine::generate_key_pair`], [`Engine::create_api_key`], [`Engine::verify_api_key`] |
+//! | `keys.rs` | [`Engine::register_public_key`], [`Engine::public_key`], [`Engine::server_public_key`], [`Engine::server_sign`], [`Engine::generate_key_pair`], [`Engine::create_api_key`], [`Engine::verify_api_key`], [`Engine::list_api_keys`] → [`ApiKeyInfo`], [`Engine::revoke_api_key`] |
 //! | `devices.rs` | [`Engine::generate_qr_token`], [`Engine::redeem_qr_token`], [`Engine::list_devices`], [`Engine::approve_device`], [`Engine::reject_device`], [`Engine::remove_device`], [`Engine::configure_device_meta`], [`Engine::device_configuration`] |
 //! | `commands.rs` | [`Accepted`] (what a command operation returns: its value and its command record, written in the change's own store transaction and published), [`Engine::record_command`] (a command with no change of its own), [`Engine::command`], [`Engine::subscribe`] |
 //! | `login.rs` | the JSON token API: [`Engine::login`], [`Engine::refresh`] (rotation with reuse detection), [`Engine::revoke_refresh`], [`Engine::jwks`] |
@@ -38,6 +38,7 @@ mod users;
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::{Accepted, CommandEvent};
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
+pub use keys::ApiKeyInfo;
 pub use login::{Login, TokenSet};
 pub use reset::RESET_CODE_LEN;
 pub use sessions::{Issued, ProfileInfo, RevokeScope, TokenExpiry};

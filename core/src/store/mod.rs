@@ -234,11 +234,33 @@ pub trait KeyStore: Send + Sync {
     /// Atomic: concurrent first calls all get the same seed.
     async fn server_key_or_insert(&self, candidate: [u8; 32]) -> StoreResult<[u8; 32]>;
 
-    /// Store a server API key's digest. Errors: `Conflict(Exists)`.
+    /// Store a server API key's digest under its name. Atomic: the name is checked and
+    /// claimed in one transaction (or under one lock), so of N concurrent puts of one name
+    /// exactly one succeeds. Nothing is written on an error.
+    /// Errors: `Conflict(Exists)` when a key of this name, or of this digest, is stored.
     async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
 
     /// Read a server API key by digest.
     async fn get_api_key(&self, digest: &TokenDigest) -> StoreResult<Option<ApiKeyRecord>>;
+
+    /// Every stored server API key (records hold the digest, never the key), ordered by
+    /// creation time, then name, then digest. One consistent read.
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+
+    /// Delete every server API key named `name` in one transaction; returns how many were
+    /// deleted. That is one, except on a store written before names were unique (older
+    /// builds accepted a name twice): then all keys of the name go together. Once this
+    /// returns, [`KeyStore::get_api_key`] of every one of them answers `None`.
+    /// Errors: `NotFound` when no key has this name (nothing is changed).
+    async fn revoke_api_key(&self, name: &str) -> StoreResult<u64>;
+}
+
+/// Sort API key records into the order of [`KeyStore::list_api_keys`]: creation time, then
+/// name, then digest.
+pub fn sort_api_keys(keys: &mut [ApiKeyRecord]) {
+    keys.sort_by(|a, b| {
+        (a.created_at, &a.name, &a.digest.0).cmp(&(b.created_at, &b.name, &b.digest.0))
+    });
 }
 
 /// Server-registered users (identity-provider id → profile).

@@ -88,6 +88,46 @@ async fn sqlx_exec(url: &str, sql: &str) {
     conn.close().await.unwrap();
 }
 
+/// A database written by a build that let an API key name be taken twice (there is no
+/// unique index, so no migration could fail on it): both keys are listed, the name counts
+/// as taken, and revoking it removes both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_name_stored_twice_by_an_older_build_is_refused_and_revoked_whole() {
+    use tessera_core::store::{ApiKeyRecord, Conflict, KeyStore as _};
+    use tessera_core::{Timestamp, TokenDigest};
+    let Some(url) = common::url("an_api_key_name_stored_twice_by_an_older_build") else {
+        return;
+    };
+    let schemas = common::Schemas::new(url);
+    let config = schemas.fresh();
+    let schema = config.schema.clone().unwrap();
+    let s = PostgresStore::connect_with(config).await.unwrap();
+    for d in [1u8, 2] {
+        sqlx_exec(
+            schemas.url(),
+            &format!(
+                "INSERT INTO \"{schema}\".api_keys (digest, name, created_at) \
+                 VALUES ('\\x{}', 'billing', {d})",
+                format!("{d:02x}").repeat(32)
+            ),
+        )
+        .await;
+    }
+    let key = |d: u8| ApiKeyRecord {
+        digest: TokenDigest([d; 32]),
+        name: "billing".into(),
+        created_at: Timestamp(i64::from(d)),
+    };
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![key(1), key(2)]);
+    assert_eq!(
+        s.put_api_key(&key(3)).await,
+        Err(StoreError::Conflict(Conflict::Exists))
+    );
+    assert_eq!(s.revoke_api_key("billing").await, Ok(2));
+    assert_eq!(s.list_api_keys().await.unwrap(), vec![]);
+    s.put_api_key(&key(3)).await.unwrap();
+}
+
 #[tokio::test]
 async fn connect_errors_are_clear_and_never_show_the_password() {
     // an invalid URL (no server needed)

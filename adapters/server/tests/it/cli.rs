@@ -63,8 +63,21 @@ fn help_documents_every_command_and_flag() {
     assert!(admin_key.contains("--database-url"), "{admin_key}");
     let admin = text(&tessera(&["admin", "--help"]).stdout);
     assert!(
-        admin.contains("create-api-key") && admin.contains("unlock"),
+        admin.contains("create-api-key")
+            && admin.contains("list-api-keys")
+            && admin.contains("revoke-api-key")
+            && admin.contains("unlock"),
         "{admin}"
+    );
+    let list = text(&tessera(&["admin", "list-api-keys", "--help"]).stdout);
+    assert!(
+        list.contains("--data-dir") && list.contains("never shown"),
+        "{list}"
+    );
+    let revoke = text(&tessera(&["admin", "revoke-api-key", "--help"]).stdout);
+    assert!(
+        revoke.contains("--name") && revoke.contains("401"),
+        "{revoke}"
     );
     let key = text(&tessera(&["admin", "create-api-key", "--help"]).stdout);
     assert!(
@@ -151,6 +164,91 @@ async fn admin_create_api_key_and_unlock_work_offline() {
                 .code(),
             "unauthorized"
         );
+    }
+}
+
+/// The status of `GET /v1/users/<unknown id>` with API key `key`: 404 with a valid key.
+async fn users_api_status(c: &tessera_testkit::binary::Client, key: &str) -> u16 {
+    c.http
+        .get(format!("{}/v1/users/nobody", c.base))
+        .header("X-Tessera-Api-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn admin_api_keys_are_unique_listed_and_revoked() {
+    use tessera_testkit::binary::{Client, Served, serve};
+    for backend in ["redb", "sled"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_str().unwrap();
+        let admin = |args: &[&str]| {
+            let mut all = vec!["admin"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["--data-dir", dir, "--backend", backend]);
+            tessera(&all)
+        };
+        let list = admin(&["list-api-keys"]);
+        assert!(list.status.success(), "{}", text(&list.stderr));
+        assert_eq!(text(&list.stdout), "", "no keys yet");
+        assert!(text(&list.stderr).contains("no API keys"));
+        let billing = admin(&["create-api-key", "--name", "billing"]);
+        assert!(billing.status.success(), "{}", text(&billing.stderr));
+        let billing = text(&billing.stdout).trim().to_owned();
+        // a taken name is refused, and nothing is printed on stdout
+        let again = admin(&["create-api-key", "--name", "billing"]);
+        assert!(!again.status.success());
+        assert_eq!(text(&again.stdout), "");
+        let err = text(&again.stderr);
+        assert!(
+            err.contains("an API key named \"billing\" already exists"),
+            "{err}"
+        );
+        let ops = admin(&["create-api-key", "--name", "ops team"]);
+        assert!(ops.status.success(), "{}", text(&ops.stderr));
+        let ops = text(&ops.stdout).trim().to_owned();
+        // listed: creation time and name, never the key
+        let list = admin(&["list-api-keys"]);
+        assert!(list.status.success(), "{}", text(&list.stderr));
+        let out = text(&list.stdout);
+        let names: Vec<&str> = out.lines().map(|l| l.split_once('\t').unwrap().1).collect();
+        assert_eq!(names, ["billing", "ops team"], "{out}");
+        for line in out.lines() {
+            let (at, _) = line.split_once('\t').unwrap();
+            assert!(at.len() == 25 && at.ends_with("+00:00"), "{line}");
+        }
+        assert!(!out.contains("tsk_") && !out.contains(&billing[4..]));
+        // an unknown name is an error
+        let unknown = admin(&["revoke-api-key", "--name", "nobody"]);
+        assert!(!unknown.status.success());
+        let err = text(&unknown.stderr);
+        assert!(
+            err.contains("no API key named \"nobody\"") && err.contains("nothing was changed"),
+            "{err}"
+        );
+        let revoked = admin(&["revoke-api-key", "--name", "billing"]);
+        assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+        let list = text(&admin(&["list-api-keys"]).stdout);
+        assert_eq!(list.lines().count(), 1, "{list}");
+        assert!(list.ends_with("\tops team\n"), "{list}");
+        // the server refuses the revoked key and accepts the other
+        let cfg = tmp.path().join("t.toml");
+        std::fs::write(&cfg, WEAK).unwrap();
+        let mut cmd = serve(&cfg);
+        cmd.args(["--backend", backend, "--data-dir", dir])
+            .env("TESSERA_LOG", "warn");
+        let server = Served::start(cmd, None).await;
+        let c = Client::new(&server);
+        assert_eq!(users_api_status(&c, &billing).await, 401);
+        assert_eq!(users_api_status(&c, &ops).await, 404);
+        server.stop().await;
+        // the revoked name can be given to a new key
+        let renewed = admin(&["create-api-key", "--name", "billing"]);
+        assert!(renewed.status.success(), "{}", text(&renewed.stderr));
+        assert_ne!(text(&renewed.stdout).trim(), billing);
     }
 }
 

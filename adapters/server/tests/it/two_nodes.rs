@@ -314,8 +314,57 @@ async fn admin_commands_work_on_postgres_beside_a_running_server() {
     let engine = Engine::builder().store(store).build().unwrap();
     assert_eq!(engine.verify_api_key(&key).await.unwrap(), "billing");
 
-    // throttle a name through the server, unlock it with the admin command
+    // the key works on the running server; a second key of the name is refused; it is
+    // listed, and once revoked the running server refuses it at once
     let c = Client::new(&server);
+    let users_api = |key: String| {
+        let c = c.clone();
+        async move {
+            c.http
+                .get(format!("{}/v1/users/nobody", c.base))
+                .header("X-Tessera-Api-Key", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(users_api(key.clone()).await, 404);
+    let pg = |args: &[&str]| {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--backend", "postgres", "--database-url", &db]);
+        tessera(&all)
+    };
+    let again = pg(&["create-api-key", "--name", "billing"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let list = pg(&["list-api-keys"]);
+    assert!(list.status.success());
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        listed.ends_with("\tbilling\n") && listed.lines().count() == 1,
+        "{listed}"
+    );
+    let revoked = pg(&["revoke-api-key", "--name", "billing"]);
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert_eq!(users_api(key.clone()).await, 401, "refused at once");
+    assert!(
+        !pg(&["revoke-api-key", "--name", "billing"])
+            .status
+            .success()
+    );
+
+    // throttle a name through the server, unlock it with the admin command
     let mut throttled = false;
     for _ in 0..10 {
         let r = c.login("lockedout", "wrong password entirely").await;

@@ -355,9 +355,10 @@ impl KeyStore for MemoryStore {
         Ok(*self.write().server_key.get_or_insert(candidate))
     }
 
+    /// Checked and inserted under the one write lock.
     async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
         let mut g = self.write();
-        if g.api_keys.contains_key(&key.digest) {
+        if g.api_keys.contains_key(&key.digest) || g.api_keys.values().any(|k| k.name == key.name) {
             return Err(StoreError::Conflict(Conflict::Exists));
         }
         g.api_keys.insert(key.digest, key.clone());
@@ -366,6 +367,22 @@ impl KeyStore for MemoryStore {
 
     async fn get_api_key(&self, digest: &TokenDigest) -> StoreResult<Option<ApiKeyRecord>> {
         Ok(self.read().api_keys.get(digest).cloned())
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        let mut keys: Vec<ApiKeyRecord> = self.read().api_keys.values().cloned().collect();
+        super::sort_api_keys(&mut keys);
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(&self, name: &str) -> StoreResult<u64> {
+        let mut g = self.write();
+        let before = g.api_keys.len();
+        g.api_keys.retain(|_, k| k.name != name);
+        match (before - g.api_keys.len()) as u64 {
+            0 => Err(StoreError::NotFound),
+            n => Ok(n),
+        }
     }
 }
 
