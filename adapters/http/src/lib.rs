@@ -24,6 +24,7 @@
 mod api_key;
 mod auth;
 mod error;
+mod finish;
 pub mod form;
 mod json;
 pub mod metrics;
@@ -36,13 +37,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tessera_core::Engine;
 use tessera_core::store::CommandStatus;
-use tracing::Instrument as _;
 use uuid::Uuid;
 
 pub use api_key::{API_KEY_HEADER, ApiKey};
@@ -138,7 +136,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .layer(axum::Extension(form::BodyLimit(state.cfg.body_limit)))
         .layer(axum::Extension(Arc::clone(&state.metrics)))
         .layer(AuthLayer::new(engine))
-        .layer(middleware::from_fn_with_state(state.clone(), finish))
+        .layer(finish::FinishLayer::new(Arc::clone(&state.metrics)))
         .with_state(state)
 }
 
@@ -159,34 +157,6 @@ fn metrics_router() -> Router<AppState> {
 
 async fn not_found() -> ApiError {
     ApiError::not_found()
-}
-
-/// Outermost middleware: request id and span, metrics, JSON bodies for bare errors, and the
-/// request id in 5xx bodies.
-async fn finish(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    #[allow(clippy::disallowed_methods)] // latency measurement, not domain time
-    let started = std::time::Instant::now();
-    let id = Uuid::new_v4().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
-    let mut res = next.run(req).instrument(span.clone()).await;
-    let status = res.status();
-    if status.is_client_error() || status.is_server_error() {
-        res = json_error(res, &id);
-    }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID_HEADER, v);
-    }
-    state
-        .metrics
-        .request(&route, &method, status.as_u16(), started.elapsed());
-    span.in_scope(|| tracing::debug!(status = status.as_u16(), "request finished"));
-    res
 }
 
 /// Give an error response the JSON error body (framework-made ones have none), with the

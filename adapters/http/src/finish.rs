@@ -1,0 +1,111 @@
+//! The outermost layer of the router: request id and span, metrics, JSON bodies for bare
+//! errors, and the request id in 5xx bodies.
+//!
+//! A tower layer rather than `middleware::from_fn`: `Router::layer` makes one service per
+//! route, and that service keeps its route's [`RouteMetrics`] handle once resolved, so a
+//! request looks nothing up by name.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::response::Response;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::metrics::{Metrics, RouteMetrics, UNMATCHED};
+use crate::{REQUEST_ID_HEADER, RequestId, json_error};
+
+/// Makes [`Finish`] services sharing one registry.
+#[derive(Debug, Clone)]
+pub(crate) struct FinishLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl FinishLayer {
+    pub(crate) const fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> tower::Layer<S> for FinishLayer {
+    type Service = Finish<S>;
+
+    fn layer(&self, inner: S) -> Finish<S> {
+        Finish {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+            route: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+/// The service of [`FinishLayer`] around one route (or the fallback).
+#[derive(Debug, Clone)]
+pub(crate) struct Finish<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+    /// The metrics of the route this service serves, resolved on its first request.
+    route: Arc<OnceLock<Arc<RouteMetrics>>>,
+}
+
+impl<S> Finish<S> {
+    /// The metrics handle of `req`'s route: the cached one when it is that route's (it
+    /// always is, as the router makes one service per route), else looked up.
+    fn route_metrics(&self, req: &Request) -> Arc<RouteMetrics> {
+        let path = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED, MatchedPath::as_str);
+        let cached = self.route.get_or_init(|| self.metrics.route(path));
+        if cached.route() == path {
+            Arc::clone(cached)
+        } else {
+            self.metrics.route(path)
+        }
+    }
+}
+
+impl<S> tower::Service<Request> for Finish<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        #[allow(clippy::disallowed_methods)] // latency measurement, not domain time
+        let started = std::time::Instant::now();
+        let route = self.route_metrics(&req);
+        // The ready service is the one to call; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let id = Uuid::new_v4().to_string();
+        let method = req.method().clone();
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route.route());
+        Box::pin(async move {
+            let Ok(mut res) = inner.call(req).instrument(span.clone()).await;
+            let status = res.status();
+            if status.is_client_error() || status.is_server_error() {
+                res = json_error(res, &id);
+            }
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(REQUEST_ID_HEADER, v);
+            }
+            route.record(&method, status.as_u16(), started.elapsed());
+            span.in_scope(|| tracing::debug!(status = status.as_u16(), "request finished"));
+            Ok(res)
+        })
+    }
+}
