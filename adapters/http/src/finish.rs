@@ -15,7 +15,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::response::Response;
 use tracing::Instrument as _;
-use uuid::Uuid;
+use uuid::fmt::Hyphenated;
 
 use crate::metrics::{Metrics, RouteMetrics, UNMATCHED};
 use crate::{REQUEST_ID_HEADER, RequestId, json_error};
@@ -90,7 +90,11 @@ where
         // The ready service is the one to call; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let id = Uuid::new_v4().to_string();
+        let id = crate::request_id::next();
+        let mut buf = [0u8; Hyphenated::LENGTH];
+        let id: &str = id.hyphenated().encode_lower(&mut buf);
+        let header = HeaderValue::from_str(id).ok();
+        let id = id.to_owned();
         let method = req.method().clone();
         req.extensions_mut().insert(RequestId(id.clone()));
         let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route.route());
@@ -100,7 +104,7 @@ where
             if status.is_client_error() || status.is_server_error() {
                 res = json_error(res, &id);
             }
-            if let Ok(v) = HeaderValue::from_str(&id) {
+            if let Some(v) = header {
                 res.headers_mut().insert(REQUEST_ID_HEADER, v);
             }
             route.record(&method, status.as_u16(), started.elapsed());

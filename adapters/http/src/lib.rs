@@ -29,6 +29,7 @@ pub mod form;
 mod json;
 pub mod metrics;
 pub mod openapi;
+mod request_id;
 mod routes;
 pub mod server;
 pub mod ws;
@@ -99,7 +100,8 @@ pub struct AppState {
     pub channels: Arc<crate::ws::Channels>,
 }
 
-/// The request id of the current request (a UUID), in request extensions.
+/// The request id of the current request (in UUID form, unique, not secret), in request
+/// extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
