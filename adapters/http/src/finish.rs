@@ -1,5 +1,8 @@
 //! The outermost layer of the router: request id and span, metrics, JSON bodies for bare
-//! errors, and the request id in 5xx bodies.
+//! errors, the request id in 5xx bodies and one error line per 5xx with that id.
+//!
+//! The request span is at `debug` level: at `info` no span is made per request (an `info`
+//! span formats its fields for every request); the audit lines and the error lines stay.
 //!
 //! A tower layer rather than `middleware::from_fn`: `Router::layer` makes one service per
 //! route, and that service keeps its route's [`RouteMetrics`] handle once resolved, so a
@@ -12,13 +15,14 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use tracing::Instrument as _;
 use uuid::fmt::Hyphenated;
 
+use crate::error::ErrorDetail;
 use crate::metrics::{Metrics, RouteMetrics, UNMATCHED};
-use crate::{REQUEST_ID_HEADER, RequestId, json_error};
+use crate::{ErrorBody, REQUEST_ID_HEADER, RequestId, json_error};
 
 /// Makes [`Finish`] services sharing one registry.
 #[derive(Debug, Clone)]
@@ -97,10 +101,19 @@ where
         let id = id.to_owned();
         let method = req.method().clone();
         req.extensions_mut().insert(RequestId(id.clone()));
-        let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route.route());
+        // Off by default (`TESSERA_LOG=tessera_http=debug` turns it on): an `info` span would
+        // format its fields for every request.
+        let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
         Box::pin(async move {
-            let Ok(mut res) = inner.call(req).instrument(span.clone()).await;
+            let Ok(mut res) = if span.is_disabled() {
+                inner.call(req).await
+            } else {
+                inner.call(req).instrument(span.clone()).await
+            };
             let status = res.status();
+            if status.is_server_error() {
+                failed(&res, &id, &method, route.route());
+            }
             if status.is_client_error() || status.is_server_error() {
                 res = json_error(res, &id);
             }
@@ -112,4 +125,27 @@ where
             Ok(res)
         })
     }
+}
+
+/// A 5xx: one error line with the request id (the one its body shows) and the detail, if
+/// the error had one (not for 503 `overloaded`).
+fn failed(res: &Response, id: &str, method: &Method, route: &'static str) {
+    let code = res
+        .extensions()
+        .get::<ErrorBody>()
+        .map(|b| b.error.as_str());
+    let detail = res.extensions().get::<ErrorDetail>().map(|d| d.0.as_str());
+    if code == Some("overloaded") {
+        // load shedding, not a failure (and logging every shed request would add load)
+        return;
+    }
+    tracing::error!(
+        request_id = %id,
+        method = %method,
+        route,
+        status = res.status().as_u16(),
+        error = code.unwrap_or("-"),
+        detail = detail.unwrap_or("-"),
+        "request failed"
+    );
 }
