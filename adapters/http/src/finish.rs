@@ -21,6 +21,7 @@ use tracing::Instrument as _;
 use uuid::fmt::Hyphenated;
 
 use crate::error::ErrorDetail;
+use crate::health::Health;
 use crate::metrics::{Metrics, RouteMetrics, UNMATCHED};
 use crate::{ErrorBody, REQUEST_ID_HEADER, RequestId, json_error};
 
@@ -28,11 +29,12 @@ use crate::{ErrorBody, REQUEST_ID_HEADER, RequestId, json_error};
 #[derive(Debug, Clone)]
 pub(crate) struct FinishLayer {
     metrics: Arc<Metrics>,
+    health: Arc<Health>,
 }
 
 impl FinishLayer {
-    pub(crate) const fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    pub(crate) const fn new(metrics: Arc<Metrics>, health: Arc<Health>) -> Self {
+        Self { metrics, health }
     }
 }
 
@@ -43,6 +45,7 @@ impl<S> tower::Layer<S> for FinishLayer {
         Finish {
             inner,
             metrics: Arc::clone(&self.metrics),
+            health: Arc::clone(&self.health),
             route: Arc::new(OnceLock::new()),
         }
     }
@@ -53,6 +56,7 @@ impl<S> tower::Layer<S> for FinishLayer {
 pub(crate) struct Finish<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    health: Arc<Health>,
     /// The metrics of the route this service serves, resolved on its first request.
     route: Arc<OnceLock<Arc<RouteMetrics>>>,
 }
@@ -94,6 +98,7 @@ where
         // The ready service is the one to call; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let health = Arc::clone(&self.health);
         let id = crate::request_id::next();
         let mut buf = [0u8; Hyphenated::LENGTH];
         let id: &str = id.hyphenated().encode_lower(&mut buf);
@@ -112,7 +117,7 @@ where
             };
             let status = res.status();
             if status.is_server_error() {
-                failed(&res, &id, &method, route.route());
+                failed(&res, &id, &method, route.route(), &health);
             }
             if status.is_client_error() || status.is_server_error() {
                 res = json_error(res, &id);
@@ -128,16 +133,19 @@ where
 }
 
 /// A 5xx: one error line with the request id (the one its body shows) and the detail, if
-/// the error had one (not for 503 `overloaded`).
-fn failed(res: &Response, id: &str, method: &Method, route: &'static str) {
+/// the error had one (not for 503 `overloaded`); a storage failure marks the store down for
+/// the health check.
+fn failed(res: &Response, id: &str, method: &Method, route: &'static str, health: &Health) {
     let code = res
         .extensions()
         .get::<ErrorBody>()
         .map(|b| b.error.as_str());
     let detail = res.extensions().get::<ErrorDetail>().map(|d| d.0.as_str());
-    if code == Some("overloaded") {
+    match code {
+        Some("storage_unavailable") => health.mark_down(),
         // load shedding, not a failure (and logging every shed request would add load)
-        return;
+        Some("overloaded") => return,
+        _ => {}
     }
     tracing::error!(
         request_id = %id,

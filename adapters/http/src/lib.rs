@@ -26,6 +26,7 @@ mod auth;
 mod error;
 mod finish;
 pub mod form;
+mod health;
 mod json;
 pub mod metrics;
 pub mod openapi;
@@ -73,6 +74,10 @@ pub struct HttpConfig {
     pub metrics_route: bool,
     /// The `/ws` channel's settings.
     pub ws: crate::ws::WsConfig,
+    /// How old the storage state `GET /utility/check-server-health` answers from may be
+    /// before a check probes the store again (default 1 s). A store found down is probed
+    /// by every check.
+    pub health_max_age: Duration,
 }
 
 impl Default for HttpConfig {
@@ -83,6 +88,7 @@ impl Default for HttpConfig {
             generate_keys: true,
             metrics_route: true,
             ws: crate::ws::WsConfig::default(),
+            health_max_age: Duration::from_secs(1),
         }
     }
 }
@@ -98,6 +104,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The open `/ws` channels.
     pub channels: Arc<crate::ws::Channels>,
+    /// The storage state the health check answers from.
+    pub(crate) health: Arc<health::Health>,
 }
 
 /// The request id of the current request (in UUID form, unique, not secret), in request
@@ -115,6 +123,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
     let state = AppState {
         engine: Arc::clone(&engine),
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
+        health: Arc::new(health::Health::new(cfg.health_max_age)),
         cfg: Arc::new(cfg),
         metrics,
     };
@@ -138,7 +147,10 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .layer(axum::Extension(form::BodyLimit(state.cfg.body_limit)))
         .layer(axum::Extension(Arc::clone(&state.metrics)))
         .layer(AuthLayer::new(engine))
-        .layer(finish::FinishLayer::new(Arc::clone(&state.metrics)))
+        .layer(finish::FinishLayer::new(
+            Arc::clone(&state.metrics),
+            Arc::clone(&state.health),
+        ))
         .with_state(state)
 }
 
@@ -149,6 +161,7 @@ pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
         cfg: Arc::new(HttpConfig::default()),
         metrics,
         channels: Arc::new(crate::ws::Channels::new(1)),
+        health: Arc::new(health::Health::new(HttpConfig::default().health_max_age)),
     };
     metrics_router().fallback(not_found).with_state(state)
 }

@@ -16,10 +16,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
 }
 
-/// `GET /utility/check-server-health`: 200 when the store answers, else 503.
+/// `GET /utility/check-server-health`: 200 when the store answers, else 503 (from a state at
+/// most `HttpConfig::health_max_age` old).
 async fn health(State(s): State<AppState>) -> Response {
     let version = env!("CARGO_PKG_VERSION");
-    match s.engine.health().await {
+    match s.health.check(&s.engine).await {
         Ok(()) => reply(
             StatusCode::OK,
             &json!({"status": "ok", "storage": "ok", "version": version}),
