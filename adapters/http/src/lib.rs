@@ -93,9 +93,14 @@ impl Default for HttpConfig {
     }
 }
 
-/// What every handler gets.
+/// What every handler gets: one `Arc`, so that the per-request clone of the `State`
+/// extractor is one reference count, not one per part.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+/// The parts of [`AppState`] (reached through it by `Deref`).
+#[derive(Debug)]
+pub struct AppParts {
     /// The engine.
     pub engine: Arc<Engine>,
     /// HTTP settings.
@@ -106,6 +111,14 @@ pub struct AppState {
     pub channels: Arc<crate::ws::Channels>,
     /// The storage state the health check answers from.
     pub(crate) health: Arc<health::Health>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 /// The request id of the current request (in UUID form, unique, not secret), in request
@@ -120,13 +133,13 @@ pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
 
 /// [`router`] with a given metrics registry (shared with a separate metrics listener).
 pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(AppParts {
         engine: Arc::clone(&engine),
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
         health: Arc::new(health::Health::new(cfg.health_max_age)),
         cfg: Arc::new(cfg),
         metrics,
-    };
+    }));
     let mut app = routes::profile::routes()
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
@@ -156,13 +169,13 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
 
 /// A router serving only `GET /metrics` (for `--metrics-listen`).
 pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(AppParts {
         engine,
         cfg: Arc::new(HttpConfig::default()),
         metrics,
         channels: Arc::new(crate::ws::Channels::new(1)),
         health: Arc::new(health::Health::new(HttpConfig::default().health_max_age)),
-    };
+    }));
     metrics_router().fallback(not_found).with_state(state)
 }
 
