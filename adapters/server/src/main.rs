@@ -16,12 +16,6 @@ use tessera_server::store::{self, StoreConfig};
 
 use cli::{AdminCommand, Cli, Command, ServeArgs, StoreArgs};
 
-// Many small allocations per request (headers, extensions, bodies) from every worker
-// thread: mimalloc's thread-local heaps serve them without glibc's arena locks and
-// consolidation passes.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
