@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
-# HTTP figures of the tessera server (issue 8, point 4).
+# HTTP figures of the tessera server (issue 8, point 4; issue 14, point 1).
 #
-# Builds and starts the release server on loopback (redb in a temp --data-dir), creates
-# USERS users through the API (register-profile, authenticate; their tokens are kept), then
-# measures with wrk (installed if missing: apt-get install wrk, else cargo install oha):
+# Builds and starts the release server on loopback (redb in a temp --data-dir) and, beside
+# it, the bare axum baseline (`tessera-benches --bin bare_hello`: `GET /hello`, nothing
+# else); creates USERS users through the API (register-profile, authenticate; their tokens
+# are kept), then measures with wrk (installed if missing: apt-get install wrk, else cargo
+# install oha):
 #
-#   1. requests/s and p99 of GET /utility/check-server-health;
-#   2. requests/s and p99 of POST /profile/retrieve-token-expiry, authenticated with
-#      X-DPT-AUTHORIZATION, rotating over the users' tokens
-#      (target: authenticated requests/s >= 0.8 x health requests/s);
-#   3. the p99 of 2. while logins keep every hash worker busy
+#   1. interleaved, SLICES rounds of SLICE seconds per route (baseline, tessera, baseline,
+#      tessera … so every route sees the same noise of a shared machine), CONNECTIONS
+#      connections: the baseline's GET /hello, tessera's GET /utility/check-server-health,
+#      and tessera's POST /profile/retrieve-token-expiry authenticated with
+#      X-DPT-AUTHORIZATION, rotating over the users' tokens. Per route: the median over the
+#      slices of req/s, p50 and p99; the ratios authenticated / baseline and
+#      health / baseline (targets: >= 0.8 each);
+#   2. the p99 of the authenticated route while logins keep every hash worker busy
 #      (LOGIN_CONNECTIONS concurrent logins, default 4 per worker, below the queue bound;
-#      target: <= 5 x the unloaded p99);
-#   4. the server's peak RSS (VmHWM, reset first) under RSS_LOGINS (100) concurrent logins
+#      target: <= 5 x the unloaded p99 of 1.);
+#   3. the server's peak RSS (VmHWM, reset first) under RSS_LOGINS (100) concurrent logins
 #      (target: <= 64 MiB + pool size x 19 MiB x 1.2);
 #
 # and prints a summary table. Exit status: 0 even when a target is missed (the table says
 # MISS); non-zero when something failed to run.
 #
-# Environment: DURATION (each measurement, default 10s; s or m suffix), CONNECTIONS (64),
-# THREADS (wrk threads, 2), USERS (100), LOGIN_CONNECTIONS (4 x pool), RSS_LOGINS (100),
-# BACKEND (redb), HASH_WORKERS (server default: one per CPU), CARGO_TARGET_DIR.
+# Environment: SLICES (5), SLICE (seconds per slice, 2), DURATION (each of 2. and 3.,
+# default 10s; s or m suffix), CONNECTIONS (32), THREADS (wrk threads, 2), USERS (100),
+# LOGIN_CONNECTIONS (4 x pool), RSS_LOGINS (100), BACKEND (redb), HASH_WORKERS (server
+# default: one per CPU), CARGO_TARGET_DIR, TESSERA_BIN (a server binary to measure instead
+# of building one, e.g. an older build to compare with).
 #
-#   benches/http.sh                  # full run (about 1 minute plus the build)
-#   DURATION=3s benches/http.sh      # quick check
+#   benches/http.sh                        # full run (about 1.5 minutes plus the build)
+#   SLICES=2 DURATION=3s benches/http.sh   # quick check
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-64}
+CONNECTIONS=${CONNECTIONS:-32}
+SLICES=${SLICES:-5}
+SLICE=${SLICE:-2}
 THREADS=${THREADS:-2}
 USERS=${USERS:-100}
 RSS_LOGINS=${RSS_LOGINS:-100}
@@ -42,6 +51,8 @@ case "$DURATION" in
   *) secs=$DURATION ;;
 esac
 [[ "$secs" =~ ^[0-9]+$ && "$secs" -gt 0 ]] || die "DURATION must be like 10s or 1m, not $DURATION"
+[[ "$SLICES" =~ ^[0-9]+$ && "$SLICES" -gt 0 ]] || die "SLICES must be a positive number"
+[[ "$SLICE" =~ ^[0-9]+$ && "$SLICE" -gt 0 ]] || die "SLICE must be a number of seconds"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -73,15 +84,19 @@ fi
 say "load generator: $gen"
 
 # ---------------------------------------------------------------- server
-say "building the release server (cargo build --release -p tessera-server --bin tessera)"
-cargo build --release -q -p tessera-server --bin tessera
+say "building the release server and the baseline (cargo build --release -p tessera-server --bin tessera; -p tessera-benches --bin bare_hello)"
+[[ -n "${TESSERA_BIN:-}" ]] || cargo build --release -q -p tessera-server --bin tessera
+cargo build --release -q -p tessera-benches --bin bare_hello
 target_dir=$(cargo metadata --format-version 1 --no-deps \
   | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
-bin="$target_dir/release/tessera"
+bin=${TESSERA_BIN:-$target_dir/release/tessera}
 [[ -x "$bin" ]] || die "no server binary at $bin"
+bare_bin="$target_dir/release/bare_hello"
+[[ -x "$bare_bin" ]] || die "no baseline binary at $bare_bin"
 
 tmp=$(mktemp -d -t tessera-http.XXXXXX)
 server_pid=""
+bare_pid=""
 bg_pids=()
 cleanup() {
   local p c
@@ -89,6 +104,10 @@ cleanup() {
     for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
     kill "$p" 2>/dev/null || true
   done
+  if [[ -n "$bare_pid" ]] && kill -0 "$bare_pid" 2>/dev/null; then
+    kill -TERM "$bare_pid" 2>/dev/null || true
+    wait "$bare_pid" 2>/dev/null || true
+  fi
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -121,6 +140,20 @@ pool=${pool:-${HASH_WORKERS:-$(nproc)}}
 LOGIN_CONNECTIONS=${LOGIN_CONNECTIONS:-$(( pool * 4 ))}
 say "server pid $server_pid on $S ($BACKEND, hash pool: $pool workers)"
 
+"$bare_bin" 127.0.0.1:0 >"$tmp/bare.stdout" 2>"$tmp/bare.stderr" &
+bare_pid=$!
+bare_addr=""
+for _ in $(seq 100); do
+  bare_addr=$(sed -n 's|^bare listening on http://||p' "$tmp/bare.stdout" | head -1)
+  [[ -n "$bare_addr" ]] && break
+  kill -0 "$bare_pid" 2>/dev/null || { cat "$tmp/bare.stderr" >&2; die "the baseline exited"; }
+  sleep 0.1
+done
+[[ -n "$bare_addr" ]] || die "the baseline did not start"
+B="http://$bare_addr"
+[[ $(curl -s "$B/hello") == hello ]] || die "the baseline does not answer GET /hello"
+say "baseline pid $bare_pid on $B (GET /hello)"
+
 # ---------------------------------------------------------------- users
 password() { printf 'velvet-thunder-orchard-kites-%s' "$1"; }
 create_user() {
@@ -151,12 +184,14 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
 [[ "$code" == 200 ]] || die "retrieve-token-expiry answers $code"
 
 # ---------------------------------------------------------------- load scripts
-# Every run prints one line: RESULT rps=… p99_us=… requests=… bad=… (bad: non-2xx + errors).
+# Every run prints one line: RESULT rps=… p50_us=… p99_us=… requests=… bad=… (bad: non-2xx
+# + errors).
 cat >"$tmp/report.lua" <<'EOF'
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT rps=%.1f p99_us=%d requests=%d bad=%d non2xx=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(99), summary.requests,
+  io.write(string.format("RESULT rps=%.1f p50_us=%d p99_us=%d requests=%d bad=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50),
+    latency:percentile(99), summary.requests,
     e.status + e.connect + e.read + e.write + e.timeout, e.status))
 end
 EOF
@@ -188,12 +223,13 @@ EOF
   cat "$tmp/report.lua"
 } >"$tmp/login.lua"
 
-# load NAME CONNECTIONS SECONDS KIND URL_PATH: one run, prints its RESULT line to $tmp/NAME
+# load NAME CONNECTIONS SECONDS KIND URL_PATH [BASE]: one run (against BASE, default the
+# server), prints its RESULT line to $tmp/NAME
 load() {
-  local name=$1 conns=$2 dur=$3 kind=$4 path=$5 threads=$THREADS
+  local name=$1 conns=$2 dur=$3 kind=$4 path=$5 base=${6:-$S} threads=$THREADS
   if (( threads > conns )); then threads=$conns; fi
   if [[ $gen == wrk ]]; then
-    wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 30s -s "$tmp/$kind.lua" "$S$path" \
+    wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 30s -s "$tmp/$kind.lua" "$base$path" \
       >"$tmp/$name.out" 2>&1 || true
   else
     local args=(-z "${dur}s" -c "$conns" --no-tui --output-format json -t 30s)
@@ -202,15 +238,16 @@ load() {
       login) args+=(-m POST -T application/x-www-form-urlencoded
                     -d "username=bench-user-0&password=$(password 0)") ;;
     esac
-    oha "${args[@]}" "$S$path" >"$tmp/$name.json" 2>"$tmp/$name.out" || true
+    oha "${args[@]}" "$base$path" >"$tmp/$name.json" 2>"$tmp/$name.out" || true
     python3 - "$tmp/$name.json" >"$tmp/$name.out" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["summary"]; codes = d.get("statusCodeDistribution", {})
 ok = sum(v for k, v in codes.items() if k.startswith("2"))
 total = sum(codes.values()) + sum(d.get("errorDistribution", {}).values())
-print("RESULT rps=%.1f p99_us=%d requests=%d bad=%d non2xx=%d" % (
-    s["requestsPerSec"], d["latencyPercentiles"]["p99"] * 1e6, total, total - ok,
+print("RESULT rps=%.1f p50_us=%d p99_us=%d requests=%d bad=%d non2xx=%d" % (
+    s["requestsPerSec"], d["latencyPercentiles"]["p50"] * 1e6,
+    d["latencyPercentiles"]["p99"] * 1e6, total, total - ok,
     sum(codes.values()) - ok))
 EOF
   fi
@@ -219,16 +256,31 @@ EOF
 field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$tmp/$1"; }
 show() { say "$1: $(cut -d' ' -f2- "$tmp/$1")"; }
 
+# median FIELD NAME…: the median of FIELD over the runs NAME…
+median() {
+  local f=$1 n
+  shift
+  for n in "$@"; do field "$n" "$f"; done | sort -g | awk '{ v[NR] = $1 }
+    END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # ---------------------------------------------------------------- measurements
 say "warm-up"
 load warmup "$CONNECTIONS" 2 authed /profile/retrieve-token-expiry
-say "health: $CONNECTIONS connections, $DURATION"
-load health "$CONNECTIONS" "$secs" report /utility/check-server-health
-show health
-say "authenticated: $CONNECTIONS connections, $DURATION"
-load authed "$CONNECTIONS" "$secs" authed /profile/retrieve-token-expiry
-show authed
-[[ $(field authed bad) == 0 ]] || die "authenticated requests failed: $(cat "$tmp/authed")"
+load warmup_bare "$CONNECTIONS" 1 report /hello "$B"
+load warmup_health "$CONNECTIONS" 1 report /utility/check-server-health
+say "interleaved: $SLICES slices x ${SLICE}s per route, $CONNECTIONS connections"
+bare_runs=(); health_runs=(); authed_runs=()
+for i in $(seq "$SLICES"); do
+  load "bare.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
+  load "health.$i" "$CONNECTIONS" "$SLICE" report /utility/check-server-health
+  load "bare_b.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
+  load "authed.$i" "$CONNECTIONS" "$SLICE" authed /profile/retrieve-token-expiry
+  bare_runs+=("bare.$i" "bare_b.$i"); health_runs+=("health.$i"); authed_runs+=("authed.$i")
+  say "slice $i: hello $(field "bare.$i" rps) / $(field "bare_b.$i" rps), health $(field "health.$i" rps), authenticated $(field "authed.$i" rps) req/s"
+  [[ $(field "authed.$i" bad) == 0 ]] || die "authenticated requests failed: $(cat "$tmp/authed.$i")"
+  [[ $(field "health.$i" bad) == 0 ]] || die "health requests failed: $(cat "$tmp/health.$i")"
+done
 
 say "authenticated while $LOGIN_CONNECTIONS concurrent logins keep the $pool hash workers busy"
 load logins_bg "$LOGIN_CONNECTIONS" $(( secs + 4 )) login /profile/authenticate &
@@ -252,29 +304,39 @@ hwm_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
 rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
 
 # ---------------------------------------------------------------- summary
-health_rps=$(field health rps); authed_rps=$(field authed rps)
-health_p99=$(field health p99_us); authed_p99=$(field authed p99_us)
+bare_rps=$(median rps "${bare_runs[@]}"); health_rps=$(median rps "${health_runs[@]}")
+authed_rps=$(median rps "${authed_runs[@]}")
+bare_p50=$(median p50_us "${bare_runs[@]}"); bare_p99=$(median p99_us "${bare_runs[@]}")
+health_p50=$(median p50_us "${health_runs[@]}"); health_p99=$(median p99_us "${health_runs[@]}")
+authed_p50=$(median p50_us "${authed_runs[@]}"); authed_p99=$(median p99_us "${authed_runs[@]}")
 loaded_p99=$(field loaded p99_us)
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
   ok = (op == ">=") ? (a >= b) : (a <= b); print ok ? "PASS" : "MISS" }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
-min_authed=$(awk -v h="$health_rps" 'BEGIN { printf "%.0f", 0.8 * h }')
-max_loaded=$(( authed_p99 * 5 ))
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+authed_ratio=$(ratio "$authed_rps" "$bare_rps"); health_ratio=$(ratio "$health_rps" "$bare_rps")
+max_loaded=$(( ${authed_p99%.*} * 5 ))
 max_rss_kib=$(awk -v p="$pool" 'BEGIN { printf "%.0f", (64 + p * 19 * 1.2) * 1024 }')
 
 echo
 echo "tessera HTTP figures: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),"
-echo "backend $BACKEND, hash pool $pool workers, $gen, $CONNECTIONS connections x $DURATION, $USERS users"
+echo "backend $BACKEND, hash pool $pool workers, $gen -t$THREADS -c$CONNECTIONS, $SLICES interleaved slices x ${SLICE}s per route"
+echo "(medians over the slices), login phases $DURATION, $USERS users; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '| %-52s | %-14s | %-24s | %-6s |\n' figure measured target result
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 54))" "$(printf -- '-%.0s' $(seq 16))" \
   "$(printf -- '-%.0s' $(seq 26))" "$(printf -- '-%.0s' $(seq 8))"
 row() { printf '| %-52s | %-14s | %-24s | %-6s |\n' "$@"; }
-row "GET /utility/check-server-health req/s" "$(printf '%.0f' "$health_rps")" "(peer)" ""
-row "GET /utility/check-server-health p99" "$(ms "$health_p99")" "" ""
-row "POST /profile/retrieve-token-expiry req/s" "$(printf '%.0f' "$authed_rps")" \
-  ">= 0.8 x health = $min_authed" "$(verdict "$authed_rps" '>=' "$min_authed")"
-row "POST /profile/retrieve-token-expiry p99" "$(ms "$authed_p99")" "" ""
+rps_row() { row "$1" "$(printf '%.0f' "$2")" "$3" "$4"; }
+lat_row() { row "  p50 / p99" "$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f / %.2f ms", a / 1000, b / 1000 }')" "" ""; }
+rps_row "baseline (bare axum) GET /hello req/s" "$bare_rps" "(peer)" ""
+lat_row "$bare_p50" "$bare_p99"
+rps_row "GET /utility/check-server-health req/s" "$health_rps" "" ""
+lat_row "$health_p50" "$health_p99"
+row "  health / baseline" "$health_ratio" ">= 0.8" "$(verdict "$health_ratio" '>=' 0.8)"
+rps_row "POST /profile/retrieve-token-expiry req/s" "$authed_rps" "" ""
+lat_row "$authed_p50" "$authed_p99"
+row "  authenticated / baseline" "$authed_ratio" ">= 0.8" "$(verdict "$authed_ratio" '>=' 0.8)"
 row "  p99 while $LOGIN_CONNECTIONS logins saturate the hash pool" "$(ms "$loaded_p99")" \
   "<= 5 x unloaded = $(ms "$max_loaded")" "$(verdict "$loaded_p99" '<=' "$max_loaded")"
 row "  req/s meanwhile" "$(printf '%.0f' "$(field loaded rps)")" "" ""

@@ -30,6 +30,13 @@ impl Timestamp {
     /// RFC 3339 with offset, seconds precision, UTC: `2026-02-21T15:33:44+00:00`.
     #[must_use]
     pub fn to_rfc3339(self) -> String {
+        // 0000-01-01T00:00:00 .. 9999-12-31T23:59:59: by hand (this is on the hot path of
+        // every reply with an expiry); the rest through `time` (its errors and limits).
+        const MIN: i64 = -62_167_219_200;
+        const MAX: i64 = 253_402_300_799;
+        if (MIN..=MAX).contains(&self.0) {
+            return rfc3339_fast(self.0);
+        }
         let format = time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second]+00:00"
         );
@@ -38,6 +45,40 @@ impl Timestamp {
             .and_then(|t| t.format(&format).ok())
             .unwrap_or_else(|| "9999-12-31T23:59:59+00:00".to_owned())
     }
+}
+
+/// `secs` (years 0 to 9999) as `YYYY-MM-DDTHH:MM:SS+00:00`; the civil date from the day
+/// number as in H. Hinnant's `civil_from_days`.
+fn rfc3339_fast(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut out = [0u8; 25];
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+        out[i] = c;
+    }
+    out[19..].copy_from_slice(b"+00:00");
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 impl fmt::Display for Timestamp {
@@ -109,6 +150,39 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_by_hand_is_what_time_formats() {
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]+00:00"
+        );
+        let slow = |s: i64| {
+            time::OffsetDateTime::from_unix_timestamp(s)
+                .unwrap()
+                .format(&format)
+                .unwrap()
+        };
+        let mut s: i64 = -62_167_219_200;
+        while s <= 253_402_300_799 {
+            assert_eq!(Timestamp(s).to_rfc3339(), slow(s), "{s}");
+            s += 86_399 * 7 + 3_613;
+        }
+        for s in [
+            -62_167_219_200,
+            -1,
+            0,
+            951_782_400, // 2000-02-29
+            1_709_208_000,
+            4_107_542_399,
+            253_402_300_799,
+        ] {
+            assert_eq!(Timestamp(s).to_rfc3339(), slow(s), "{s}");
+        }
+        assert_eq!(
+            Timestamp(i64::MAX).to_rfc3339(),
+            "9999-12-31T23:59:59+00:00"
+        );
+    }
 
     #[test]
     fn rfc3339_is_utc_seconds() {

@@ -35,7 +35,14 @@ pub struct ApiError {
     message: String,
     errors: BTreeMap<String, Vec<String>>,
     retry_after: Option<u64>,
+    /// What the log gets and the client never does (a storage failure's detail).
+    detail: Option<String>,
 }
+
+/// The detail of an error response (never sent), in its extensions: the outer layer logs it
+/// with the request id.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorDetail(pub(crate) String);
 
 impl ApiError {
     /// An error with `status`, machine `code` and `message`.
@@ -46,6 +53,7 @@ impl ApiError {
             message: message.into(),
             errors: BTreeMap::new(),
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -176,21 +184,27 @@ impl From<Error> for ApiError {
             Error::Overloaded { .. } | Error::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(detail) => {
                 tracing::error!(detail = %detail, "engine configuration failure");
-                return Self::new(
+                let mut out = Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",
                     "internal error",
                 );
+                out.detail = Some(detail.clone());
+                return out;
             }
             // every other refusal is about the input
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        if let Error::Storage(detail) = &e {
-            // The detail goes to the log (with the request id of the current span), never
-            // to the client.
+        let detail = if let Error::Storage(detail) = &e {
+            // The detail goes to the log, never to the client: here (for embedders), and
+            // with the request id from the outer layer of tessera's router.
             tracing::error!(detail = %detail, "storage failure");
-        }
+            Some(detail.to_string())
+        } else {
+            None
+        };
         let mut out = Self::new(status, e.code(), e.to_string());
+        out.detail = detail;
         out.retry_after = match e {
             Error::TooManyAttempts { retry_after } | Error::Overloaded { retry_after } => {
                 Some(retry_after.max(1))
@@ -217,8 +231,11 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        // The outer middleware adds the request id to 5xx bodies.
+        // The outer middleware adds the request id to 5xx bodies, and logs the detail.
         res.extensions_mut().insert(body);
+        if let Some(d) = self.detail {
+            res.extensions_mut().insert(ErrorDetail(d));
+        }
         res
     }
 }

@@ -27,11 +27,14 @@ mod api_key;
 mod auth;
 mod error;
 mod fields;
+mod finish;
 pub mod form;
+mod health;
 mod json;
 pub mod metrics;
 pub mod openapi;
 mod reply;
+mod request_id;
 mod routes;
 pub mod server;
 pub mod ws;
@@ -40,13 +43,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tessera_core::Engine;
-use tracing::Instrument as _;
-use uuid::Uuid;
 
 pub use api_key::{API_KEY_HEADER, ApiKey};
 pub use auth::{AUTH_HEADER, Active, AuthLayer, AuthService, Authenticated, verify_headers};
@@ -77,6 +76,10 @@ pub struct HttpConfig {
     pub metrics_route: bool,
     /// The `/ws` channel's settings.
     pub ws: crate::ws::WsConfig,
+    /// How old the storage state `GET /utility/check-server-health` answers from may be
+    /// before a check probes the store again (default 1 s). A store found down is probed
+    /// by every check.
+    pub health_max_age: Duration,
 }
 
 impl Default for HttpConfig {
@@ -87,13 +90,19 @@ impl Default for HttpConfig {
             generate_keys: true,
             metrics_route: true,
             ws: crate::ws::WsConfig::default(),
+            health_max_age: Duration::from_secs(1),
         }
     }
 }
 
-/// What every handler gets.
+/// What every handler gets: one `Arc`, so that the per-request clone of the `State`
+/// extractor is one reference count, not one per part.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+/// The parts of [`AppState`] (reached through it by `Deref`).
+#[derive(Debug)]
+pub struct AppParts {
     /// The engine.
     pub engine: Arc<Engine>,
     /// HTTP settings.
@@ -102,9 +111,20 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The open `/ws` channels.
     pub channels: Arc<crate::ws::Channels>,
+    /// The storage state the health check answers from.
+    pub(crate) health: Arc<health::Health>,
 }
 
-/// The request id of the current request (a UUID), in request extensions.
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The request id of the current request (in UUID form, unique, not secret), in request
+/// extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
@@ -115,12 +135,13 @@ pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
 
 /// [`router`] with a given metrics registry (shared with a separate metrics listener).
 pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(AppParts {
         engine: Arc::clone(&engine),
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
+        health: Arc::new(health::Health::new(cfg.health_max_age)),
         cfg: Arc::new(cfg),
         metrics,
-    };
+    }));
     let mut app = routes::profile::routes()
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
@@ -141,18 +162,22 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .layer(axum::Extension(form::BodyLimit(state.cfg.body_limit)))
         .layer(axum::Extension(Arc::clone(&state.metrics)))
         .layer(AuthLayer::new(engine))
-        .layer(middleware::from_fn_with_state(state.clone(), finish))
+        .layer(finish::FinishLayer::new(
+            Arc::clone(&state.metrics),
+            Arc::clone(&state.health),
+        ))
         .with_state(state)
 }
 
 /// A router serving only `GET /metrics` (for `--metrics-listen`).
 pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(AppParts {
         engine,
         cfg: Arc::new(HttpConfig::default()),
         metrics,
         channels: Arc::new(crate::ws::Channels::new(1)),
-    };
+        health: Arc::new(health::Health::new(HttpConfig::default().health_max_age)),
+    }));
     metrics_router().fallback(not_found).with_state(state)
 }
 
@@ -162,34 +187,6 @@ fn metrics_router() -> Router<AppState> {
 
 async fn not_found() -> ApiError {
     ApiError::not_found()
-}
-
-/// Outermost middleware: request id and span, metrics, JSON bodies for bare errors, and the
-/// request id in 5xx bodies.
-async fn finish(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    #[allow(clippy::disallowed_methods)] // latency measurement, not domain time
-    let started = std::time::Instant::now();
-    let id = Uuid::new_v4().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
-    let mut res = next.run(req).instrument(span.clone()).await;
-    let status = res.status();
-    if status.is_client_error() || status.is_server_error() {
-        res = json_error(res, &id);
-    }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID_HEADER, v);
-    }
-    state
-        .metrics
-        .request(&route, &method, status.as_u16(), started.elapsed());
-    span.in_scope(|| tracing::debug!(status = status.as_u16(), "request finished"));
-    res
 }
 
 /// Give an error response the JSON error body (framework-made ones have none), with the

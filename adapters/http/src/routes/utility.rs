@@ -42,9 +42,11 @@ pub(crate) struct CommandStatusReply {
     responses(
         (status = 200, description = "The store answers", body = HealthReply),
         (status = 503, description = "The store does not answer", body = HealthReply)))]
+/// `GET /utility/check-server-health`: 200 when the store answers, else 503 (from a state at
+/// most `HttpConfig::health_max_age` old).
 pub(crate) async fn health(State(s): State<AppState>) -> Response {
     let version = env!("CARGO_PKG_VERSION");
-    match s.engine.health().await {
+    match s.health.check(&s.engine).await {
         Ok(()) => reply(
             StatusCode::OK,
             &HealthReply {

@@ -200,9 +200,30 @@ async fn metrics_count_requests_logins_and_verifications() {
         "tessera_tokens_verified_total{result=\"rejected\"} 1",
         "tessera_hash_queue_depth 0",
     ] {
-        assert!(text.contains(needle), "missing {needle}\n{text}");
+        assert!(has_sample(&text, needle), "missing {needle}\n{text}");
     }
     assert!(!text.contains(&u.token));
+}
+
+/// A sample `name{labels} value` as (name, sorted labels, value).
+fn sample(line: &str) -> Option<(&str, Vec<&str>, &str)> {
+    let (series, value) = line.rsplit_once(' ')?;
+    let (name, labels) = match series.split_once('{') {
+        Some((name, labels)) => (name, labels.strip_suffix('}')?.split(',').collect()),
+        None => (series, Vec::new()),
+    };
+    let mut labels: Vec<&str> = labels;
+    labels.sort_unstable();
+    Some((name, labels, value))
+}
+
+/// Whether `text` has the sample `needle`, whatever the order of its labels (the text
+/// format leaves it open; the registry writes `le` first).
+fn has_sample(text: &str, needle: &str) -> bool {
+    let want = sample(needle).expect("a sample");
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| sample(l).is_some_and(|s| s == want))
 }
 
 #[tokio::test]

@@ -458,3 +458,30 @@ async fn full_hash_queue_is_503_overloaded_while_tokens_still_verify() {
         "24 concurrent hashes on 1 worker with a queue of 1"
     );
 }
+
+#[tokio::test]
+async fn health_answers_from_a_fresh_state_and_sees_a_storage_failure_at_once() {
+    let store = FaultyStore::memory();
+    let cfg = HttpConfig {
+        health_max_age: std::time::Duration::from_secs(3600),
+        ..HttpConfig::default()
+    };
+    let app = TestApp::with(store.clone(), cfg);
+    let u = app.incomplete_user("healthuser").await;
+    let health = "/utility/check-server-health";
+    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+    store.fail_all(true);
+    // within health_max_age: the state of the last probe
+    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+    // a request meets the failure: the health check knows at once, and probes until the
+    // store answers again
+    app.get("/profile/retrieve-profile-id", Some(&u.token))
+        .await
+        .expect_error(503, "storage_unavailable");
+    assert_eq!(
+        app.get(health, None).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    store.fail_all(false);
+    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+}

@@ -1,0 +1,159 @@
+//! The outermost layer of the router: request id and span, metrics, JSON bodies for bare
+//! errors, the request id in 5xx bodies and one error line per 5xx with that id.
+//!
+//! The request span is at `debug` level: at `info` no span is made per request (an `info`
+//! span formats its fields for every request); the audit lines and the error lines stay.
+//!
+//! A tower layer rather than `middleware::from_fn`: `Router::layer` makes one service per
+//! route, and that service keeps its route's [`RouteMetrics`] handle once resolved, so a
+//! request looks nothing up by name.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, Method};
+use axum::response::Response;
+use tracing::Instrument as _;
+use uuid::fmt::Hyphenated;
+
+use crate::error::ErrorDetail;
+use crate::health::Health;
+use crate::metrics::{Metrics, RouteMetrics, UNMATCHED};
+use crate::{ErrorBody, REQUEST_ID_HEADER, RequestId, json_error};
+
+/// Makes [`Finish`] services sharing one registry.
+#[derive(Debug, Clone)]
+pub(crate) struct FinishLayer {
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+impl FinishLayer {
+    pub(crate) const fn new(metrics: Arc<Metrics>, health: Arc<Health>) -> Self {
+        Self { metrics, health }
+    }
+}
+
+impl<S> tower::Layer<S> for FinishLayer {
+    type Service = Finish<S>;
+
+    fn layer(&self, inner: S) -> Finish<S> {
+        Finish {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+            health: Arc::clone(&self.health),
+            route: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+/// The service of [`FinishLayer`] around one route (or the fallback).
+#[derive(Debug, Clone)]
+pub(crate) struct Finish<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    /// The metrics of the route this service serves, resolved on its first request.
+    route: Arc<OnceLock<Arc<RouteMetrics>>>,
+}
+
+impl<S> Finish<S> {
+    /// The metrics handle of `req`'s route: the cached one when it is that route's (it
+    /// always is, as the router makes one service per route), else looked up.
+    fn route_metrics(&self, req: &Request) -> Arc<RouteMetrics> {
+        let path = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED, MatchedPath::as_str);
+        let cached = self.route.get_or_init(|| self.metrics.route(path));
+        if cached.route() == path {
+            Arc::clone(cached)
+        } else {
+            self.metrics.route(path)
+        }
+    }
+}
+
+impl<S> tower::Service<Request> for Finish<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        #[allow(clippy::disallowed_methods)] // latency measurement, not domain time
+        let started = std::time::Instant::now();
+        let route = self.route_metrics(&req);
+        // The ready service is the one to call; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let health = Arc::clone(&self.health);
+        let id = crate::request_id::next();
+        let mut buf = [0u8; Hyphenated::LENGTH];
+        let id: &str = id.hyphenated().encode_lower(&mut buf);
+        let header = HeaderValue::from_str(id).ok();
+        let id = id.to_owned();
+        let method = req.method().clone();
+        req.extensions_mut().insert(RequestId(id.clone()));
+        // Off by default (`TESSERA_LOG=tessera_http=debug` turns it on): an `info` span would
+        // format its fields for every request.
+        let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
+        Box::pin(async move {
+            let Ok(mut res) = if span.is_disabled() {
+                inner.call(req).await
+            } else {
+                inner.call(req).instrument(span.clone()).await
+            };
+            let status = res.status();
+            if status.is_server_error() {
+                failed(&res, &id, &method, route.route(), &health);
+            }
+            if status.is_client_error() || status.is_server_error() {
+                res = json_error(res, &id);
+            }
+            if let Some(v) = header {
+                res.headers_mut().insert(REQUEST_ID_HEADER, v);
+            }
+            route.record(&method, status.as_u16(), started.elapsed());
+            span.in_scope(|| tracing::debug!(status = status.as_u16(), "request finished"));
+            Ok(res)
+        })
+    }
+}
+
+/// A 5xx: one error line with the request id (the one its body shows) and the detail, if
+/// the error had one (not for 503 `overloaded`); a storage failure marks the store down for
+/// the health check.
+fn failed(res: &Response, id: &str, method: &Method, route: &'static str, health: &Health) {
+    let code = res
+        .extensions()
+        .get::<ErrorBody>()
+        .map(|b| b.error.as_str());
+    let detail = res.extensions().get::<ErrorDetail>().map(|d| d.0.as_str());
+    match code {
+        Some("storage_unavailable") => health.mark_down(),
+        // load shedding, not a failure (and logging every shed request would add load)
+        Some("overloaded") => return,
+        _ => {}
+    }
+    tracing::error!(
+        request_id = %id,
+        method = %method,
+        route,
+        status = res.status().as_u16(),
+        error = code.unwrap_or("-"),
+        detail = detail.unwrap_or("-"),
+        "request failed"
+    );
+}
