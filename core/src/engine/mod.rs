@@ -70,6 +70,23 @@ const STRIPES: usize = 1024;
 /// writers of one record that all still succeed (the slowest waits one round per winner).
 pub(crate) const OPTIMISTIC_RETRIES: usize = 64;
 
+/// What a profile update writes beside its change: nothing, or a command record.
+trait WrittenBeside {
+    fn command(&self) -> Option<&CommandRecord>;
+}
+
+impl WrittenBeside for () {
+    fn command(&self) -> Option<&CommandRecord> {
+        None
+    }
+}
+
+impl WrittenBeside for CommandRecord {
+    fn command(&self) -> Option<&CommandRecord> {
+        Some(self)
+    }
+}
+
 /// The identity engine. See the crate docs for a quickstart.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -170,14 +187,7 @@ impl Engine {
     where
         F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
     {
-        let (p, _) = self
-            .update_profile_as(
-                id,
-                revoke,
-                change,
-                None::<fn(&ProfileRecord) -> CommandRecord>,
-            )
-            .await?;
+        let (p, ()) = self.update_profile_as(id, revoke, change, |_| ()).await?;
         Ok(p)
     }
 
@@ -194,22 +204,22 @@ impl Engine {
         F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
         C: Fn(&ProfileRecord) -> CommandRecord + Send,
     {
-        let (p, c) = self
-            .update_profile_as(id, revoke, change, Some(command))
-            .await?;
-        Ok((p, c.ok_or(Error::Storage(StoreError::VersionMismatch))?))
+        self.update_profile_as(id, revoke, change, command).await
     }
 
-    async fn update_profile_as<F, C>(
+    /// The loop of both: `describe` gives what is written beside the change (`()` for
+    /// nothing, a [`CommandRecord`] for a command) and is returned with the profile.
+    async fn update_profile_as<F, C, W>(
         &self,
         id: Uuid,
         revoke: Revoke,
         mut change: F,
-        command: Option<C>,
-    ) -> Result<(ProfileRecord, Option<CommandRecord>)>
+        describe: C,
+    ) -> Result<(ProfileRecord, W)>
     where
         F: FnMut(&mut ProfileRecord) -> Result<()> + Send,
-        C: Fn(&ProfileRecord) -> CommandRecord + Send,
+        C: Fn(&ProfileRecord) -> W + Send,
+        W: WrittenBeside + Send,
     {
         for _ in 0..OPTIMISTIC_RETRIES {
             let mut p = self.profile(id).await?;
@@ -217,13 +227,13 @@ impl Engine {
             change(&mut p)?;
             p.version = expected + 1;
             p.updated_at = self.clock.now();
-            let rec = command.as_ref().map(|describe| describe(&p));
+            let beside = describe(&p);
             match self
                 .store
-                .update_profile(&p, expected, revoke, rec.as_ref())
+                .update_profile(&p, expected, revoke, beside.command())
                 .await
             {
-                Ok(()) => return Ok((p, rec)),
+                Ok(()) => return Ok((p, beside)),
                 Err(StoreError::VersionMismatch) => {}
                 Err(e) => return Err(e.into()),
             }
