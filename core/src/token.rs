@@ -47,11 +47,27 @@ pub enum TokenKind {
     ResetCode,
     /// `tss_`: the session of a NEW_PASSWORD_REQUIRED challenge. Single use, 5 minutes.
     Session,
+    /// `tso_`: an OAuth access token (Bearer at `/oauth2/userinfo`, introspection). Its
+    /// family is the [`crate::store::OAuthGrantRecord`] it was issued under.
+    OAuthAccess,
+    /// `tsf_`: an OAuth refresh token, single use: rotation turns it into
+    /// [`TokenKind::OAuthRefreshUsed`]. Family: its grant.
+    OAuthRefresh,
+    /// An OAuth refresh token already rotated, kept until its expiry to detect reuse.
+    OAuthRefreshUsed,
+    /// `tsc_`: an OAuth authorization code, single use, 60 s. Family: its grant. Exchanging
+    /// it turns it into [`TokenKind::OAuthCodeUsed`].
+    OAuthCode,
+    /// An authorization code already exchanged, kept until its expiry so that a second
+    /// exchange is recognised (and revokes what the first one issued).
+    OAuthCodeUsed,
+    /// `tsb_`: a browser session of the login, consent and account pages (cookie).
+    Browser,
 }
 
 impl TokenKind {
     /// Every kind, in tag order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 13] = [
         Self::Authorization,
         Self::Refresh,
         Self::Qr,
@@ -59,6 +75,12 @@ impl TokenKind {
         Self::RefreshUsed,
         Self::ResetCode,
         Self::Session,
+        Self::OAuthAccess,
+        Self::OAuthRefresh,
+        Self::OAuthRefreshUsed,
+        Self::OAuthCode,
+        Self::OAuthCodeUsed,
+        Self::Browser,
     ];
 
     /// The 4-character prefix of this kind (empty for [`TokenKind::ResetCode`]).
@@ -72,6 +94,10 @@ impl TokenKind {
             Self::RefreshUsed => "tsr_",
             Self::ResetCode => "",
             Self::Session => "tss_",
+            Self::OAuthAccess => "tso_",
+            Self::OAuthRefresh | Self::OAuthRefreshUsed => "tsf_",
+            Self::OAuthCode | Self::OAuthCodeUsed => "tsc_",
+            Self::Browser => "tsb_",
         }
     }
 
@@ -86,7 +112,34 @@ impl TokenKind {
             Self::RefreshUsed => 5,
             Self::ResetCode => 6,
             Self::Session => 7,
+            Self::OAuthAccess => 8,
+            Self::OAuthRefresh => 9,
+            Self::OAuthRefreshUsed => 10,
+            Self::OAuthCode => 11,
+            Self::OAuthCodeUsed => 12,
+            Self::Browser => 13,
         }
+    }
+
+    /// The kind a single-use token becomes when it is spent
+    /// ([`crate::store::TokenStore::spend_token`]): refresh tokens and authorization codes.
+    #[must_use]
+    pub const fn spent(self) -> Option<Self> {
+        match self {
+            Self::Refresh => Some(Self::RefreshUsed),
+            Self::OAuthRefresh => Some(Self::OAuthRefreshUsed),
+            Self::OAuthCode => Some(Self::OAuthCodeUsed),
+            _ => None,
+        }
+    }
+
+    /// Whether this kind is what a spendable kind becomes once spent.
+    #[must_use]
+    pub const fn is_spent(self) -> bool {
+        matches!(
+            self,
+            Self::RefreshUsed | Self::OAuthRefreshUsed | Self::OAuthCodeUsed
+        )
     }
 
     /// Inverse of [`TokenKind::tag`].
@@ -100,6 +153,12 @@ impl TokenKind {
             5 => Some(Self::RefreshUsed),
             6 => Some(Self::ResetCode),
             7 => Some(Self::Session),
+            8 => Some(Self::OAuthAccess),
+            9 => Some(Self::OAuthRefresh),
+            10 => Some(Self::OAuthRefreshUsed),
+            11 => Some(Self::OAuthCode),
+            12 => Some(Self::OAuthCodeUsed),
+            13 => Some(Self::Browser),
             _ => None,
         }
     }

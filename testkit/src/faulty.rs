@@ -35,10 +35,11 @@ use uuid::Uuid;
 
 use tessera_core::clock::Timestamp;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStore, KeyStore, MaintenanceStore, MemoryStore,
-    ProfileRecord, ProfileStore, QrRecord, QrStore, ResolvedToken, Revoke, Rotation,
-    ServerUserRecord, ServerUserStore, Store, StoreError, StoreResult, ThrottleRecord,
-    ThrottleStore, TokenRecord, TokenStore,
+    ApiKeyRecord, CommandRecord, CommandStore, ConsentRecord, KeyStore, MaintenanceStore,
+    MemoryStore, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ProfileRecord, ProfileStore,
+    QrRecord, QrStore, ResolvedGrant, ResolvedToken, Revoke, Rotation, ServerUserRecord,
+    ServerUserStore, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
+    TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 
@@ -285,6 +286,21 @@ impl TokenStore for FaultyStore {
         self.write("rotate_refresh", call).await
     }
 
+    async fn spend_token(
+        &self,
+        old_digest: &TokenDigest,
+        issue: &[TokenRecord],
+        now: Timestamp,
+    ) -> StoreResult<Rotation> {
+        let call = self.inner.spend_token(old_digest, issue, now);
+        self.write("spend_token", call).await
+    }
+
+    async fn list_profile_tokens(&self, profile: Uuid) -> StoreResult<Vec<TokenRecord>> {
+        let call = self.inner.list_profile_tokens(profile);
+        self.read("list_profile_tokens", call).await
+    }
+
     async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
         self.write("revoke_family", self.inner.revoke_family(family))
             .await
@@ -401,6 +417,91 @@ impl KeyStore for FaultyStore {
     async fn revoke_api_key(&self, name: &str) -> StoreResult<u64> {
         self.write("revoke_api_key", self.inner.revoke_api_key(name))
             .await
+    }
+}
+
+#[async_trait]
+impl OAuthStore for FaultyStore {
+    async fn create_client(
+        &self,
+        client: &OAuthClientRecord,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
+        let call = self.inner.create_client(client, command);
+        self.write("create_client", call).await
+    }
+
+    async fn get_client(&self, id: Uuid) -> StoreResult<Option<OAuthClientRecord>> {
+        self.read("get_client", self.inner.get_client(id)).await
+    }
+
+    async fn list_clients(&self, owner: Uuid) -> StoreResult<Vec<OAuthClientRecord>> {
+        self.read("list_clients", self.inner.list_clients(owner))
+            .await
+    }
+
+    async fn update_client(
+        &self,
+        client: &OAuthClientRecord,
+        expected_version: u64,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<()> {
+        let call = self.inner.update_client(client, expected_version, command);
+        self.write("update_client", call).await
+    }
+
+    async fn remove_client(&self, id: Uuid, command: Option<&CommandRecord>) -> StoreResult<bool> {
+        let call = self.inner.remove_client(id, command);
+        self.write("remove_client", call).await
+    }
+
+    async fn put_grant(
+        &self,
+        grant: &OAuthGrantRecord,
+        token: &TokenRecord,
+        profile_version: u64,
+    ) -> StoreResult<()> {
+        let call = self.inner.put_grant(grant, token, profile_version);
+        self.write("put_grant", call).await
+    }
+
+    async fn get_grant(&self, id: Uuid) -> StoreResult<Option<OAuthGrantRecord>> {
+        self.read("get_grant", self.inner.get_grant(id)).await
+    }
+
+    async fn resolve_oauth(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedGrant>> {
+        self.read("resolve_oauth", self.inner.resolve_oauth(digest))
+            .await
+    }
+
+    async fn put_consent(&self, consent: &ConsentRecord) -> StoreResult<()> {
+        self.write("put_consent", self.inner.put_consent(consent))
+            .await
+    }
+
+    async fn get_consent(&self, profile: Uuid, client: Uuid) -> StoreResult<Option<ConsentRecord>> {
+        let call = self.inner.get_consent(profile, client);
+        self.read("get_consent", call).await
+    }
+
+    async fn list_consents(&self, profile: Uuid) -> StoreResult<Vec<ConsentRecord>> {
+        self.read("list_consents", self.inner.list_consents(profile))
+            .await
+    }
+
+    async fn revoke_consent(
+        &self,
+        profile: Uuid,
+        client: Uuid,
+        command: Option<&CommandRecord>,
+    ) -> StoreResult<bool> {
+        let call = self.inner.revoke_consent(profile, client, command);
+        self.write("revoke_consent", call).await
+    }
+
+    async fn rsa_key_or_insert(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let call = self.inner.rsa_key_or_insert(candidate);
+        self.write("rsa_key_or_insert", call).await
     }
 }
 

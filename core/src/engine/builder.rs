@@ -77,6 +77,8 @@ pub struct EngineConfig {
     pub reset_code_ttl_secs: u64,
     /// Lifetime of a NEW_PASSWORD_REQUIRED session in seconds (default 300; 60–3600).
     pub challenge_ttl_secs: u64,
+    /// The OAuth 2.1 / OpenID Connect provider.
+    pub oauth: super::oauth::OAuthConfig,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +103,7 @@ impl Default for EngineConfig {
             id_token_audience: "tessera".to_owned(),
             reset_code_ttl_secs: 600,
             challenge_ttl_secs: 300,
+            oauth: super::oauth::OAuthConfig::default(),
         }
     }
 }

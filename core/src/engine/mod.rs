@@ -20,6 +20,7 @@
 //! | `reset.rs` | [`Engine::forgot_password`], [`Engine::confirm_forgot_password`] |
 //! | `users.rs` | server-registered users: [`Engine::upsert_external_user`], [`Engine::external_user`], [`Engine::logout_external_user`] (their field limits in `user_rules.rs`) |
 //! | `throttle.rs` | [`Engine::unlock`] (the credential-check backoff itself is private here) |
+//! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]) |
 //! | `mod.rs` | [`Engine::now`], [`Engine::hash_queue_depth`], [`Engine::health`], [`Engine::purge_expired`], [`Engine::spawn_purger`] |
 
 mod builder;
@@ -29,6 +30,7 @@ mod devices;
 mod keys;
 mod login;
 mod new_password;
+pub mod oauth;
 mod reset;
 mod sessions;
 mod throttle;

@@ -8,10 +8,14 @@
 
 mod error;
 mod memory;
+mod oauth;
 mod records;
 
 pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
+pub use oauth::{
+    ConsentRecord, IdTokenAlg, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ResolvedGrant,
+};
 pub use records::{
     ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
     ResolvedToken, Revoke, Rotation, ServerUserRecord, ThrottleRecord, TokenRecord,
@@ -135,31 +139,48 @@ pub trait TokenStore: Send + Sync {
         command: Option<&CommandRecord>,
     ) -> StoreResult<u64>;
 
-    /// Rotate a refresh token, in one transaction. Let `old` be the record stored under
-    /// `old_digest`; it matches when `old.profile_id` equals both new records' `profile_id`
-    /// and `old.family` is `Some` and equals both new records' `family`.
+    /// Spend a single-use token and issue what it buys, in one transaction: a refresh
+    /// token (rotation) or an OAuth authorization code (exchange). Let `old` be the record
+    /// stored under `old_digest`; it matches when `old.family` is `Some` and every record of
+    /// `issue` has `old.profile_id` and `old.family`.
     ///
-    /// - `old` matches, is [`TokenKind::Refresh`] and `old.expires_at > now`: `old`'s kind
-    ///   becomes [`TokenKind::RefreshUsed`] (everything else kept, its expiry too), and
-    ///   `new_refresh` and `new_access` are inserted → [`Rotation::Rotated`].
-    /// - `old` matches, is [`TokenKind::RefreshUsed`] and `old.expires_at > now` (reuse):
-    ///   every token of the family is deleted, as by [`TokenStore::revoke_family`], nothing
-    ///   is inserted → [`Rotation::Reused`].
+    /// - `old` matches, its kind `K` has a spent kind ([`TokenKind::spent`]) and
+    ///   `old.expires_at > now`: `old`'s kind becomes `K.spent()` (everything else kept,
+    ///   its expiry too) and every record of `issue` is inserted → [`Rotation::Rotated`].
+    /// - `old` matches, its kind is a spent kind ([`TokenKind::is_spent`]) and
+    ///   `old.expires_at > now` (reuse): every token of the family is deleted, as by
+    ///   [`TokenStore::revoke_family`], nothing is inserted → [`Rotation::Reused`].
     /// - otherwise (no record, expired, another kind, profile or family) nothing changes →
     ///   [`Rotation::Unknown`].
     ///
-    /// Of N concurrent rotations of one live token exactly one is `Rotated`. On any error
+    /// Of N concurrent spends of one live token exactly one is `Rotated`. On any error
     /// nothing is written, so a storage failure leaves the old token usable.
-    /// Errors: `Conflict(Exists)` when a new digest is already stored (nothing written).
-    /// The new records' profile is not version-checked: a password change revokes the
-    /// family's tokens, so a rotation after it finds no `old`.
+    /// Errors: `Conflict(Exists)` when a digest of `issue` is already stored or given twice
+    /// (nothing written). The new records' profile is not version-checked: a password change
+    /// revokes the family's tokens, so a spend after it finds no `old`.
+    async fn spend_token(
+        &self,
+        old_digest: &TokenDigest,
+        issue: &[TokenRecord],
+        now: Timestamp,
+    ) -> StoreResult<Rotation>;
+
+    /// Rotate a refresh token of the token API: [`TokenStore::spend_token`] with
+    /// `[new_refresh, new_access]`.
     async fn rotate_refresh(
         &self,
         old_digest: &TokenDigest,
         new_refresh: &TokenRecord,
         new_access: &TokenRecord,
         now: Timestamp,
-    ) -> StoreResult<Rotation>;
+    ) -> StoreResult<Rotation> {
+        self.spend_token(old_digest, &[new_refresh.clone(), new_access.clone()], now)
+            .await
+    }
+
+    /// Every token of a profile, of any kind, expired or not (the account page's list of
+    /// sessions filters what it shows), ordered by issue time then digest.
+    async fn list_profile_tokens(&self, profile: Uuid) -> StoreResult<Vec<TokenRecord>>;
 
     /// Delete every token (any kind, expired or not) whose `family` is `Some(family)`, in one
     /// transaction. Returns how many.
@@ -303,7 +324,7 @@ pub trait MaintenanceStore: Send + Sync {
     /// Cheap read that fails when the store cannot serve.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Delete at most `limit` expired records (tokens and QR tokens with
+    /// Delete at most `limit` expired records (tokens, QR tokens and OAuth grants with
     /// `expires_at <= now`, command records past their retention). Never removes a record
     /// that expires after `now`. Returns how many were removed.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize>;
@@ -318,6 +339,7 @@ pub trait Store:
     + ThrottleStore
     + KeyStore
     + ServerUserStore
+    + OAuthStore
     + MaintenanceStore
     + std::fmt::Debug
 {
@@ -331,6 +353,7 @@ impl<T> Store for T where
         + ThrottleStore
         + KeyStore
         + ServerUserStore
+        + OAuthStore
         + MaintenanceStore
         + std::fmt::Debug
 {

@@ -2,6 +2,7 @@
 //! lock once, so each is atomic exactly as its trait documents. Nothing survives the process.
 //! Tokens are in `tokens.rs`, server-registered users in `users.rs`.
 
+mod oauth;
 mod tokens;
 mod users;
 
@@ -16,9 +17,9 @@ mod maps;
 use maps::{DigestMap, IdMap, TokenEntry};
 
 use super::{
-    ApiKeyRecord, CommandRecord, CommandStore, Conflict, KeyStore, MaintenanceStore, ProfileRecord,
-    ProfileStore, QrRecord, QrStore, Revoke, ServerUserRecord, StoreError, StoreResult,
-    ThrottleRecord, ThrottleStore, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStore, Conflict, ConsentRecord, KeyStore, MaintenanceStore,
+    OAuthClientRecord, OAuthGrantRecord, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke,
+    ServerUserRecord, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
 };
 use crate::clock::Timestamp;
 use crate::token::TokenDigest;
@@ -39,6 +40,10 @@ struct Inner {
     server_key: Option<[u8; 32]>,
     api_keys: HashMap<TokenDigest, ApiKeyRecord>,
     server_users: HashMap<String, ServerUserRecord>,
+    clients: HashMap<Uuid, OAuthClientRecord>,
+    grants: HashMap<Uuid, OAuthGrantRecord>,
+    consents: HashMap<(Uuid, Uuid), ConsentRecord>,
+    rsa_key: Option<Vec<u8>>,
 }
 
 impl Inner {
@@ -424,6 +429,16 @@ impl MaintenanceStore for MemoryStore {
             .collect();
         for id in &cmds {
             n += usize::from(g.commands.remove(id).is_some());
+        }
+        let grants: Vec<Uuid> = g
+            .grants
+            .values()
+            .filter(|gr| gr.expires_at <= now)
+            .map(|gr| gr.id)
+            .take(limit - n)
+            .collect();
+        for id in &grants {
+            n += usize::from(g.grants.remove(id).is_some());
         }
         Ok(n)
     }

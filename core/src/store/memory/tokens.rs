@@ -103,11 +103,10 @@ impl TokenStore for MemoryStore {
         Ok(n)
     }
 
-    async fn rotate_refresh(
+    async fn spend_token(
         &self,
         old_digest: &TokenDigest,
-        new_refresh: &TokenRecord,
-        new_access: &TokenRecord,
+        issue: &[TokenRecord],
         now: Timestamp,
     ) -> StoreResult<Rotation> {
         let mut g = self.write();
@@ -115,35 +114,48 @@ impl TokenStore for MemoryStore {
             return Ok(Rotation::Unknown);
         };
         let matches = old.family.is_some()
-            && [new_refresh, new_access]
+            && issue
                 .iter()
                 .all(|n| n.profile_id == old.profile_id && n.family == old.family);
         if !matches || old.expires_at <= now {
             return Ok(Rotation::Unknown);
         }
-        match old.kind {
-            TokenKind::Refresh => {
-                if g.tokens.contains_key(&new_refresh.digest)
-                    || g.tokens.contains_key(&new_access.digest)
-                    || new_refresh.digest == new_access.digest
-                {
-                    return Err(StoreError::Conflict(Conflict::Exists));
-                }
-                if let Some(old) = g.tokens.get_mut(old_digest) {
-                    old.kind = TokenKind::RefreshUsed;
-                }
-                g.insert_token(new_refresh);
-                g.insert_token(new_access);
-                Ok(Rotation::Rotated)
+        if let Some(spent) = old.kind.spent() {
+            let mut seen = std::collections::HashSet::with_capacity(issue.len());
+            if issue
+                .iter()
+                .any(|n| g.tokens.contains_key(&n.digest) || !seen.insert(n.digest))
+            {
+                return Err(StoreError::Conflict(Conflict::Exists));
             }
-            TokenKind::RefreshUsed => {
-                if let Some(family) = old.family {
-                    g.revoke_family(family);
-                }
-                Ok(Rotation::Reused)
+            if let Some(old) = g.tokens.get_mut(old_digest) {
+                old.kind = spent;
             }
-            _ => Ok(Rotation::Unknown),
+            for n in issue {
+                g.insert_token(n);
+            }
+            Ok(Rotation::Rotated)
+        } else if old.kind.is_spent() {
+            if let Some(family) = old.family {
+                g.revoke_family(family);
+            }
+            Ok(Rotation::Reused)
+        } else {
+            Ok(Rotation::Unknown)
         }
+    }
+
+    async fn list_profile_tokens(&self, profile: Uuid) -> StoreResult<Vec<TokenRecord>> {
+        let g = self.read();
+        let mut out: Vec<TokenRecord> = g
+            .tokens_by_profile
+            .get(&profile)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| g.tokens.get(d).map(|t| t.record(*d)))
+            .collect();
+        out.sort_by(|a, b| (a.issued_at, a.digest.0).cmp(&(b.issued_at, b.digest.0)));
+        Ok(out)
     }
 
     async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
