@@ -8,11 +8,16 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `mod.rs` | [`OAuthConfig`], [`OAuthError`] / [`OAuthErrorCode`], [`ClientAuth`], scope rules ([`SUPPORTED_SCOPES`], [`parse_scopes`]) |
+//! | `mod.rs` | [`OAuthConfig`], [`OAuthError`] / [`OAuthErrorCode`], [`ClientAuth`], [`CodeRequest`], scope rules ([`SUPPORTED_SCOPES`], [`parse_scopes`]) |
+//! | `redirect.rs` | [`redirect::check_registrable`], [`redirect::matches`] (exact, loopback port free) |
+
+pub mod redirect;
 
 use std::fmt;
 
 use uuid::Uuid;
+
+use crate::clock::Timestamp;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The scopes every server supports; `[oauth] extra_scopes` adds more.
@@ -194,6 +199,25 @@ impl fmt::Debug for ClientAuth {
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .finish()
     }
+}
+
+/// What a code is issued for: an authorization request that has been checked (client,
+/// redirect URI, scopes, PKCE) and approved by a signed-in profile. The front channel
+/// (authorize pages, `retrieve-authorization-code`) builds it; the back channel issues the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRequest {
+    /// The application.
+    pub client_id: Uuid,
+    /// The redirect URI exactly as the request sent it (the token request must repeat it).
+    pub redirect_uri: String,
+    /// Granted scopes, in request order.
+    pub scopes: Vec<String>,
+    /// PKCE S256 challenge, if sent.
+    pub code_challenge: Option<String>,
+    /// OpenID `nonce`, if sent.
+    pub nonce: Option<String>,
+    /// When the profile last entered its password.
+    pub auth_time: Timestamp,
 }
 
 /// Split a `scope` parameter (space-separated, RFC 6749 §3.3) into distinct scope names in
