@@ -146,8 +146,12 @@ fn engine(store: Arc<dyn Store>, r: Resolved) -> Result<Engine, String> {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let settings =
         Settings::load(args.common.config.as_deref(), &args).map_err(|e| e.to_string())?;
+    // Bind first: the default `public_url` is the address actually bound (with
+    // `--listen 127.0.0.1:0`, the port the kernel chose), not the literal flag.
+    let listener = bind(&args.listen).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let resolved = settings
-        .resolve(Some(&args.listen))
+        .resolve(Some(&addr.to_string()))
         .map_err(|e| e.to_string())?;
     if resolved.engine.allow_weak_hash_params {
         tracing::warn!(
@@ -179,8 +183,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let metrics = Arc::new(Metrics::default());
     let app = http::router_with_metrics(Arc::clone(&engine), http_cfg, Arc::clone(&metrics));
-    let listener = bind(&args.listen).await?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let metrics_task = match &args.metrics_listen {

@@ -178,6 +178,14 @@ async fn workflow(backend: &str) {
         )
         .await;
     assert_eq!(qr.status, 200, "{}", qr.body);
+    // The default public_url is the address bound, not the literal `--listen 127.0.0.1:0`.
+    let uri = qr.body["uri"].as_str().unwrap();
+    let port = c.base.rsplit(':').next().unwrap();
+    assert!(
+        uri.ends_with(&format!("&server=http%3A%2F%2F127.0.0.1%3A{port}")),
+        "{uri} does not name {}",
+        c.base
+    );
     let qr_token = qr.body["qrToken"].as_str().unwrap().to_owned();
     secrets.push(qr_token.clone());
     let dev_pw = "quiet harbor lamp seventeen owls".to_owned();
