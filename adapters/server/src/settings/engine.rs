@@ -145,6 +145,7 @@ impl Settings {
         c.qr_ttl_default = self.qr.ttl_default;
         c.qr_ttl_max = self.qr.ttl_max;
         self.token_api.apply(&mut c)?;
+        self.oauth.apply(&mut c)?;
         c.validate()
             .map_err(|e| SettingsError::Engine(e.to_string()))?;
         Ok(c)

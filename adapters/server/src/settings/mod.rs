@@ -63,11 +63,11 @@
 //! max_channels = 4096
 //! ```
 //!
-//! The token API's `[token_api]` and the reset-code notifier's `[notify]` are described in
-//! [`token_api`] and [`notify`]; the flags and variables that replace keys in [`flags`].
+//! The token API's `[token_api]`, the OAuth provider's `[oauth]` and the reset-code
+//! notifier's `[notify]` are described in [`token_api`], [`oauth`] and [`notify`]; the flags and variables that replace keys in [`flags`].
 //!
 //! One file per section: [`engine`] (the top-level keys and the engine policy sections),
-//! [`token_api`], [`http`] (`[http]`, `[ws]`), [`database`], [`notify`].
+//! [`token_api`], [`oauth`], [`http`] (`[http]`, `[ws]`), [`database`], [`notify`].
 
 pub mod database;
 pub mod engine;
@@ -75,6 +75,7 @@ mod error;
 pub mod flags;
 pub mod http;
 pub mod notify;
+pub mod oauth;
 pub mod token_api;
 
 use std::path::{Path, PathBuf};
@@ -90,6 +91,7 @@ pub use error::SettingsError;
 pub use flags::{CommonArgs, DatabaseArgs, WsArgs};
 pub use http::{HttpSection, WsSection};
 pub use notify::NotifySection;
+pub use oauth::OAuthSection;
 pub use token_api::TokenApiSection;
 
 use crate::notify::NotifySettings;
@@ -128,6 +130,8 @@ pub struct Settings {
     pub ws: WsSection,
     /// The JSON token API (`/v1/...`).
     pub token_api: TokenApiSection,
+    /// The OAuth 2.1 / OpenID Connect provider (`/oauth2/...`).
+    pub oauth: OAuthSection,
     /// Where password-reset codes go.
     pub notify: NotifySection,
     /// The PostgreSQL connection (`--backend postgres`).
@@ -200,6 +204,10 @@ impl Settings {
         if let (None, Some(listen)) = (&self.public_url, listen) {
             engine.public_url = format!("http://{listen}");
         }
+        engine
+            .public_url
+            .trim_end_matches('/')
+            .clone_into(&mut engine.oauth.issuer);
         Ok(Resolved {
             engine,
             pepper: self.pepper()?,
@@ -260,6 +268,7 @@ impl Default for Settings {
             http: HttpSection::default(),
             ws: WsSection::default(),
             token_api: TokenApiSection::default(),
+            oauth: OAuthSection::default(),
             notify: NotifySection::default(),
             database: DatabaseSection::default(),
         }
