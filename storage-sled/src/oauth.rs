@@ -96,10 +96,10 @@ fn generation(gen_tree: &TransactionalTree, key: &[u8]) -> TxResult<u64> {
     }
 }
 
-/// Bump the counters of `client` and of `(profile, client)`: a grant or consent of them
-/// is being stored.
+/// Bump the counters of `client` and of `(profile, client)` (key `client ‖ profile`, so
+/// that a client's counters are one prefix): a grant or consent of them is being stored.
 fn bump(gen_tree: &TransactionalTree, profile: Uuid, client: Uuid) -> TxResult<()> {
-    for key in [&client.as_bytes()[..], &id_pair(profile, client)[..]] {
+    for key in [&client.as_bytes()[..], &id_pair(client, profile)[..]] {
         let g = generation(gen_tree, key)?;
         gen_tree.insert(key, &(g + 1).to_le_bytes()[..])?;
     }
@@ -139,11 +139,13 @@ fn read_generation(db: &Inner, key: &[u8]) -> StoreResult<u64> {
 }
 
 /// What a removal scanned before its transaction: the counter, the grants with the
-/// digests of their tokens, and (for `remove_client`) the profiles that consented.
+/// digests of their tokens, and (for `remove_client`) the profiles that consented and the
+/// keys of the client's counters.
 struct Scanned {
     generation: u64,
     grants: Vec<(Uuid, Vec<[u8; 32]>)>,
     consents: Vec<Uuid>,
+    counters: Vec<sled::IVec>,
 }
 
 /// Scan the grants `grant_ids` lists, with their tokens.
@@ -193,10 +195,15 @@ fn remove_client(db: &Inner, id: Uuid, command: Option<&commands::Encoded>) -> S
         let scan = || -> StoreResult<Scanned> {
             let generation = read_generation(db, id.as_bytes())?;
             let grants = scan_ids(&t.client_grants, "client_grants", id.as_bytes())?;
+            let mut counters = Vec::new();
+            for k in t.oauth_gen.scan_prefix(id.as_bytes()).keys() {
+                counters.push(k.map_err(from_sled)?);
+            }
             Ok(Scanned {
                 generation,
                 grants: with_tokens(db, grants)?,
                 consents: scan_ids(&t.client_consents, "client_consents", id.as_bytes())?,
+                counters,
             })
         };
         let scanned = scan().map_err(Abort::Store)?;
@@ -239,22 +246,16 @@ fn remove_client(db: &Inner, id: Uuid, command: Option<&commands::Encoded>) -> S
                     family_size,
                     expiry,
                 };
-                let mut profiles = scanned.consents.clone();
-                for (g, _) in &scanned.grants {
-                    if let Some(g) = gtx.get(*g)? {
-                        profiles.push(g.profile_id);
-                    }
-                }
                 remove_grants(&gtx, &tok, &scanned)?;
                 for p in &scanned.consents {
                     consents.remove(&id_pair(*p, id)[..])?;
                     client_consents.remove(&id_pair(id, *p)[..])?;
                 }
-                // Nothing can be stored for the client any more: its counters go too.
-                for p in &profiles {
-                    oauth_gen.remove(&id_pair(*p, id)[..])?;
+                // Nothing can be stored for the client any more: its counters go too (a
+                // counter made since the scan bumped the client's, checked above).
+                for k in &scanned.counters {
+                    oauth_gen.remove(k)?;
                 }
-                oauth_gen.remove(&key[..])?;
                 clients.remove(&key[..])?;
                 owner_clients.remove(&id_pair(client.owner, id)[..])?;
                 commands::record_tx(commands_tree, expiry, command)?;
@@ -271,7 +272,7 @@ fn revoke_consent(
     command: Option<&commands::Encoded>,
 ) -> StoreResult<bool> {
     let t = &db.t;
-    let pair = id_pair(profile, client);
+    let (pair, counter) = (id_pair(profile, client), id_pair(client, profile));
     let trees = (
         &t.grants,
         &t.client_grants,
@@ -288,12 +289,13 @@ fn revoke_consent(
     );
     with_retry(|| {
         let scan = || -> StoreResult<Scanned> {
-            let generation = read_generation(db, &pair)?;
+            let generation = read_generation(db, &counter)?;
             let grants = scan_ids(&t.profile_grants, "profile_grants", &pair)?;
             Ok(Scanned {
                 generation,
                 grants: with_tokens(db, grants)?,
                 consents: Vec::new(),
+                counters: Vec::new(),
             })
         };
         let scanned = scan().map_err(Abort::Store)?;
@@ -312,7 +314,7 @@ fn revoke_consent(
                 expiry,
                 commands_tree,
             )| {
-                check(oauth_gen, &pair, scanned.generation)?;
+                check(oauth_gen, &counter, scanned.generation)?;
                 let had_consent = consents.remove(&pair[..])?.is_some();
                 client_consents.remove(&id_pair(client, profile)[..])?;
                 let gtx = GrantTx {

@@ -25,7 +25,7 @@
 //! | `profile_grants` | profile id (16) ‖ client id (16) ‖ grant id (16) | empty            |
 //! | `consents`       | profile id (16) ‖ client id (16)      | consent record              |
 //! | `client_consents`| client id (16) ‖ profile id (16)      | empty                       |
-//! | `oauth_gen`      | client id (16), or profile id (16) ‖ client id (16) | `u64` LE: +1 whenever a grant or consent of the client (of the pair) is stored |
+//! | `oauth_gen`      | client id (16), or client id (16) ‖ profile id (16) | `u64` LE: +1 whenever a grant or consent of the client (of the pair) is stored; removed with the client |
 //! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command, 4: grant) ‖ key in its tree | empty |
 //!
 //! Every index entry is written in the same transaction as its record, so an index entry
