@@ -10,7 +10,9 @@
 //!   pass finds none (a refresh rotation already writing is waited for, and the next pass
 //!   sees what it inserted; one starting later finds its token deleted), then the
 //!   application, whose `ON DELETE CASCADE` takes its grants and consents.
-//! - `revoke_consent` takes the profile row `FOR NO KEY UPDATE`, as a password change does:
+//! - `revoke_consent` takes the application `FOR SHARE` (so it and a removal of the
+//!   application, which would delete the same rows in another order, run one after the
+//!   other), then the profile row `FOR NO KEY UPDATE`, as a password change does:
 //!   every writer of the profile's tokens or grants (`put_token`, `put_grant`, a rotation)
 //!   holds it `FOR SHARE` until it commits, so one statement deleting the pair's grants,
 //!   their tokens and the consent sees everything committed before it, and nothing can be
@@ -328,7 +330,8 @@ impl OAuthStore for PostgresStore {
         Ok(out)
     }
 
-    /// One transaction: the profile row `FOR NO KEY UPDATE`, one statement deleting the
+    /// One transaction: the application `FOR SHARE` (a removal of it runs before or after,
+    /// never interleaved), the profile row `FOR NO KEY UPDATE`, one statement deleting the
     /// grants, their tokens and the consent, the command.
     async fn revoke_consent(
         &self,
@@ -337,6 +340,15 @@ impl OAuthStore for PostgresStore {
         command: Option<&CommandRecord>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
+        let found = sqlx::query("SELECT 1 FROM oauth_clients WHERE id = $1 FOR SHARE")
+            .bind(client)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if found.is_none() {
+            // its grants and consents went with it
+            return Ok(false);
+        }
         lock_profile(&mut tx, profile, false).await?;
         let n: i64 = sqlx::query_scalar(REVOKE_CONSENT)
             .bind(profile)
