@@ -50,6 +50,7 @@ mod cases_engine;
 mod cases_external;
 mod cases_oauth;
 mod cases_oauth_race;
+mod cases_oauth_tokens;
 mod cases_race;
 mod cases_reset;
 mod cases_store;
@@ -93,6 +94,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
     v.extend(cases_oauth::CASES.iter().copied());
+    v.extend(cases_oauth_tokens::CASES.iter().copied());
     v.extend(cases_oauth_race::CASES.iter().copied());
     v
 }
