@@ -266,6 +266,7 @@ impl EngineBuilder {
             id_key: OnceCell::new(),
             notifier: self.notifier.unwrap_or_else(|| Arc::new(DiscardNotifier)),
             events,
+            interactions: super::oauth::Interactions::new(super::oauth::MAX_INTERACTIONS),
         })
     }
 }

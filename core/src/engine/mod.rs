@@ -104,6 +104,8 @@ pub struct Engine {
     id_key: OnceCell<IdTokenKey>,
     notifier: Arc<dyn Notifier>,
     events: broadcast::Sender<CommandEvent>,
+    /// The pending authorizations of the login and consent pages.
+    interactions: oauth::Interactions,
 }
 
 impl std::fmt::Debug for Engine {

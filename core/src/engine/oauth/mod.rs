@@ -10,13 +10,33 @@
 //! |---|---|
 //! | `mod.rs` | [`OAuthConfig`], [`OAuthError`] / [`OAuthErrorCode`], [`ClientAuth`], [`CodeRequest`], scope rules ([`SUPPORTED_SCOPES`], [`parse_scopes`]) |
 //! | `redirect.rs` | [`redirect::check_registrable`], [`redirect::matches`] (exact, loopback port free) |
+//! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] (an error page, or an error redirect to the client: [`ClientRedirect`], [`PageProblem`]) |
+//! | `interactions.rs` | the pending authorizations of the login and consent pages: bounded, in memory, opaque ids, CSRF token and browser binding ([`InteractionView`], [`FormProof`]) |
+//! | `browser.rs` | the pages' sign-in: [`Engine::browser_login`], [`Engine::browser_new_password`], [`Engine::browser_session`], [`Engine::browser_sign_out`], [`Engine::new_browser_binding`] |
+//! | `consent.rs` | the decision after sign-in: [`Engine::authorize`] → [`AuthorizeStep`], [`Engine::consent_page`], [`Engine::decide_consent`], [`Engine::cancel_interaction`]; without the browser: [`Engine::retrieve_authorization_code`] → [`IssuedCode`] |
 
+mod authorize;
+mod browser;
+mod codes;
+mod consent;
+mod interactions;
 pub mod redirect;
+
+pub use authorize::{
+    AuthorizeParams, AuthorizeRefusal, AuthorizeRequest, ClientRedirect, MAX_NONCE_LEN,
+    PageProblem, Prompt,
+};
+pub use browser::{BrowserLogin, BrowserSession, FrontError};
+pub use consent::{AuthorizeStep, BrowserContext, IssuedCode};
+pub(crate) use interactions::Interactions;
+pub use interactions::{FormProof, InteractionView, MAX_INTERACTIONS};
 
 use std::fmt;
 
 use uuid::Uuid;
 
+#[cfg(doc)]
+use crate::Engine;
 use crate::clock::Timestamp;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
