@@ -24,6 +24,8 @@
 //!
 //! - `app` (feature `http`): the router on a `MemoryStore` with a manual clock and cheap
 //!   hashing, driven in process (`tower::ServiceExt::oneshot`).
+//! - `pages` (feature `http`): a cookie-keeping client of the OAuth pages, hidden form
+//!   fields, applications registered in the store, PKCE pairs.
 //! - `ws` (feature `http`): the router on the real accept loop and a WebSocket client.
 //! - `binary` (feature `http`): the real `tessera` binary on a free loopback port and an
 //!   HTTP client of it.
@@ -57,6 +59,8 @@ pub mod faulty;
 mod fixtures;
 pub mod fuzz;
 pub mod model;
+#[cfg(feature = "http")]
+pub mod pages;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "http")]

@@ -9,7 +9,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
-use super::routes::{device, jwks, keys, password_reset, profile, token_api, users, utility};
+use super::routes::{
+    authorization_code, device, jwks, keys, password_reset, profile, token_api, users, utility,
+};
 
 /// The document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
@@ -44,7 +46,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         token_api::login, token_api::token_refresh, token_api::token_revoke,
         password_reset::forgot_password, password_reset::forgot_password_confirm,
         token_api::change_password, token_api::new_password_required, jwks::jwks,
-        users::upsert, users::read_user, users::logout
+        users::upsert, users::read_user, users::logout,
+        authorization_code::retrieve_authorization_code
     ),
     components(schemas(ErrorBody)),
     modifiers(&TokenScheme),
@@ -54,6 +57,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "device", description = "Device onboarding and management"),
         (name = "channel", description = "The WebSocket command channel"),
         (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
+        (name = "oauth", description = "OAuth 2.1 / OpenID Connect provider (Privicore \"OAuth Application\"); the browser pages of /oauth2/authorize are HTML and not listed here"),
         (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),
         (name = "utility", description = "Health, command status, documents")
     )

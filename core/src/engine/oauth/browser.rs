@@ -162,11 +162,13 @@ impl Engine {
     /// temporary password): the same change as [`Engine::complete_new_password`] (the
     /// policy's errors, zxcvbn's feedback included, come back as [`FrontError::Form`]),
     /// then the sign-in. An expired challenge sends the interaction back to the login
-    /// page (`Unauthorized`).
+    /// page (`Unauthorized`). `repeated` must equal `new_password` (else a `Validation`
+    /// error about `new_password_repeat`, before any other check).
     pub async fn browser_new_password(
         &self,
         proof: FormProof<'_>,
         new_password: &str,
+        repeated: &str,
     ) -> Result<BrowserLogin, FrontError> {
         let (interaction, view) = self
             .interactions
@@ -175,6 +177,10 @@ impl Engine {
         let Stage::NewPassword { username, session } = interaction.stage else {
             return Err(FrontError::Page(PageProblem::InteractionExpired));
         };
+        if new_password != repeated {
+            let e = Error::validation("new_password_repeat", "the two passwords are not the same");
+            return Err(FrontError::Form(e, Box::new(view)));
+        }
         let profile = match self
             .replace_temporary_password(&username, session.expose(), new_password)
             .await

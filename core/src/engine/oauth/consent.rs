@@ -48,6 +48,8 @@ pub enum AuthorizeStep {
     Redirect(ClientRedirect),
     /// Show the login page.
     Login(InteractionView),
+    /// Show the "choose a new password" page.
+    NewPassword(InteractionView),
     /// Show the consent page to `username`.
     Consent {
         /// The interaction.
@@ -249,9 +251,11 @@ impl Engine {
         }
     }
 
-    /// The consent page of interaction `id` (`GET`, after the login form's 303): shown to
-    /// the browser that started it, while its session is the one that signed in.
-    pub async fn consent_page(
+    /// The page interaction `id` is at (`GET /oauth2/continue`, after a form's 303): the
+    /// login page, the "choose a new password" page, or the consent page, shown to the
+    /// browser that started it; the consent page only while its session is the one that
+    /// signed in.
+    pub async fn interaction_page(
         &self,
         id: &str,
         browser: BrowserContext<'_>,
@@ -261,12 +265,10 @@ impl Engine {
             Ok(found) => found,
             Err(p) => return Ok(AuthorizeStep::Page(p)),
         };
-        let Stage::Consent { profile, .. } = interaction.stage else {
-            let page = self
-                .interactions
-                .set_stage(id, Stage::Login)
-                .unwrap_or(page);
-            return Ok(AuthorizeStep::Login(page));
+        let profile = match interaction.stage {
+            Stage::Login => return Ok(AuthorizeStep::Login(page)),
+            Stage::NewPassword { .. } => return Ok(AuthorizeStep::NewPassword(page)),
+            Stage::Consent { profile, .. } => profile,
         };
         if !self.same_session(browser.session, profile).await? {
             return Ok(AuthorizeStep::Page(PageProblem::SessionEnded));

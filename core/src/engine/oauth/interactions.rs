@@ -78,6 +78,8 @@ pub struct InteractionView {
     pub redirect_uri: String,
     /// A username to prefill.
     pub login_hint: Option<String>,
+    /// Who signed in with a temporary password (the "choose a new password" stage).
+    pub username: Option<String>,
     /// When the interaction stops being usable.
     pub expires_at: Timestamp,
 }
@@ -292,6 +294,10 @@ fn view(id: &str, i: &Interaction) -> InteractionView {
         scopes: i.request.scopes.clone(),
         redirect_uri: i.request.redirect_uri.clone(),
         login_hint: i.request.login_hint.clone(),
+        username: match &i.stage {
+            Stage::NewPassword { username, .. } => Some(username.clone()),
+            _ => None,
+        },
         expires_at: i.expires_at,
     }
 }
