@@ -63,7 +63,7 @@ pub enum AuthorizeStep {
 
 /// A code from `retrieve-authorization-code`.
 #[derive(Debug)]
-pub struct IssuedCode {
+pub struct RetrievedCode {
     /// The `tsc_` code (single use).
     pub code: Token,
     /// The request's `state`.
@@ -356,7 +356,7 @@ impl Engine {
         &self,
         principal: &Principal,
         params: &AuthorizeParams,
-    ) -> Result<IssuedCode> {
+    ) -> Result<RetrievedCode> {
         principal.require_active()?;
         let mut params = params.clone();
         params.response_type = Some("code".to_owned());
@@ -381,7 +381,7 @@ impl Engine {
         let issued = self
             .issue_code(principal.profile_id, &req.code_request(principal.issued_at))
             .await?;
-        Ok(IssuedCode {
+        Ok(RetrievedCode {
             code: issued.token,
             state: req.state,
             redirect_uri: req.redirect_uri,

@@ -13,7 +13,7 @@
 //! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] (an error page, or an error redirect to the client: [`ClientRedirect`], [`PageProblem`]) |
 //! | `interactions.rs` | the pending authorizations of the login and consent pages: bounded, in memory, opaque ids, CSRF token and browser binding ([`InteractionView`], [`FormProof`]) |
 //! | `browser.rs` | the pages' sign-in: [`Engine::browser_login`], [`Engine::browser_new_password`], [`Engine::browser_session`], [`Engine::browser_sign_out`], [`Engine::new_browser_binding`] |
-//! | `consent.rs` | the decision after sign-in: [`Engine::authorize`] → [`AuthorizeStep`], [`Engine::interaction_page`], [`Engine::decide_consent`], [`Engine::cancel_interaction`]; without the browser: [`Engine::retrieve_authorization_code`] → [`IssuedCode`] |
+//! | `consent.rs` | the decision after sign-in: [`Engine::authorize`] → [`AuthorizeStep`], [`Engine::interaction_page`], [`Engine::decide_consent`], [`Engine::cancel_interaction`]; without the browser: [`Engine::retrieve_authorization_code`] → [`RetrievedCode`] |
 
 mod authorize;
 mod browser;
@@ -27,7 +27,7 @@ pub use authorize::{
     PageProblem, Prompt,
 };
 pub use browser::{BrowserLogin, BrowserSession, FrontError};
-pub use consent::{AuthorizeStep, BrowserContext, IssuedCode};
+pub use consent::{AuthorizeStep, BrowserContext, RetrievedCode};
 pub(crate) use interactions::Interactions;
 pub use interactions::{FormProof, InteractionView, MAX_INTERACTIONS};
 
