@@ -48,6 +48,7 @@ pub mod binary;
 mod cases_commands;
 mod cases_engine;
 mod cases_external;
+mod cases_oauth_engine;
 mod cases_race;
 mod cases_reset;
 mod cases_store;
@@ -92,6 +93,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
+    v.extend(cases_oauth_engine::CASES.iter().copied());
     v
 }
 

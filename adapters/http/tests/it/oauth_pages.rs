@@ -670,3 +670,223 @@ async fn the_stylesheet_is_served() {
     assert!(r.text().contains("main {"));
     let _ = query("x?y=1");
 }
+
+/// Exchange `code` of the public application `client` (PKCE of the fixture): the id token.
+async fn id_token(f: &Fixture, client: uuid::Uuid, code: &str) -> String {
+    let auth = tessera_core::engine::oauth::ClientAuth {
+        client_id: client.to_string(),
+        secret: None,
+    };
+    let verifier = pkce("fixture").0;
+    let exchange = tessera_core::engine::oauth::CodeExchange {
+        code,
+        redirect_uri: Some(REDIRECT),
+        code_verifier: Some(&verifier),
+    };
+    f.app
+        .engine
+        .exchange_code(&auth, &exchange)
+        .await
+        .unwrap()
+        .id_token
+        .unwrap()
+}
+
+#[tokio::test]
+async fn id_token_hint_must_be_ours_and_name_the_signed_in_user() {
+    let f = Fixture::new().await;
+    let public = f.client(ClientSpec::public(REDIRECT)).await;
+    let params = params_for(public, REDIRECT);
+    let mut alice = PageClient::new(&f.app);
+    let code = full_flow(&f, &mut alice, &params).await;
+    let hint = id_token(&f, public, &code).await;
+    // alice's own hint: silent
+    let r = alice
+        .get(
+            &params
+                .clone()
+                .set("prompt", "none")
+                .set("id_token_hint", &hint)
+                .url(),
+        )
+        .await;
+    assert!(assert_redirect(&r, REDIRECT).contains_key("code"));
+    // bob's hint in alice's browser: login_required (prompt=none), else the login page
+    let bob = f.app.active_user("bob").await;
+    let mut b = PageClient::new(&f.app);
+    let r = sign_in(&mut b, &params, "bob", &bob.password).await;
+    let html = consent_page(&mut b, &r).await;
+    let q = assert_redirect(&decide(&mut b, &html, "approve").await, REDIRECT);
+    let bobs = id_token(&f, public, &q["code"]).await;
+    let r = alice
+        .get(
+            &params
+                .clone()
+                .set("prompt", "none")
+                .set("id_token_hint", &bobs)
+                .url(),
+        )
+        .await;
+    assert_error_redirect(&r, "login_required", Some("st-123"));
+    let r = alice
+        .get(&params.clone().set("id_token_hint", &bobs).url())
+        .await;
+    assert!(assert_page(&r, 200).contains("<h1>Sign in</h1>"));
+    // an unsigned copy (alg none) or a tampered one: invalid_request
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = hint.split('.').nth(1).unwrap();
+    let unsigned = format!("{}.{payload}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#));
+    let mut tampered = hint.clone();
+    tampered.pop();
+    tampered.push(if hint.ends_with('A') { 'B' } else { 'A' });
+    for bad in [unsigned, tampered] {
+        let r = alice
+            .get(
+                &params
+                    .clone()
+                    .set("prompt", "none")
+                    .set("id_token_hint", &bad)
+                    .url(),
+            )
+            .await;
+        assert_error_redirect(&r, "invalid_request", Some("st-123"));
+    }
+}
+
+#[tokio::test]
+async fn retrieve_authorization_code_without_the_pages() {
+    let f = Fixture::new().await;
+    let public = f.client(ClientSpec::public("http://127.0.0.1/cb")).await;
+    let (verifier, challenge) = pkce("native");
+    let path = "/oauth-application/retrieve-authorization-code";
+    let fields = |client: &str, redirect: &str, scope: &str, challenge: &str| {
+        vec![
+            ("client_id".to_owned(), client.to_owned()),
+            ("redirect_uri".to_owned(), redirect.to_owned()),
+            ("scope".to_owned(), scope.to_owned()),
+            ("code_challenge".to_owned(), challenge.to_owned()),
+            ("code_challenge_method".to_owned(), "S256".to_owned()),
+            ("state".to_owned(), "s &1".to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(String, String)>, token: Option<String>| {
+        let app = f.app.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            app.post(path, token.as_deref(), &pairs).await
+        }
+    };
+    let c = public.to_string();
+    let token = Some(f.user.token.clone());
+    let r = send(
+        fields(&c, "http://127.0.0.1:4321/cb", "openid", &challenge),
+        token.clone(),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["state"], "s &1");
+    assert_eq!(j["redirectUri"], "http://127.0.0.1:4321/cb");
+    assert!(j["expiresAt"].as_str().unwrap().ends_with("+00:00"));
+    let code = j["code"].as_str().unwrap();
+    // the code works at the token endpoint with the verifier and the same redirect URI
+    let auth = tessera_core::engine::oauth::ClientAuth {
+        client_id: c.clone(),
+        secret: None,
+    };
+    let tokens = f
+        .app
+        .engine
+        .exchange_code(
+            &auth,
+            &tessera_core::engine::oauth::CodeExchange {
+                code,
+                redirect_uri: Some("http://127.0.0.1:4321/cb"),
+                code_verifier: Some(&verifier),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(tokens.scopes, ["openid"]);
+    // the call is the consent: the pages then go straight through for this user
+    let consent = f
+        .store
+        .get_consent(f.user.profile_id.parse().unwrap(), public)
+        .await
+        .unwrap();
+    assert_eq!(consent.unwrap().scopes, ["openid"]);
+    // errors in our shape, naming the parameter
+    let r = send(
+        fields(&c, "http://127.0.0.1:4321/other", "openid", &challenge),
+        token.clone(),
+    )
+    .await;
+    r.expect_error(422, "validation_failed");
+    assert!(
+        r.json()["errors"]["redirect_uri"].is_array(),
+        "{}",
+        r.text()
+    );
+    let r = send(
+        fields(&c, "http://127.0.0.1/cb", "openid admin", &challenge),
+        token.clone(),
+    )
+    .await;
+    assert!(r.json()["errors"]["scope"].is_array(), "{}", r.text());
+    let r = send(
+        fields(&c, "http://127.0.0.1/cb", "openid", "short"),
+        token.clone(),
+    )
+    .await;
+    assert!(
+        r.json()["errors"]["code_challenge"].is_array(),
+        "{}",
+        r.text()
+    );
+    let mut plain = fields(&c, "http://127.0.0.1/cb", "openid", &challenge);
+    plain[4].1 = "plain".into();
+    let r = send(plain, token.clone()).await;
+    assert!(
+        r.json()["errors"]["code_challenge"].is_array(),
+        "{}",
+        r.text()
+    );
+    let mut long_state = fields(&c, "http://127.0.0.1/cb", "openid", &challenge);
+    long_state[5].1 = "s".repeat(2049);
+    let r = send(long_state, token.clone()).await;
+    assert!(r.json()["errors"]["state"].is_array(), "{}", r.text());
+    let r = send(
+        fields(
+            &uuid::Uuid::new_v4().to_string(),
+            "http://127.0.0.1/cb",
+            "openid",
+            &challenge,
+        ),
+        token.clone(),
+    )
+    .await;
+    r.expect_error(404, "not_found");
+    let r = send(
+        fields("nope", "http://127.0.0.1/cb", "openid", &challenge),
+        token.clone(),
+    )
+    .await;
+    r.expect_error(404, "not_found");
+    let r = send(
+        fields(&c, "http://127.0.0.1/cb", "openid", &challenge),
+        None,
+    )
+    .await;
+    r.expect_error(401, "unauthorized");
+    let bob = f.app.incomplete_user("bob").await;
+    let r = send(
+        fields(&c, "http://127.0.0.1/cb", "openid", &challenge),
+        Some(bob.token),
+    )
+    .await;
+    r.expect_error(403, "profile_incomplete");
+}

@@ -20,6 +20,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use super::codes::is_s256_challenge;
 use super::{CodeRequest, MAX_STATE_LEN, OAuthError, OAuthErrorCode, parse_scopes, redirect};
 use crate::Engine;
 use crate::clock::Timestamp;
@@ -30,9 +31,6 @@ pub const MAX_NONCE_LEN: usize = 512;
 
 /// Longest `login_hint` used (bytes); a longer one is ignored.
 const MAX_LOGIN_HINT_LEN: usize = 256;
-
-/// Longest `id_token_hint` looked at (bytes); a longer one is `invalid_request`.
-const MAX_ID_TOKEN_HINT_LEN: usize = 8192;
 
 /// The raw parameters of an authorization request, as sent (query string or form body).
 /// Parameters not named here are ignored. Fill it with [`AuthorizeParams::set`].
@@ -380,13 +378,6 @@ fn invalid_request(description: &str) -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidRequest, description)
 }
 
-/// A PKCE S256 challenge: base64url of a SHA-256, 43 characters.
-fn is_s256_challenge(c: &str) -> bool {
-    c.len() == 43
-        && c.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// `max_age`: ASCII digits, a non-negative integer (huge values saturate).
 fn parse_max_age(text: &str) -> Result<u64, OAuthError> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -531,12 +522,6 @@ impl Engine {
             .filter(|h| !h.is_empty() && h.len() <= MAX_LOGIN_HINT_LEN)
             .map(str::to_owned);
         if let Some(hint) = params.id_token_hint.as_deref() {
-            if hint.len() > MAX_ID_TOKEN_HINT_LEN {
-                return Err((
-                    "id_token_hint",
-                    invalid_request("id_token_hint is too long"),
-                ));
-            }
             let sub = self
                 .verify_id_token_hint(hint)
                 .await

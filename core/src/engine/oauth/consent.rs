@@ -240,7 +240,7 @@ impl Engine {
     ) -> Result<AuthorizeStep> {
         match self.issue_code(profile, &req.code_request(auth_time)).await {
             Ok(code) => Ok(AuthorizeStep::Redirect(
-                req.code_redirect(code.token.expose()),
+                req.code_redirect(code.code.expose()),
             )),
             // the application (or the profile) was removed meanwhile
             Err(Error::NotFound) => Ok(AuthorizeStep::Redirect(req.error_redirect(&error(
@@ -382,7 +382,7 @@ impl Engine {
             .issue_code(principal.profile_id, &req.code_request(principal.issued_at))
             .await?;
         Ok(RetrievedCode {
-            code: issued.token,
+            code: issued.code,
             state: req.state,
             redirect_uri: req.redirect_uri,
             expires_at: issued.expires_at,
