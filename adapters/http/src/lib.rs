@@ -37,6 +37,7 @@ mod json;
 pub mod metrics;
 mod oauth_wire;
 pub mod openapi;
+mod pages;
 mod reply;
 mod request_id;
 mod routes;
@@ -160,6 +161,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::oauth_userinfo::routes())
         .merge(routes::oauth_introspection::routes())
         .merge(routes::oauth_discovery::routes())
+        .merge(routes::authorize::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());
@@ -207,7 +209,8 @@ fn json_error(res: Response, request_id: &str) -> Response {
         // rendered by ApiError: complete unless the request id is missing
         Some(_) if !status.is_server_error() => return res,
         Some(b) => b.clone(),
-        None if is_json(&res) => return res,
+        // JSON already, or an HTML error page of the OAuth front channel
+        None if is_json(&res) || is_html(&res) => return res,
         None => ApiError::from_status(status).body(),
     };
     if status.is_server_error() {
@@ -221,6 +224,12 @@ fn json_error(res: Response, request_id: &str) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(body.clone());
     Response::from_parts(parts, json_bytes(&body).into())
+}
+
+fn is_html(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == pages::HTML.as_bytes())
 }
 
 fn is_json(res: &Response) -> bool {

@@ -10,9 +10,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::routes::{
-    device, jwks, keys, oauth_access_token, oauth_applications, oauth_discovery,
-    oauth_introspection, oauth_token, oauth_userinfo, password_reset, profile, token_api, users,
-    utility,
+    authorization_code, device, jwks, keys, oauth_access_token, oauth_applications,
+    oauth_discovery, oauth_introspection, oauth_token, oauth_userinfo, password_reset, profile,
+    token_api, users, utility,
 };
 
 /// The document, built once.
@@ -56,7 +56,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         oauth_access_token::refresh_access_token, oauth_token::oauth_token, oauth_userinfo::userinfo,
         oauth_userinfo::userinfo_post, oauth_introspection::oauth_introspect,
         oauth_introspection::oauth_revoke, oauth_discovery::openid_configuration,
-        oauth_discovery::authorization_server, oauth_discovery::oauth_jwks
+        oauth_discovery::authorization_server, oauth_discovery::oauth_jwks,
+        authorization_code::retrieve_authorization_code
     ),
     components(schemas(ErrorBody)),
     modifiers(&TokenScheme),
@@ -66,6 +67,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "device", description = "Device onboarding and management"),
         (name = "channel", description = "The WebSocket command channel"),
         (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
+        (name = "oauth", description = "OAuth 2.1 / OpenID Connect provider (Privicore \"OAuth Application\"); the browser pages of /oauth2/authorize are HTML and not listed here"),
         (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),
         (name = "oauth-application", description = "OAuth applications (Privicore conventions: form bodies, X-DPT-AUTHORIZATION, commands, ErrorBody)"),
         (name = "oauth2", description = "The OAuth 2.1 / OpenID Connect endpoints (OAuth conventions: form bodies, OAuth error objects {error, error_description})"),

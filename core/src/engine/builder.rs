@@ -267,6 +267,7 @@ impl EngineBuilder {
             oauth_rsa: OnceCell::new(),
             notifier: self.notifier.unwrap_or_else(|| Arc::new(DiscardNotifier)),
             events,
+            interactions: super::oauth::Interactions::new(super::oauth::MAX_INTERACTIONS),
         })
     }
 }

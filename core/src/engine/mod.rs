@@ -105,6 +105,8 @@ pub struct Engine {
     oauth_rsa: OnceCell<oauth::signing::RsaKey>,
     notifier: Arc<dyn Notifier>,
     events: broadcast::Sender<CommandEvent>,
+    /// The pending authorizations of the login and consent pages.
+    interactions: oauth::Interactions,
 }
 
 impl std::fmt::Debug for Engine {

@@ -5,9 +5,9 @@ use tessera_testkit::app as common;
 use axum::http::{Method, StatusCode};
 use common::{TestApp, password};
 
-/// Every route of the router (API.md Utility, Profile, Public key, Device onboarding, Token
-/// API, Server-registered users).
-const ROUTES: [(&str, &str); 36] = [
+/// Every JSON route of the router (API.md Utility, Profile, Public key, Device onboarding,
+/// Token API, Server-registered users, OAuth; the OAuth pages are HTML and not here).
+const ROUTES: [(&str, &str); 37] = [
     ("post", "/profile/register-profile"),
     ("post", "/profile/authenticate"),
     ("get", "/profile/retrieve-profile-id"),
@@ -47,6 +47,7 @@ const ROUTES: [(&str, &str); 36] = [
     ("put", "/v1/users/{externalId}"),
     ("get", "/v1/users/{externalId}"),
     ("delete", "/v1/users/{externalId}/tokens"),
+    ("post", "/oauth-application/retrieve-authorization-code"),
 ];
 
 /// The operations of the document's `paths`, checking that their ids are unique.

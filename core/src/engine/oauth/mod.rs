@@ -20,6 +20,10 @@
 //! | `userinfo.rs` | [`Engine::userinfo`] → [`UserInfo`] |
 //! | `introspect.rs` | [`Engine::introspect`] (RFC 7662, [`Introspector`] → [`ActiveToken`]), [`Engine::verify_oauth_access`] (the same check in process), [`Engine::revoke_oauth_token`] (RFC 7009) |
 //! | `failure.rs` | [`OAuthFailure`]: a protocol refusal or an engine failure |
+//! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] (an error page, or an error redirect to the client: [`ClientRedirect`], [`PageProblem`]) |
+//! | `interactions.rs` | the pending authorizations of the login and consent pages: bounded, in memory, opaque ids, CSRF token and browser binding ([`InteractionView`], [`FormProof`]) |
+//! | `browser.rs` | the pages' sign-in: [`Engine::browser_login`], [`Engine::browser_new_password`], [`Engine::browser_session`], [`Engine::browser_sign_out`], [`Engine::new_browser_binding`] |
+//! | `consent.rs` | the decision after sign-in: [`Engine::authorize`] → [`AuthorizeStep`], [`Engine::interaction_page`], [`Engine::decide_consent`], [`Engine::cancel_interaction`]; without the browser: [`Engine::retrieve_authorization_code`] → [`RetrievedCode`] |
 //!
 //! [`Engine`]: crate::Engine
 //! [`Engine::register_application`]: crate::Engine::register_application
@@ -40,13 +44,28 @@
 //! [`Engine::introspect`]: crate::Engine::introspect
 //! [`Engine::verify_oauth_access`]: crate::Engine::verify_oauth_access
 //! [`Engine::revoke_oauth_token`]: crate::Engine::revoke_oauth_token
+//! [`Engine::check_authorize`]: crate::Engine::check_authorize
+//! [`Engine::browser_login`]: crate::Engine::browser_login
+//! [`Engine::browser_new_password`]: crate::Engine::browser_new_password
+//! [`Engine::browser_session`]: crate::Engine::browser_session
+//! [`Engine::browser_sign_out`]: crate::Engine::browser_sign_out
+//! [`Engine::new_browser_binding`]: crate::Engine::new_browser_binding
+//! [`Engine::authorize`]: crate::Engine::authorize
+//! [`Engine::interaction_page`]: crate::Engine::interaction_page
+//! [`Engine::decide_consent`]: crate::Engine::decide_consent
+//! [`Engine::cancel_interaction`]: crate::Engine::cancel_interaction
+//! [`Engine::retrieve_authorization_code`]: crate::Engine::retrieve_authorization_code
 
 mod applications;
+mod authorize;
+mod browser;
 mod clients;
 mod codes;
+mod consent;
 mod device_client;
 mod failure;
 mod id_tokens;
+mod interactions;
 mod introspect;
 pub mod redirect;
 pub(crate) mod signing;
@@ -65,6 +84,15 @@ pub use id_tokens::MAX_ID_TOKEN_HINT_LEN;
 pub use introspect::{ActiveToken, Introspector};
 pub use tokens::{CODE_VERIFIER_LEN, CodeExchange, OAuthTokens};
 pub use userinfo::UserInfo;
+
+pub use authorize::{
+    AuthorizeParams, AuthorizeRefusal, AuthorizeRequest, ClientRedirect, MAX_NONCE_LEN,
+    PageProblem, Prompt,
+};
+pub use browser::{BrowserLogin, BrowserSession, FrontError};
+pub use consent::{AuthorizeStep, BrowserContext, RetrievedCode};
+pub(crate) use interactions::Interactions;
+pub use interactions::{FormProof, InteractionView, MAX_INTERACTIONS};
 
 use std::fmt;
 
