@@ -26,6 +26,10 @@
 //!
 //! - `app` (feature `http`): the router on a `MemoryStore` with a manual clock and cheap
 //!   hashing, driven in process (`tower::ServiceExt::oneshot`).
+//! - `browser` (feature `browser`): chromedriver and headless Chromium over WebDriver,
+//!   the router on real TCP, a request-recording loopback server.
+//! - `pages` (feature `http`): a cookie-keeping client of the OAuth pages, hidden form
+//!   fields, applications registered in the store, PKCE pairs.
 //! - `ws` (feature `http`): the router on the real accept loop and a WebSocket client.
 //! - `binary` (feature `http`): the real `tessera` binary on a free loopback port and an
 //!   HTTP client of it.
@@ -45,10 +49,13 @@ macro_rules! case_list {
 pub mod app;
 #[cfg(feature = "http")]
 pub mod binary;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod cases_commands;
 mod cases_engine;
 mod cases_external;
 mod cases_oauth;
+mod cases_oauth_engine;
 mod cases_oauth_race;
 mod cases_oauth_tokens;
 mod cases_race;
@@ -62,6 +69,8 @@ pub mod faulty;
 mod fixtures;
 pub mod fuzz;
 pub mod model;
+#[cfg(feature = "http")]
+pub mod pages;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "http")]
@@ -96,6 +105,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_oauth::CASES.iter().copied());
     v.extend(cases_oauth_tokens::CASES.iter().copied());
     v.extend(cases_oauth_race::CASES.iter().copied());
+    v.extend(cases_oauth_engine::CASES.iter().copied());
     v
 }
 
