@@ -12,6 +12,8 @@
 //! With `TESSERA_SCREENSHOT_DIR` set, the login and consent pages are saved there as PNG
 //! at phone (390×844) and desktop (1280×900) sizes.
 
+#![allow(clippy::too_many_lines)] // scenarios read top to bottom
+
 use std::sync::Arc;
 use std::time::Duration;
 
