@@ -31,10 +31,13 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     oauth_code_bindings_are_checked_before_spending,
     oauth_code_reuse_revokes_what_it_issued,
     oauth_refresh_rotates_and_reuse_ends_the_family,
-    oauth_client_credentials_for_apps_and_devices,
     oauth_introspection_and_revocation,
     oauth_consent_revocation_and_removal_end_tokens,
     oauth_id_token_hint_and_eddsa_clients,
+    // the two that need a backend to take a device as its own client (last, so that a
+    // backend without it still runs the others)
+    oauth_client_credentials_for_apps_and_devices,
+    oauth_store_put_grant_takes_a_device_as_its_own_client,
 ];
 
 const PW: &str = "velvet thunder orchard kites";
@@ -962,6 +965,12 @@ async fn oauth_introspection_and_revocation(s: Arc<dyn Store>) {
     assert_eq!(r.token_type, "refresh_token");
     let a = e.introspect(by_key, &access).await.unwrap().unwrap();
     assert_eq!((a.token_type, a.iat), ("Bearer", clock.now()));
+    // in process: the same answer, without a caller check; a refresh token is no access token
+    assert_eq!(e.verify_oauth_access(&access).await.unwrap(), a);
+    refused(
+        e.verify_oauth_access(&refresh).await,
+        OAuthErrorCode::InvalidToken,
+    );
     assert_eq!(a.exp, clock.now().plus_secs(3600));
     assert_eq!(a.iss, e.config().oauth.issuer);
     // inactive: another client's, unknown, malformed, other kinds
@@ -994,6 +1003,10 @@ async fn oauth_introspection_and_revocation(s: Arc<dyn Store>) {
     // an expired access token is inactive
     clock.advance(3600);
     assert!(e.introspect(by_key, &access).await.unwrap().is_none());
+    refused(
+        e.verify_oauth_access(&access).await,
+        OAuthErrorCode::InvalidToken,
+    );
     // revocation: unknown and other clients' tokens are fine and untouched
     let t = issue("b").await;
     let access = t.access_token.expose().to_owned();
@@ -1181,4 +1194,47 @@ async fn oauth_id_token_hint_and_eddsa_clients(s: Arc<dyn Store>) {
             "{bad}"
         );
     }
+}
+
+/// `OAuthStore::put_grant`: a device is its own client (`client_id == profile_id`, a
+/// device profile, no client record); a user profile is not.
+async fn oauth_store_put_grant_takes_a_device_as_its_own_client(s: Arc<dyn Store>) {
+    use tessera_core::clock::Timestamp;
+    use tessera_core::store::{OAuthGrantRecord, StoreError, TokenRecord};
+    use tessera_core::token::TokenKind;
+    let owner = super::fixtures::profile("owner");
+    s.create_profile(&owner, None).await.unwrap();
+    let dev = super::fixtures::device(owner.id, "owner-phone");
+    s.create_profile(&dev, None).await.unwrap();
+    let grant = |profile: Uuid| OAuthGrantRecord {
+        id: Uuid::new_v4(),
+        client_id: profile,
+        profile_id: profile,
+        scopes: vec!["directories".into()],
+        redirect_uri: None,
+        code_challenge: None,
+        nonce: None,
+        auth_time: Timestamp(1000),
+        created_at: Timestamp(1000),
+        expires_at: Timestamp(5000),
+    };
+    let token = |g: &OAuthGrantRecord| TokenRecord {
+        digest: super::fixtures::random_digest(),
+        profile_id: g.profile_id,
+        kind: TokenKind::OAuthAccess,
+        issued_at: Timestamp(1000),
+        expires_at: Timestamp(4600),
+        family: Some(g.id),
+    };
+    let g = grant(dev.id);
+    let t = token(&g);
+    s.put_grant(&g, &t, dev.version).await.unwrap();
+    let r = s.resolve_oauth(&t.digest).await.unwrap().expect("resolved");
+    assert_eq!((r.grant, r.token.profile_id), (g, dev.id));
+    // a user is no client of its own
+    let g = grant(owner.id);
+    assert_eq!(
+        s.put_grant(&g, &token(&g), owner.version).await,
+        Err(StoreError::NotFound)
+    );
 }

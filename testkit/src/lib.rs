@@ -14,8 +14,10 @@
 //!
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
 //! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
-//! token, 20 takes of one single-use token, 16 creations of one server-registered user) and
-//! the engine end to end on the store. Each case panics with its name on failure. [`crash`]
+//! token, 20 takes of one single-use token, 16 creations of one server-registered user, 8
+//! first calls for the RSA key, 20 exchanges of one OAuth code, 20 rotations of one OAuth
+//! refresh token, consent withdrawal racing refresh rotations) and the engine end to end on
+//! the store. Each case panics with its name on failure. [`crash`]
 //! is the SIGKILL harness; [`faulty`] is the one fault-injecting store (one chosen call, or
 //! every call) and, with [`model`], the fault-injection model test;
 //! [`fuzz`] holds the bodies of the cargo-fuzz targets.
@@ -52,7 +54,9 @@ pub mod browser;
 mod cases_commands;
 mod cases_engine;
 mod cases_external;
+mod cases_oauth;
 mod cases_oauth_engine;
+mod cases_oauth_race;
 mod cases_race;
 mod cases_reset;
 mod cases_store;
@@ -97,6 +101,8 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
+    v.extend(cases_oauth::CASES.iter().copied());
+    v.extend(cases_oauth_race::CASES.iter().copied());
     v.extend(cases_oauth_engine::CASES.iter().copied());
     v
 }

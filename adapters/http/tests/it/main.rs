@@ -10,6 +10,7 @@ mod docs_metrics;
 mod embed_example;
 mod error_paths;
 mod oauth_authorize;
+mod oauth_back;
 mod oauth_browser;
 mod oauth_fixture;
 mod oauth_pages;

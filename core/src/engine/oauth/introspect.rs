@@ -9,9 +9,9 @@
 use uuid::Uuid;
 
 use super::super::Engine;
-use super::ClientAuth;
 use super::failure::{OAuthFailure, invalid_client};
 use super::tokens::subject;
+use super::{ClientAuth, OAuthErrorCode};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::profile::{self, Operation};
@@ -80,6 +80,34 @@ impl Engine {
         let Some(kind) = kind_of(token) else {
             return Ok(None);
         };
+        Ok(self.live_oauth_token(kind, token, client).await?)
+    }
+
+    /// Check an OAuth access token in process (a resource server embedding the engine):
+    /// what [`Engine::introspect`] answers with a server API key, without the caller check.
+    /// One [`crate::store::OAuthStore::resolve_oauth`] read. Anything not live is
+    /// `invalid_token`.
+    pub async fn verify_oauth_access(
+        &self,
+        access_token: &str,
+    ) -> Result<ActiveToken, OAuthFailure> {
+        self.live_oauth_token(TokenKind::OAuthAccess, access_token, None)
+            .await?
+            .ok_or_else(|| {
+                OAuthFailure::refuse(
+                    OAuthErrorCode::InvalidToken,
+                    "the access token is invalid, expired or revoked",
+                )
+            })
+    }
+
+    /// The live token `token` of `kind` (of `client`, when given), described.
+    async fn live_oauth_token(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        client: Option<Uuid>,
+    ) -> Result<Option<ActiveToken>, Error> {
         let Ok(digest) = TokenDigest::of_token(kind, token) else {
             return Ok(None);
         };

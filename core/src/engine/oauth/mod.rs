@@ -18,7 +18,7 @@
 //! | `id_tokens.rs` | RS256 / EdDSA id tokens (`at_hash`, `nonce`, `auth_time`), [`Engine::oauth_jwks`], [`Engine::verify_id_token_hint`] |
 //! | `signing.rs` | the RSA signing key (generated once, kept in the store, cached) |
 //! | `userinfo.rs` | [`Engine::userinfo`] → [`UserInfo`] |
-//! | `introspect.rs` | [`Engine::introspect`] (RFC 7662, [`Introspector`] → [`ActiveToken`]), [`Engine::revoke_oauth_token`] (RFC 7009) |
+//! | `introspect.rs` | [`Engine::introspect`] (RFC 7662, [`Introspector`] → [`ActiveToken`]), [`Engine::verify_oauth_access`] (the same check in process), [`Engine::revoke_oauth_token`] (RFC 7009) |
 //! | `failure.rs` | [`OAuthFailure`]: a protocol refusal or an engine failure |
 //! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] (an error page, or an error redirect to the client: [`ClientRedirect`], [`PageProblem`]) |
 //! | `interactions.rs` | the pending authorizations of the login and consent pages: bounded, in memory, opaque ids, CSRF token and browser binding ([`InteractionView`], [`FormProof`]) |
@@ -42,6 +42,7 @@
 //! [`Engine::verify_id_token_hint`]: crate::Engine::verify_id_token_hint
 //! [`Engine::userinfo`]: crate::Engine::userinfo
 //! [`Engine::introspect`]: crate::Engine::introspect
+//! [`Engine::verify_oauth_access`]: crate::Engine::verify_oauth_access
 //! [`Engine::revoke_oauth_token`]: crate::Engine::revoke_oauth_token
 //! [`Engine::check_authorize`]: crate::Engine::check_authorize
 //! [`Engine::browser_login`]: crate::Engine::browser_login
