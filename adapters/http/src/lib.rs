@@ -155,13 +155,13 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::password_reset::routes())
         .merge(routes::users::routes(state.cfg.body_limit))
         .merge(routes::jwks::routes())
-        .merge(routes::authorize::routes())
         .merge(routes::oauth_applications::routes())
         .merge(routes::oauth_access_token::routes())
         .merge(routes::oauth_token::routes())
         .merge(routes::oauth_userinfo::routes())
         .merge(routes::oauth_introspection::routes())
         .merge(routes::oauth_discovery::routes())
+        .merge(routes::authorize::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());

@@ -35,8 +35,8 @@ pub const CODE_VERIFIER_LEN: std::ops::RangeInclusive<usize> = 43..=128;
 /// The scopes that never go with `client_credentials`: no id token, no refresh token.
 const USER_ONLY_SCOPES: [&str; 2] = ["openid", "offline_access"];
 
-/// What the token endpoint issued. The token texts exist only here.
-#[derive(Debug)]
+/// What the token endpoint issued. The token texts exist only here; `Debug` shows none of
+/// them (nor the id token).
 pub struct OAuthTokens {
     /// The client the tokens were issued to.
     pub client_id: Uuid,
@@ -54,6 +54,20 @@ pub struct OAuthTokens {
     pub refresh_expires_at: Option<Timestamp>,
     /// The OpenID id token, when `openid` was granted (never for `client_credentials`).
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for OAuthTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthTokens")
+            .field("client_id", &self.client_id)
+            .field("access_token", &self.access_token)
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .field("refresh_token", &self.refresh_token)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl OAuthTokens {
