@@ -67,10 +67,9 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "device", description = "Device onboarding and management"),
         (name = "channel", description = "The WebSocket command channel"),
         (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
-        (name = "oauth", description = "OAuth 2.1 / OpenID Connect provider (Privicore \"OAuth Application\"); the browser pages of /oauth2/authorize are HTML and not listed here"),
         (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),
         (name = "oauth-application", description = "OAuth applications (Privicore conventions: form bodies, X-DPT-AUTHORIZATION, commands, ErrorBody)"),
-        (name = "oauth2", description = "The OAuth 2.1 / OpenID Connect endpoints (OAuth conventions: form bodies, OAuth error objects {error, error_description})"),
+        (name = "oauth2", description = "The OAuth 2.1 / OpenID Connect endpoints (OAuth conventions: form bodies, OAuth error objects {error, error_description}); the HTML pages of /oauth2/authorize, its forms and /oauth2/continue are not listed"),
         (name = "utility", description = "Health, command status, documents")
     )
 )]

@@ -53,7 +53,7 @@ pub(crate) struct AuthorizationCodeReply {
 }
 
 /// `POST /oauth-application/retrieve-authorization-code`.
-#[utoipa::path(post, path = "/oauth-application/retrieve-authorization-code", tag = "oauth",
+#[utoipa::path(post, path = "/oauth-application/retrieve-authorization-code", tag = "oauth-application",
     security(("token" = [])),
     request_body(content = RetrieveCodeForm, content_type = "application/x-www-form-urlencoded"),
     responses(

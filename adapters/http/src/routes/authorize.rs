@@ -340,7 +340,58 @@ fn consent_page(view: &InteractionView, username: &str) -> Page {
 
 #[cfg(test)]
 mod tests {
-    use super::capitalised;
+    use super::*;
+
+    fn view() -> InteractionView {
+        InteractionView {
+            id: "i".into(),
+            csrf: "c".into(),
+            binding: "b".into(),
+            client_name: "<App>".into(),
+            scopes: vec!["openid".into()],
+            redirect_uri: "https://a.example/cb".into(),
+            login_hint: None,
+            username: None,
+            expires_at: tessera_core::Timestamp(0),
+        }
+    }
+
+    async fn body(res: Response) -> String {
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_busy_or_throttled_sign_in_is_the_page_saying_when() {
+        for (e, status, text) in [
+            (
+                Error::Overloaded { retry_after: 0 },
+                503,
+                "The server is busy.",
+            ),
+            (
+                Error::TooManyAttempts { retry_after: 7 },
+                429,
+                "Too many failed attempts",
+            ),
+        ] {
+            let res = login_page(&view(), Some((&e, "al<i>ce"))).into_response();
+            assert_eq!(res.status().as_u16(), status);
+            let retry = res.headers()["retry-after"].to_str().unwrap().to_owned();
+            assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+            let html = body(res).await;
+            assert!(html.contains(text), "{html}");
+            let secs = if retry == "1" {
+                "1 second."
+            } else {
+                "7 seconds."
+            };
+            assert!(html.contains(&format!("Try again in {secs}")), "{html}");
+            assert!(html.contains("&lt;App&gt;") && html.contains("al&lt;i&gt;ce"));
+        }
+    }
 
     #[test]
     fn messages_read_as_sentences() {

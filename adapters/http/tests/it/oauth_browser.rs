@@ -4,13 +4,15 @@
 //! goes straight through on the session cookie; a page of another origin that frames the
 //! login page gets nothing (X-Frame-Options / CSP `frame-ancestors`).
 //!
-//! The router runs on real TCP here (`axum::serve` on 127.0.0.1). To run the same test
-//! against the real binary, [`Site::start`] is the one place to change: start
-//! `testkit::binary`'s server instead and register the user and the application through
-//! the API.
+//! The router runs on real TCP here (`axum::serve` on 127.0.0.1); the application is
+//! registered and its code redeemed through the API over TCP. To run the same test against
+//! the real binary, [`Site`] is the one place to change: start `testkit::binary`'s server
+//! instead (with `[oauth] issuer` its address) and create the users through the API.
 //!
 //! With `TESSERA_SCREENSHOT_DIR` set, the login and consent pages are saved there as PNG
 //! at phone (390×844) and desktop (1280×900) sizes.
+
+#![allow(clippy::too_many_lines)] // scenarios read top to bottom
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use fantoccini::Locator;
 use tessera_core::MemoryStore;
 use tessera_testkit::app::{TestApp, User};
 use tessera_testkit::browser::{self, Browser, Recorder};
-use tessera_testkit::pages::{ClientSpec, query, register_client};
+use tessera_testkit::pages::{pkce, query};
 use uuid::Uuid;
 
 use crate::oauth_fixture::params_for;
@@ -28,35 +30,74 @@ use crate::oauth_fixture::params_for;
 struct Site {
     base: String,
     app: TestApp,
-    store: Arc<MemoryStore>,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl Site {
     async fn start() -> Self {
         let (listener, base) = browser::listener().await;
-        let store = Arc::new(MemoryStore::new());
-        let app = TestApp::with_config(store.clone(), |c| base.clone_into(&mut c.oauth.issuer));
+        let app = TestApp::with_config(Arc::new(MemoryStore::new()), |c| {
+            base.clone_into(&mut c.oauth.issuer);
+        });
         let server = browser::serve(listener, app.router.clone());
-        Self {
-            base,
-            app,
-            store,
-            server,
-        }
+        Self { base, app, server }
     }
 
     async fn user(&self, name: &str) -> User {
         self.app.active_user(name).await
     }
 
+    /// Register a public application of `owner` through the API, over TCP.
     async fn application(&self, owner: &User, redirect_uri: &str) -> Uuid {
-        register_client(
-            &*self.store,
-            owner.profile_id.parse().unwrap(),
-            ClientSpec::public(redirect_uri),
-        )
-        .await
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{}/oauth-application/register", self.base))
+            .header("X-DPT-AUTHORIZATION", &owner.token)
+            .header("content-type", tessera_testkit::app::FORM)
+            .body(tessera_testkit::app::form(&[
+                ("name", "Example App"),
+                ("redirectUri", redirect_uri),
+                ("scope", "openid profile"),
+                ("clientType", "public"),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+        let command = r.headers()["x-dpt-cab-id"].to_str().unwrap().to_owned();
+        let status: serde_json::Value = http
+            .get(format!("{}/request-status/{command}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["data"]["result"]["clientId"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Exchange `code` at `/oauth2/token` over TCP (public client, PKCE of the fixture).
+    async fn token(&self, client: Uuid, code: &str, redirect_uri: &str) -> serde_json::Value {
+        let verifier = pkce("fixture").0;
+        let r = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", self.base))
+            .header("content-type", tessera_testkit::app::FORM)
+            .body(tessera_testkit::app::form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("client_id", &client.to_string()),
+                ("code_verifier", &verifier),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json().await.unwrap()
     }
 }
 
@@ -163,6 +204,10 @@ async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
     assert_eq!(q["state"], state);
     assert_eq!(q["iss"], site.base);
     find(&b, Locator::Id("back")).await;
+    // the application redeems the code
+    let tokens = site.token(client, &q["code"], &redirect).await;
+    assert!(tokens["access_token"].as_str().unwrap().starts_with("tso_"));
+    assert!(tokens["id_token"].is_string(), "{tokens}");
 
     // a second authorization goes straight back on the session cookie
     let again = params.clone().set("state", "second");

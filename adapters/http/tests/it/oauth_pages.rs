@@ -4,6 +4,7 @@
 
 #![allow(clippy::too_many_lines)] // scenarios read top to bottom
 
+use base64::Engine as _;
 use tessera_core::store::{OAuthStore as _, TokenStore as _};
 use tessera_core::{Clock as _, TokenDigest, TokenKind};
 use tessera_testkit::app::{Reply, TestApp, password};
@@ -733,7 +734,6 @@ async fn id_token_hint_must_be_ours_and_name_the_signed_in_user() {
         .await;
     assert!(assert_page(&r, 200).contains("<h1>Sign in</h1>"));
     // an unsigned copy (alg none) or a tampered one: invalid_request
-    use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let payload = hint.split('.').nth(1).unwrap();
     let unsigned = format!("{}.{payload}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#));

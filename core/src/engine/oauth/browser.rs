@@ -14,7 +14,7 @@
 
 use uuid::Uuid;
 
-use super::authorize::PageProblem;
+use super::answers::PageProblem;
 use super::consent::AuthorizeStep;
 use super::interactions::{self, FormProof, InteractionView, Stage};
 use crate::Engine;

@@ -13,7 +13,8 @@
 
 use uuid::Uuid;
 
-use super::authorize::{AuthorizeParams, AuthorizeRefusal, AuthorizeRequest, PageProblem};
+use super::answers::{AuthorizeRefusal, PageProblem};
+use super::authorize::{AuthorizeParams, AuthorizeRequest};
 use super::browser::FrontError;
 use super::interactions::{self, FormProof, InteractionView, Stage};
 use super::{ClientRedirect, OAuthError, OAuthErrorCode};

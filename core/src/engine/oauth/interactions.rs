@@ -20,7 +20,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
-use super::authorize::{AuthorizeRequest, PageProblem};
+use super::answers::PageProblem;
+use super::authorize::AuthorizeRequest;
 use crate::clock::Timestamp;
 use crate::random::{self, Random};
 use crate::token::Token;

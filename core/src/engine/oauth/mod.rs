@@ -20,7 +20,8 @@
 //! | `userinfo.rs` | [`Engine::userinfo`] → [`UserInfo`] |
 //! | `introspect.rs` | [`Engine::introspect`] (RFC 7662, [`Introspector`] → [`ActiveToken`]), [`Engine::verify_oauth_access`] (the same check in process), [`Engine::revoke_oauth_token`] (RFC 7009) |
 //! | `failure.rs` | [`OAuthFailure`]: a protocol refusal or an engine failure |
-//! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] (an error page, or an error redirect to the client: [`ClientRedirect`], [`PageProblem`]) |
+//! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] |
+//! | `answers.rs` | what a request is answered with besides the pages: [`ClientRedirect`] (code or error, with `state` and `iss`), [`PageProblem`] (the error page), [`AuthorizeRefusal`] |
 //! | `interactions.rs` | the pending authorizations of the login and consent pages: bounded, in memory, opaque ids, CSRF token and browser binding ([`InteractionView`], [`FormProof`]) |
 //! | `browser.rs` | the pages' sign-in: [`Engine::browser_login`], [`Engine::browser_new_password`], [`Engine::browser_session`], [`Engine::browser_sign_out`], [`Engine::new_browser_binding`] |
 //! | `consent.rs` | the decision after sign-in: [`Engine::authorize`] → [`AuthorizeStep`], [`Engine::interaction_page`], [`Engine::decide_consent`], [`Engine::cancel_interaction`]; without the browser: [`Engine::retrieve_authorization_code`] → [`RetrievedCode`] |
@@ -56,6 +57,7 @@
 //! [`Engine::cancel_interaction`]: crate::Engine::cancel_interaction
 //! [`Engine::retrieve_authorization_code`]: crate::Engine::retrieve_authorization_code
 
+mod answers;
 mod applications;
 mod authorize;
 mod browser;
@@ -85,10 +87,8 @@ pub use introspect::{ActiveToken, Introspector};
 pub use tokens::{CODE_VERIFIER_LEN, CodeExchange, OAuthTokens};
 pub use userinfo::UserInfo;
 
-pub use authorize::{
-    AuthorizeParams, AuthorizeRefusal, AuthorizeRequest, ClientRedirect, MAX_NONCE_LEN,
-    PageProblem, Prompt,
-};
+pub use answers::{AuthorizeRefusal, ClientRedirect, PageProblem};
+pub use authorize::{AuthorizeParams, AuthorizeRequest, MAX_NONCE_LEN, Prompt};
 pub use browser::{BrowserLogin, BrowserSession, FrontError};
 pub use consent::{AuthorizeStep, BrowserContext, RetrievedCode};
 pub(crate) use interactions::Interactions;
