@@ -170,7 +170,10 @@ pub fn oauth_params(data: &[u8]) {
     }
     if path == "/oauth2/token" {
         assert_eq!(
-            reply.headers.get("cache-control").map(|v| v.as_bytes()),
+            reply
+                .headers
+                .get("cache-control")
+                .map(axum::http::HeaderValue::as_bytes),
             Some(&b"no-store"[..]),
             "token replies are not cached"
         );
