@@ -5,6 +5,8 @@
 //! goes straight to the redirect; another origin framing the login page gets nothing.
 //! Prints SKIPPED without Chromium, fails with `TESSERA_REQUIRE_BROWSER=1` (as in CI).
 
+#![allow(clippy::too_many_lines)] // one scenario, top to bottom
+
 use std::time::Duration;
 
 use fantoccini::Locator;
