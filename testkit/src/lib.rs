@@ -49,6 +49,7 @@ mod cases_commands;
 mod cases_engine;
 mod cases_external;
 mod cases_oauth;
+mod cases_oauth_engine;
 mod cases_oauth_race;
 mod cases_oauth_tokens;
 mod cases_race;
@@ -96,6 +97,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_oauth::CASES.iter().copied());
     v.extend(cases_oauth_tokens::CASES.iter().copied());
     v.extend(cases_oauth_race::CASES.iter().copied());
+    v.extend(cases_oauth_engine::CASES.iter().copied());
     v
 }
 

@@ -82,6 +82,20 @@ impl<'a, F: Fields + ?Sized> FieldValue<'a, F> for Option<&'a str> {
     }
 }
 
+/// A repeatable form field, given at least once (`redirectUri=a&redirectUri=b`).
+impl<'a> FieldValue<'a, Form> for Vec<&'a str> {
+    fn check(src: &'a Form, name: &'static str, errors: &mut Errors) -> Result<(), ApiError> {
+        if src.all(name).is_empty() {
+            errors.insert(name.to_owned(), vec![format!("{name} is required")]);
+        }
+        Ok(())
+    }
+
+    fn read(src: &'a Form, name: &'static str) -> Result<Self, ApiError> {
+        Ok(src.all(name))
+    }
+}
+
 /// An optional JSON boolean.
 impl<'a> FieldValue<'a, JsonBody> for Option<bool> {
     fn read(src: &'a JsonBody, name: &'static str) -> Result<Self, ApiError> {

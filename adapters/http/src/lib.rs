@@ -1,7 +1,10 @@
 //! # tessera-http
 //!
 //! The HTTP adapter: the Privicore-compatible API of `docs/API.md` on axum, plus the JSON
-//! token API (`/v1/login`…), the users API (`/v1/users/…`) and `/.well-known/jwks.json`.
+//! token API (`/v1/login`…), the users API (`/v1/users/…`), `/.well-known/jwks.json` and
+//! the OAuth 2.1 / OpenID Connect provider's back channel (`/oauth-application/…`,
+//! `/oauth2/token`, `/oauth2/userinfo`, `/oauth2/introspect`, `/oauth2/revoke`,
+//! `/oauth2/jwks`, the discovery documents).
 //!
 //! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
 //! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
@@ -32,6 +35,7 @@ pub mod form;
 mod health;
 mod json;
 pub mod metrics;
+mod oauth_wire;
 pub mod openapi;
 mod reply;
 mod request_id;
@@ -150,6 +154,12 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::password_reset::routes())
         .merge(routes::users::routes(state.cfg.body_limit))
         .merge(routes::jwks::routes())
+        .merge(routes::oauth_applications::routes())
+        .merge(routes::oauth_access_token::routes())
+        .merge(routes::oauth_token::routes())
+        .merge(routes::oauth_userinfo::routes())
+        .merge(routes::oauth_introspection::routes())
+        .merge(routes::oauth_discovery::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());

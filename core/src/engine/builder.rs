@@ -264,6 +264,7 @@ impl EngineBuilder {
             stripe_hasher: std::collections::hash_map::RandomState::new(),
             server_key: OnceCell::new(),
             id_key: OnceCell::new(),
+            oauth_rsa: OnceCell::new(),
             notifier: self.notifier.unwrap_or_else(|| Arc::new(DiscardNotifier)),
             events,
         })

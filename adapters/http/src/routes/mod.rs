@@ -4,6 +4,12 @@
 pub(super) mod device;
 pub(super) mod jwks;
 pub(super) mod keys;
+pub(super) mod oauth_access_token;
+pub(super) mod oauth_applications;
+pub(super) mod oauth_discovery;
+pub(super) mod oauth_introspection;
+pub(super) mod oauth_token;
+pub(super) mod oauth_userinfo;
 pub(super) mod password_reset;
 pub(super) mod profile;
 pub(super) mod token_api;

@@ -9,6 +9,7 @@ mod conventions;
 mod docs_metrics;
 mod embed_example;
 mod error_paths;
+mod oauth_back;
 mod openapi_contract;
 mod openapi_replies;
 mod server;

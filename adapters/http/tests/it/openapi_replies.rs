@@ -494,6 +494,7 @@ async fn every_reply_matches_its_documented_response() {
         c.check("delete", logout, &r);
     }
 
-    c.all_operations_checked();
+    // the OAuth back channel's routes are walked by `oauth_back`
+    c.all_operations_checked_except(&super::oauth_back::ROUTES);
     assert!(c.checked.len() > 100, "{}", c.checked.len());
 }
