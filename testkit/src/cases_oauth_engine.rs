@@ -35,7 +35,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     oauth_consent_revocation_and_removal_end_tokens,
     oauth_id_token_hint_and_eddsa_clients,
     // the two that need a backend to take a device as its own client (last, so that a
-    // backend without it still runs the others)
+    // backend without it still runs the others; memory, redb, sled and PostgreSQL take it)
     oauth_client_credentials_for_apps_and_devices,
     oauth_store_put_grant_takes_a_device_as_its_own_client,
 ];
