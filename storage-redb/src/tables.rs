@@ -40,6 +40,10 @@
 //! `oauth_grants_by_client` and `oauth_consents_by_client` are what removing an application
 //! reads, `oauth_grants_by_profile` what withdrawing a consent reads: each is one range read.
 //! Every grant also has an `expiry` entry (kind 4), so the purge removes expired grants.
+//! A device acting as its own client has grants whose client id is its own profile id
+//! (there is no `oauth_clients` record of it): they are indexed the same way, no removal
+//! of an application reaches them, and they go with the purge once expired (their tokens
+//! with the device's, by profile).
 //!
 //! Big-endian integers in keys make byte order equal numeric order, so `devices` lists
 //! an owner's devices in creation order and `expiry` yields the earliest expiry first.

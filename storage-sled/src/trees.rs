@@ -32,6 +32,11 @@
 //! never outlives or precedes its record. `family_tokens`, `family_size` and
 //! `external_users` are new in format 2, the OAuth trees (`oauth_clients` to `oauth_gen`),
 //! expiry kind 4 and `meta`'s `rsa_key` in format 3 (see [`crate::codec`]).
+//!
+//! A device acting as its own client has grants whose client id is its own profile id,
+//! with no `oauth_clients` record: they are indexed the same way, and their only counter
+//! is the pair `device ‖ device` (only withdrawing a consent reads it; it is kept as long
+//! as the device, there being no application to remove).
 
 use sled::{Db, Tree};
 use tessera_core::Timestamp;
