@@ -432,6 +432,15 @@ mod tests {
     }
 
     #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
     fn the_error_page_renders_and_escapes() {
         let html = render(
             "error.html",

@@ -5,6 +5,7 @@
 #[path = "../../examples/embed_axum.rs"]
 mod embed_axum;
 
+mod account_pages;
 mod conventions;
 mod docs_metrics;
 mod embed_example;
