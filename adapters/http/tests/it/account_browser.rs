@@ -12,15 +12,15 @@
 
 #![allow(clippy::too_many_lines)] // scenarios read top to bottom
 
-use std::time::Duration;
-
 use fantoccini::Locator;
 use tessera_core::{KeyPair, OsRandom};
 use tessera_testkit::app::{User, password};
 use tessera_testkit::browser::{Browser, Recorder};
 use uuid::Uuid;
 
-use crate::browser_fixture::{Site, alert, click, find, screenshot, type_into};
+use crate::browser_fixture::{
+    Site, alert, attribute, click, find, frame_source, open, screenshot, text, type_into,
+};
 
 /// What a person relying on assistive technology would trip over on the current page:
 /// an input without a label, no `lang`, not exactly one `h1`, a skipped heading level, an
@@ -81,7 +81,7 @@ async fn sign_in(b: &Browser, site: &Site, user: &str, pw: &str) {
 
 /// The text of the page's status box (what was done).
 async fn notice(b: &Browser) -> String {
-    find(b, Locator::Css(".notice")).await.text().await.unwrap()
+    text(b, ".notice").await
 }
 
 /// The QR code in a PNG screenshot: its text.
@@ -175,11 +175,9 @@ async fn active_only(site: &Site, token: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_adds_a_phone_from_the_qr_code_on_screen() {
-    let Some(b) = Browser::start("account_browser").await else {
+    let Some((b, site, alice)) = open("account_browser").await else {
         return;
     };
-    let site = Site::start().await;
-    let alice = site.user("alice").await;
     b.client
         .goto(&format!("{}/account", site.base))
         .await
@@ -196,23 +194,10 @@ async fn a_person_adds_a_phone_from_the_qr_code_on_screen() {
         .click()
         .await
         .unwrap();
-    let shown = find(&b, Locator::Css("code.uri"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let label = find(&b, Locator::Css(".qr-image[role=\"img\"]"))
-        .await
-        .attr("aria-label")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let shown = text(&b, "code.uri").await;
+    let label = attribute(&b, ".qr-image[role=\"img\"]", "aria-label").await;
     assert!(label.starts_with("QR code"), "{label}");
-    let caption = find(&b, Locator::Css("figcaption"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let caption = text(&b, "figcaption").await;
     assert!(
         caption.contains("Expires at") && caption.contains("in 5 minutes"),
         "{caption}"
@@ -243,11 +228,7 @@ async fn a_person_adds_a_phone_from_the_qr_code_on_screen() {
         .goto(&format!("{}/account/devices", site.base))
         .await
         .unwrap();
-    let item = find(&b, Locator::Css("ul.items li"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let item = text(&b, "ul.items li").await;
     assert!(
         item.contains("Phone of Alice") && item.contains("pending"),
         "{item}"
@@ -259,11 +240,7 @@ async fn a_person_adds_a_phone_from_the_qr_code_on_screen() {
     look(&b, "account-devices").await;
     // remove asks first
     click(&b, "a[aria-label=\"Remove Phone of Alice\"]").await;
-    let question = find(&b, Locator::Css("p.question"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let question = text(&b, "p.question").await;
     assert!(
         question.contains("Remove the device “Phone of Alice”?"),
         "{question}"
@@ -276,11 +253,9 @@ async fn a_person_adds_a_phone_from_the_qr_code_on_screen() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_passwords_throttling_and_framing_in_the_browser() {
-    let Some(b) = Browser::start("account_browser").await else {
+    let Some((b, site, alice)) = open("account_browser").await else {
         return;
     };
-    let site = Site::start().await;
-    let alice = site.user("alice").await;
     let api = authenticate(&site, "alice", &alice.password).await;
     sign_in(&b, &site, "alice", &alice.password).await;
     notice(&b).await;
@@ -329,12 +304,7 @@ async fn sessions_passwords_throttling_and_framing_in_the_browser() {
         .await
         .unwrap();
     assert!(!lines.is_empty(), "zxcvbn's advice: {advice}");
-    let described = find(&b, Locator::Id("new_password"))
-        .await
-        .attr("aria-describedby")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let described = attribute(&b, "#new_password", "aria-describedby").await;
     assert!(described.contains("password-problem"), "{described}");
     look(&b, "account-password-weak").await;
     // sign out everywhere: confirmed, then every session ends, this browser's included
@@ -354,7 +324,7 @@ async fn sessions_passwords_throttling_and_framing_in_the_browser() {
         .await
         .unwrap();
     find(&b, Locator::Id("username")).await;
-    let h1 = find(&b, Locator::Css("h1")).await.text().await.unwrap();
+    let h1 = text(&b, "h1").await;
     assert_eq!(h1, "Sign in", "the browser session ended too");
     // five wrong passwords, then the page says when to try again
     for n in 0..5 {
@@ -387,13 +357,7 @@ async fn sessions_passwords_throttling_and_framing_in_the_browser() {
         site.base
     ))
     .await;
-    b.client
-        .goto(&format!("{}/frames", framing.base))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    b.client.enter_frame(0).await.unwrap();
-    let framed = b.client.source().await.unwrap();
+    let framed = frame_source(&b, &format!("{}/frames", framing.base), 0).await;
     assert!(
         !framed.contains("id=\"password\"") && !framed.contains("Sign in"),
         "the account page rendered in a frame: {framed}"

@@ -14,6 +14,8 @@ use tessera_testkit::app::{Reply, TestApp, User, password};
 use tessera_testkit::pages::{ClientSpec, PageClient, hidden, location, register_client};
 use uuid::Uuid;
 
+use crate::oauth_fixture::assert_page_headers;
+
 const ISSUER: &str = "https://id.example";
 const SESSION: &str = "__Host-tessera_session";
 
@@ -38,19 +40,8 @@ impl Site {
 #[track_caller]
 fn page(r: &Reply, status: u16) -> String {
     assert_eq!(r.status.as_u16(), status, "{}", r.text());
-    let h = &r.headers;
-    assert_eq!(h["content-type"], "text/html; charset=utf-8");
-    let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(
-        csp.starts_with(
-            "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-        ),
-        "{csp}"
-    );
-    assert_eq!(h["x-frame-options"], "DENY");
-    assert_eq!(h["referrer-policy"], "no-referrer");
-    assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(r.headers["content-type"], "text/html; charset=utf-8");
+    assert_page_headers(r);
     let html = r.text();
     assert!(
         !html.contains("<script") && !html.contains("style="),
@@ -83,6 +74,8 @@ fn see_other(r: &Reply, want: &str) -> String {
     assert_eq!(r.headers["x-frame-options"], "DENY");
     loc
 }
+
+const DEVICES: &str = "/account/devices";
 
 /// Sign `user` in with `pw` on the sign-in page: the sign-in form's reply.
 async fn sign_in(b: &mut PageClient<'_>, user: &str, pw: &str) -> Reply {
@@ -121,6 +114,20 @@ async fn submit(
     b.post_owned(action, &owned).await
 }
 
+/// The form of page `from` posted to `action`: the page its 303 leads to, which must be
+/// `from` with flash `flash`.
+async fn act(
+    b: &mut PageClient<'_>,
+    from: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    flash: &str,
+) -> String {
+    let r = submit(b, from, action, fields).await;
+    let loc = see_other(&r, &format!("{from}{flash}"));
+    page(&b.get(&loc).await, 200)
+}
+
 /// The handle of the session whose line contains `label`.
 fn handle_of(html: &str, label: &str) -> String {
     let at = html
@@ -150,6 +157,14 @@ fn change(current: String, new: String, repeat: String) -> [(&'static str, Strin
 
 fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The status of an active-only route for `token`.
+async fn active_only(app: &TestApp, token: &str) -> u16 {
+    app.get("/public-key/retrieve-public-key", Some(token))
+        .await
+        .status
+        .as_u16()
 }
 
 /// Whether `token` still works over the API.
@@ -260,23 +275,20 @@ async fn forms_without_their_csrf_token_do_nothing() {
     signed_in(&mut b, &site.alice).await;
     let mut other = PageClient::new(&site.app);
     let other_csrf = hidden(&signed_in(&mut other, &site.alice).await, "csrf");
-    let r = b
-        .post(
-            "/account/sessions/sign-out-everywhere",
-            &[("csrf", &other_csrf)],
-        )
-        .await;
-    see_other(&r, "/account/sessions?problem=form-expired");
-    assert!(works(&site.app, &site.alice.token).await);
-    // a POST without a session goes to the sign-in page
-    let r = stranger
-        .post(
-            "/account/sessions/sign-out-everywhere",
-            &[("csrf", &other_csrf)],
-        )
-        .await;
-    see_other(&r, "/account?problem=session-ended");
-    assert!(works(&site.app, &site.alice.token).await);
+    // … and a POST without a session goes to the sign-in page
+    for (client, want) in [
+        (&mut b, "/account/sessions?problem=form-expired"),
+        (&mut stranger, "/account?problem=session-ended"),
+    ] {
+        let r = client
+            .post(
+                "/account/sessions/sign-out-everywhere",
+                &[("csrf", &other_csrf)],
+            )
+            .await;
+        see_other(&r, want);
+        assert!(works(&site.app, &site.alice.token).await);
+    }
 }
 
 #[tokio::test]
@@ -337,15 +349,15 @@ async fn sessions_revoke_one_then_everywhere() {
     }
     // revoke the newest API token: it answers 401, the others work
     let handle = handle_of(&html, "<p class=\"item-title\">API token");
-    let r = submit(
+    let revoke = [("session", handle.as_str())];
+    let html = act(
         &mut b,
         "/account/sessions",
         "/account/sessions/revoke",
-        &[("session", &handle)],
+        &revoke,
+        "?done=session-revoked",
     )
     .await;
-    let loc = see_other(&r, "/account/sessions?done=session-revoked");
-    let html = page(&b.get(&loc).await, 200);
     assert!(html.contains("The session has ended."));
     assert_eq!(html.matches("name=\"session\"").count(), 4);
     let still = [
@@ -355,14 +367,15 @@ async fn sessions_revoke_one_then_everywhere() {
     ];
     assert_eq!(still.iter().filter(|w| !**w).count(), 1, "{still:?}");
     // a stale handle: nothing
-    let r = submit(
+    let revoke = [("session", handle.as_str())];
+    act(
         &mut b,
         "/account/sessions",
         "/account/sessions/revoke",
-        &[("session", &handle)],
+        &revoke,
+        "?problem=not-found",
     )
     .await;
-    see_other(&r, "/account/sessions?problem=not-found");
     // sign out everywhere: confirmed first, then every token ends, this browser's too
     let html = page(&b.get("/account/sessions/sign-out-everywhere").await, 200);
     assert!(
@@ -402,14 +415,15 @@ async fn a_revoked_session_or_a_password_change_elsewhere_signs_the_page_out() {
     signed_in(&mut other, &site.alice).await;
     let html = page(&other.get("/account/sessions").await, 200);
     let handle = handle_of(&html, "Browser session</p>");
-    let r = submit(
+    let revoke = [("session", handle.as_str())];
+    act(
         &mut other,
         "/account/sessions",
         "/account/sessions/revoke",
-        &[("session", &handle)],
+        &revoke,
+        "?done=session-revoked",
     )
     .await;
-    see_other(&r, "/account/sessions?done=session-revoked");
     let r = b.get("/account/devices").await;
     let html = page(&r, 200);
     assert!(
@@ -497,39 +511,28 @@ async fn devices_add_approve_reject_remove() {
         "{html}"
     );
     let device = hidden(&html, "device");
-    assert_eq!(
-        app.get("/public-key/retrieve-public-key", Some(&phone.token))
-            .await
-            .status
-            .as_u16(),
-        403
-    );
-    let r = submit(
+    assert_eq!(active_only(app, &phone.token).await, 403);
+    let approve = [("device", device.as_str())];
+    let html = act(
         &mut b,
-        "/account/devices",
+        DEVICES,
         "/account/devices/approve",
-        &[("device", &device)],
+        &approve,
+        "?done=device-approved",
     )
     .await;
-    let loc = see_other(&r, "/account/devices?done=device-approved");
-    assert!(page(&b.get(&loc).await, 200).contains("state-active"));
-    assert_eq!(
-        app.get("/public-key/retrieve-public-key", Some(&phone.token))
-            .await
-            .status
-            .as_u16(),
-        200
-    );
+    assert!(html.contains("state-active"));
+    assert_eq!(active_only(app, &phone.token).await, 200);
     // approving again: the engine's refusal, named
-    let r = submit(
+    let html = act(
         &mut b,
-        "/account/devices",
+        DEVICES,
         "/account/devices/approve",
-        &[("device", &device)],
+        &approve,
+        "?problem=device-state",
     )
     .await;
-    let loc = see_other(&r, "/account/devices?problem=device-state");
-    assert!(page(&b.get(&loc).await, 200).contains("does not allow that"));
+    assert!(html.contains("does not allow that"));
     // the device signs in to the console: its own state only
     let mut pb = PageClient::new(app);
     let html = signed_in(&mut pb, &phone).await;

@@ -135,6 +135,39 @@ pub(crate) async fn find(b: &Browser, locator: Locator<'_>) -> fantoccini::eleme
         .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
 }
 
+/// The text of the first element matching `css`.
+pub(crate) async fn text(b: &Browser, css: &str) -> String {
+    find(b, Locator::Css(css)).await.text().await.unwrap()
+}
+
+/// Attribute `name` of the first element matching `css` (empty when absent).
+pub(crate) async fn attribute(b: &Browser, css: &str, name: &str) -> String {
+    find(b, Locator::Css(css))
+        .await
+        .attr(name)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// A browser, the site, and its user `alice` (`None` when the test is skipped: no
+/// browser here).
+pub(crate) async fn open(test: &str) -> Option<(Browser, Site, User)> {
+    let b = Browser::start(test).await?;
+    let site = Site::start().await;
+    let alice = site.user("alice").await;
+    Some((b, site, alice))
+}
+
+/// Open `url` (a page with frames), wait for its frames to load, and enter frame
+/// `index`: its source.
+pub(crate) async fn frame_source(b: &Browser, url: &str, index: u16) -> String {
+    b.client.goto(url).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.client.enter_frame(index).await.unwrap();
+    b.client.source().await.unwrap()
+}
+
 /// Type into the field with id `id`.
 pub(crate) async fn type_into(b: &Browser, id: &str, text: &str) {
     let field = find(b, Locator::Id(id)).await;

@@ -15,20 +15,18 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use tessera_testkit::browser::{Browser, Recorder};
+use tessera_testkit::browser::Recorder;
 use tessera_testkit::pages::query;
 use uuid::Uuid;
 
-use crate::browser_fixture::{Site, alert, click, find, screenshot, type_into};
+use crate::browser_fixture::{alert, click, find, frame_source, open, screenshot, type_into};
 use crate::oauth_fixture::params_for;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
-    let Some(b) = Browser::start("oauth_browser").await else {
+    let Some((b, site, alice)) = open("oauth_browser").await else {
         return;
     };
-    let site = Site::start().await;
-    let alice = site.user("alice").await;
     let mut app_site = Recorder::start(
         "<!doctype html><html lang=\"en\"><title>Back</title><p id=\"back\">back at the app</p>"
             .to_owned(),
@@ -121,13 +119,7 @@ async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
         app_site.base,
     ))
     .await;
-    b.client
-        .goto(&format!("{}/frames", framing.base))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    b.client.enter_frame(1).await.unwrap();
-    let allowed = b.client.source().await.unwrap();
+    let allowed = frame_source(&b, &format!("{}/frames", framing.base), 1).await;
     assert!(allowed.contains("back at the app"), "{allowed}");
     b.client.enter_parent_frame().await.unwrap();
     b.client.enter_frame(0).await.unwrap();
@@ -164,11 +156,9 @@ async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_passwords_and_throttling_in_the_browser() {
-    let Some(b) = Browser::start("oauth_browser").await else {
+    let Some((b, site, alice)) = open("oauth_browser").await else {
         return;
     };
-    let site = Site::start().await;
-    let alice = site.user("alice").await;
     let temporary = tessera_testkit::app::password("temporary");
     site.app
         .engine

@@ -1,6 +1,6 @@
 //! The account console (API.md "Account console"): a person's own pages in a browser, on
-//! the browser session of the OAuth pages (a [`TokenKind::Browser`] row of the token
-//! table, in the same cookie).
+//! the browser session of the OAuth pages (a [`crate::TokenKind::Browser`] row of the
+//! token table, in the same cookie).
 //!
 //! Every page and action goes through an engine call; those that have an API route are that
 //! route's call with its rules and errors (the devices', the consents', change-password,
@@ -37,7 +37,6 @@ use crate::key::PublicKey;
 use crate::principal::Principal;
 use crate::profile::{Operation, ProfileState};
 use crate::store::ProfileRecord;
-use crate::token::{TokenDigest, TokenKind};
 
 /// The domain of every MAC of the console (the key is the server key's seed).
 const DOMAIN: &[u8] = b"tessera account console";
@@ -97,16 +96,8 @@ impl Engine {
     /// rules). Anything else is [`Error::Unauthorized`]; [`Error::Storage`] when the
     /// store fails. One store read, as [`Engine::verify`].
     pub async fn account_session(&self, token: &str) -> Result<Principal> {
-        let digest = TokenDigest::of_token(TokenKind::Browser, token)?;
-        let r = self
-            .store
-            .resolve_token(&digest)
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        if r.token_kind != TokenKind::Browser
-            || self.clock.now() >= r.expires_at
-            || r.state == ProfileState::Removed
-        {
+        let r = self.resolve_browser(token).await?;
+        if r.state == ProfileState::Removed {
             return Err(Error::Unauthorized);
         }
         Ok(principal(r))

@@ -23,7 +23,7 @@ use crate::engine::Issued;
 use crate::engine::credentials::LoginCheck;
 use crate::error::{Error, Result};
 use crate::profile::{ProfileKind, ProfileState};
-use crate::store::ProfileRecord;
+use crate::store::{ProfileRecord, ResolvedToken};
 use crate::token::{TokenDigest, TokenKind};
 
 /// A live browser session.
@@ -94,17 +94,8 @@ impl Engine {
     /// The session of a `tsb_` cookie: a live browser token of an active user. Anything
     /// else is [`Error::Unauthorized`].
     pub async fn browser_session(&self, token: &str) -> Result<BrowserSession> {
-        let digest = TokenDigest::of_token(TokenKind::Browser, token)?;
-        let r = self
-            .store
-            .resolve_token(&digest)
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        if r.token_kind != TokenKind::Browser
-            || self.clock.now() >= r.expires_at
-            || r.kind != ProfileKind::User
-            || r.state != ProfileState::Active
-        {
+        let r = self.resolve_browser(token).await?;
+        if r.kind != ProfileKind::User || r.state != ProfileState::Active {
             return Err(Error::Unauthorized);
         }
         Ok(BrowserSession {
@@ -112,6 +103,32 @@ impl Engine {
             auth_time: r.issued_at,
             expires_at: r.expires_at,
         })
+    }
+
+    /// The live browser token `token` (a `tsb_` cookie) with its profile, in any state;
+    /// anything else is [`Error::Unauthorized`]. One store read.
+    pub(in crate::engine) async fn resolve_browser(&self, token: &str) -> Result<ResolvedToken> {
+        let digest = TokenDigest::of_token(TokenKind::Browser, token)?;
+        let r = self
+            .store
+            .resolve_token(&digest)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if r.token_kind != TokenKind::Browser || self.clock.now() >= r.expires_at {
+            return Err(Error::Unauthorized);
+        }
+        Ok(r)
+    }
+
+    /// A new browser session of `profile`, whose password was just checked
+    /// ([`Engine::issue_checked`]), for `browser_session_ttl_secs`.
+    async fn open_browser_session(&self, profile: &ProfileRecord) -> Result<Issued> {
+        self.issue_checked(
+            profile,
+            TokenKind::Browser,
+            self.cfg.oauth.browser_session_ttl_secs,
+        )
+        .await
     }
 
     /// End a browser session (a malformed or unknown token is ignored).
@@ -142,13 +159,7 @@ impl Engine {
             check.succeeded(self).await;
             return Err(e);
         }
-        let session = self
-            .issue_checked(
-                &profile,
-                TokenKind::Browser,
-                self.cfg.oauth.browser_session_ttl_secs,
-            )
-            .await?;
+        let session = self.open_browser_session(&profile).await?;
         check.succeeded(self).await;
         Ok(PageSignIn::Session { profile, session })
     }
@@ -235,13 +246,7 @@ impl Engine {
                 .unwrap_or(view);
             return Err(FrontError::Form(e, Box::new(view)));
         }
-        let session = self
-            .issue_checked(
-                &profile,
-                TokenKind::Browser,
-                self.cfg.oauth.browser_session_ttl_secs,
-            )
-            .await?;
+        let session = self.open_browser_session(&profile).await?;
         self.signed_in(proof.interaction, &profile, session).await
     }
 

@@ -61,16 +61,36 @@ fn device_field(f: &SignedForm) -> Result<Uuid, Box<Response>> {
     Uuid::parse_str(text).map_err(|_| Box::new(refused(DEVICES, &Error::NotFound)))
 }
 
-/// `POST /account/devices/approve`: `csrf`, `device` (a pending device's identifier).
-pub(super) async fn approve(State(s): State<AppState>, f: SignedForm) -> Response {
-    let id = match device_field(&f) {
+/// What a device form changes.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Approve,
+    Reject,
+    Remove,
+}
+
+/// The device form `f` doing `c`: the engine call of the device route, 303 to the devices
+/// page with its outcome.
+async fn change(s: &AppState, f: &SignedForm, c: Change) -> Response {
+    let id = match device_field(f) {
         Ok(id) => id,
         Err(res) => return *res,
     };
-    match s.engine.approve_device(&f.who.principal, id).await {
-        Ok(_) => done(DEVICES, "device-approved"),
+    let p = &f.who.principal;
+    let (result, key) = match c {
+        Change::Approve => (s.engine.approve_device(p, id).await, "device-approved"),
+        Change::Reject => (s.engine.reject_device(p, id).await, "device-rejected"),
+        Change::Remove => (s.engine.remove_device(p, id).await, "device-removed"),
+    };
+    match result {
+        Ok(_) => done(DEVICES, key),
         Err(e) => refused(DEVICES, &e),
     }
+}
+
+/// `POST /account/devices/approve`: `csrf`, `device` (a pending device's identifier).
+pub(super) async fn approve(State(s): State<AppState>, f: SignedForm) -> Response {
+    change(&s, &f, Change::Approve).await
 }
 
 /// What the confirmation of `action` on device `?device=` asks.
@@ -134,24 +154,10 @@ pub(super) async fn confirm_remove(
 
 /// `POST /account/devices/reject`: `csrf`, `device`.
 pub(super) async fn reject(State(s): State<AppState>, f: SignedForm) -> Response {
-    let id = match device_field(&f) {
-        Ok(id) => id,
-        Err(res) => return *res,
-    };
-    match s.engine.reject_device(&f.who.principal, id).await {
-        Ok(_) => done(DEVICES, "device-rejected"),
-        Err(e) => refused(DEVICES, &e),
-    }
+    change(&s, &f, Change::Reject).await
 }
 
 /// `POST /account/devices/remove`: `csrf`, `device`.
 pub(super) async fn remove(State(s): State<AppState>, f: SignedForm) -> Response {
-    let id = match device_field(&f) {
-        Ok(id) => id,
-        Err(res) => return *res,
-    };
-    match s.engine.remove_device(&f.who.principal, id).await {
-        Ok(_) => done(DEVICES, "device-removed"),
-        Err(e) => refused(DEVICES, &e),
-    }
+    change(&s, &f, Change::Remove).await
 }
