@@ -307,6 +307,13 @@ async fn sessions_passwords_throttling_and_framing_in_the_browser() {
     let described = attribute(&b, "#new_password", "aria-describedby").await;
     assert!(described.contains("password-problem"), "{described}");
     look(&b, "account-password-weak").await;
+    click(&b, "nav a[href=\"/account/applications\"]").await;
+    assert!(
+        text(&b, "main")
+            .await
+            .contains("No application has access to your account.")
+    );
+    look(&b, "account-applications").await;
     // sign out everywhere: confirmed, then every session ends, this browser's included
     click(&b, "nav a[href=\"/account/sessions\"]").await;
     click(&b, "a[href=\"/account/sessions/sign-out-everywhere\"]").await;
