@@ -8,6 +8,7 @@ use std::fmt;
 
 use blake2::{Blake2b512, Digest as _};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use sha2::Sha256;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -73,6 +74,21 @@ impl PublicKey {
     #[must_use]
     pub fn to_raw_hex(&self) -> String {
         hex::encode(self.0)
+    }
+
+    /// The fingerprint a person compares: SHA-256 of the raw 32 bytes, lowercase hex in
+    /// 16 groups of four separated by spaces (`3f2a 9c01 …`).
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        let hex = hex::encode(Sha256::digest(self.0));
+        let mut out = String::with_capacity(79);
+        for (i, c) in hex.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        out
     }
 
     /// The Privicore 200-hex encoding (lowercase).
@@ -200,6 +216,18 @@ mod tests {
     use super::*;
     use crate::random::OsRandom;
     use proptest::prelude::*;
+
+    #[test]
+    fn fingerprints_are_grouped_sha256() {
+        let kp = KeyPair::from_seed(&[7; 32]);
+        let f = kp.public().fingerprint();
+        assert_eq!(f.len(), 79);
+        assert_eq!(f.split(' ').count(), 16);
+        assert_eq!(
+            f.replace(' ', ""),
+            hex::encode(Sha256::digest(kp.public().as_bytes()))
+        );
+    }
 
     #[test]
     fn both_encodings_round_trip() {

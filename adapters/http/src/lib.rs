@@ -38,6 +38,7 @@ pub mod metrics;
 mod oauth_wire;
 pub mod openapi;
 mod pages;
+mod qr_svg;
 mod reply;
 mod request_id;
 mod routes;
@@ -162,6 +163,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::oauth_introspection::routes())
         .merge(routes::oauth_discovery::routes())
         .merge(routes::authorize::routes())
+        .merge(routes::account::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());

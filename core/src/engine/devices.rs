@@ -80,7 +80,7 @@ pub struct DeviceConfiguration {
     pub client_secret: ClientSecret,
 }
 
-fn device_view(p: &ProfileRecord) -> Option<Device> {
+pub(super) fn device_view(p: &ProfileRecord) -> Option<Device> {
     let d = p.device.as_ref()?;
     Some(Device {
         device_id: d.device_id,

@@ -206,7 +206,7 @@ impl Engine {
 }
 
 /// The principal of a resolved token: its fields moved over, nothing allocated.
-fn principal(r: ResolvedToken) -> Principal {
+pub(super) fn principal(r: ResolvedToken) -> Principal {
     let ResolvedToken {
         profile_id,
         kind,

@@ -87,6 +87,11 @@ pub(crate) fn set_session(token: &str, max_age: u64, secure: bool) -> Option<Hea
     cookie(SESSION, token, Some(max_age), secure)
 }
 
+/// `Set-Cookie` that removes the session cookie (`Max-Age=0`): signed out.
+pub(crate) fn clear_session(secure: bool) -> Option<HeaderValue> {
+    cookie(SESSION, "", Some(0), secure)
+}
+
 /// `Set-Cookie` for the browser binding `value` (until the browser closes).
 pub(crate) fn set_binding(value: &str, secure: bool) -> Option<HeaderValue> {
     cookie(BINDING, value, None, secure)
@@ -119,6 +124,10 @@ mod tests {
         assert_eq!(
             set_binding("b", false).unwrap(),
             "tessera_binding=b; Path=/; HttpOnly; SameSite=Lax"
+        );
+        assert_eq!(
+            clear_session(false).unwrap(),
+            "tessera_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! The HTML pages of the OAuth front channel (login, new password, consent, error), and
-//! what every page and redirect of it carries.
+//! The HTML pages of the OAuth front channel (login, new password, consent, error) and of
+//! the account console (`routes/account/`), and what every page and redirect of them
+//! carries.
 //!
 //! Pages are minijinja templates (`adapters/http/templates/`, embedded at build time) with
 //! HTML auto-escaping and strict undefined variables; no HTML is built by concatenation.
@@ -16,7 +17,9 @@
 //! The error pages' bodies stay HTML whatever their status (the outer layer leaves HTML
 //! errors alone).
 
+mod advice;
 pub(crate) mod cookies;
+pub(crate) mod flash;
 mod scopes;
 
 use std::sync::OnceLock;
@@ -38,8 +41,9 @@ pub(crate) use scopes::{ScopeLine, lines as scope_lines};
 pub(crate) const HTML: &str = "text/html; charset=utf-8";
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("base.html", include_str!("../../templates/base.html")),
+    ("parts.html", include_str!("../../templates/parts.html")),
     ("login.html", include_str!("../../templates/login.html")),
     (
         "new_password.html",
@@ -47,6 +51,39 @@ const TEMPLATES: [(&str, &str); 5] = [
     ),
     ("consent.html", include_str!("../../templates/consent.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    (
+        "account_sign_in.html",
+        include_str!("../../templates/account_sign_in.html"),
+    ),
+    (
+        "account_profile.html",
+        include_str!("../../templates/account_profile.html"),
+    ),
+    (
+        "account_sessions.html",
+        include_str!("../../templates/account_sessions.html"),
+    ),
+    (
+        "account_devices.html",
+        include_str!("../../templates/account_devices.html"),
+    ),
+    (
+        "account_add_device.html",
+        include_str!("../../templates/account_add_device.html"),
+    ),
+    (
+        "account_applications.html",
+        include_str!("../../templates/account_applications.html"),
+    ),
+    (
+        "account_password.html",
+        include_str!("../../templates/account_password.html"),
+    ),
+    (
+        "account_confirm.html",
+        include_str!("../../templates/account_confirm.html"),
+    ),
 ];
 
 /// The stylesheet.
@@ -349,6 +386,22 @@ pub(crate) async fn read_form(req: Request, limit: usize) -> Result<Form, PagePr
     Form::parse(&bytes).map_err(|_| PageProblem::Malformed)
 }
 
+/// Fields `names` of a page's form (empty when missing); one given twice is a malformed
+/// request.
+pub(crate) fn fields<'f, const N: usize>(
+    form: &'f Form,
+    names: [&'static str; N],
+) -> Result<[&'f str; N], PageProblem> {
+    let mut out = [""; N];
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = form
+            .optional(name)
+            .map_err(|_| PageProblem::Malformed)?
+            .unwrap_or_default();
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +428,15 @@ mod tests {
             ("HTTPS://a.example/", None),
         ] {
             assert_eq!(csp_source(uri).as_deref(), want, "{uri}");
+        }
+    }
+
+    #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 

@@ -23,6 +23,7 @@ use tessera_core::engine::oauth::{AuthorizeParams, AuthorizeStep, InteractionVie
 use super::super::AppState;
 use super::super::form::Form;
 use super::super::pages::cookies::{self, BrowserCookies};
+use super::super::pages::flash::Flash;
 use super::super::pages::{self, Page, ScopeLine};
 use super::{authorization_code, sign_in};
 
@@ -242,9 +243,7 @@ struct NewPasswordPage<'a> {
     csrf: &'a str,
     username: &'a str,
     min_length: usize,
-    message: Option<String>,
-    advice: Vec<String>,
-    retry_after: Option<u64>,
+    problem: Option<Flash>,
 }
 
 /// The "choose a new password" page, with the refusal of the last attempt if any (the
@@ -289,9 +288,7 @@ pub(super) fn new_password_page(
             csrf: &view.csrf,
             username: view.username.as_deref().unwrap_or(""),
             min_length: s.engine.config().password_policy.min_len,
-            message: message.map(|m| capitalised(&m)),
-            advice,
-            retry_after,
+            problem: message.map(|m| Flash::problem(capitalised(&m), advice, retry_after)),
         },
     )
     .status(status)

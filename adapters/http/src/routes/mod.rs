@@ -1,6 +1,7 @@
 //! The route handlers, one file per API.md section. Each handler extracts, makes one
 //! engine call and maps the result.
 
+pub(super) mod account;
 pub(super) mod authorization_code;
 pub(super) mod authorize;
 pub(super) mod device;

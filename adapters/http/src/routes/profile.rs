@@ -260,13 +260,7 @@ pub(crate) async fn change_password(
         .engine
         .change_password(&p, f.current_password, f.new_password)
         .await;
-    let outcome = match &result {
-        Ok(_) => "success",
-        Err(Error::WrongPassword) => "wrong_password",
-        Err(Error::TooManyAttempts { .. }) => "throttled",
-        Err(e) => e.code(),
-    };
-    tracing::info!(target: "tessera::audit", event = "change_password", profile_id = %p.profile_id, outcome, "authentication");
+    audit_password_change(&p, &result);
     let done = result.map_err(|e| ApiError::from(e).rename_field("password", "newPassword"))?;
     Ok(accepted(&done))
 }
@@ -310,6 +304,18 @@ pub(crate) async fn generate_qr_token(
     .into_response())
 }
 
+/// One audit line per password change (never a password), of the API and of the account
+/// page alike.
+pub(super) fn audit_password_change<T>(p: &tessera_core::Principal, result: &Result<T, Error>) {
+    let outcome = match result {
+        Ok(_) => "success",
+        Err(Error::WrongPassword) => "wrong_password",
+        Err(Error::TooManyAttempts { .. }) => "throttled",
+        Err(e) => e.code(),
+    };
+    tracing::info!(target: "tessera::audit", event = "change_password", profile_id = %p.profile_id, outcome, "authentication");
+}
+
 fn wants_svg(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
@@ -319,12 +325,8 @@ fn wants_svg(headers: &HeaderMap) -> bool {
 }
 
 fn qr_svg(uri: &str) -> Result<Response, ApiError> {
-    let code = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(256, 256)
-        .build();
+    let svg = crate::qr_svg::document(uri)
+        .ok_or_else(|| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -31,17 +31,9 @@ impl PageForm {
         }
     }
 
-    /// Fields `names` (empty when missing); one given twice → the malformed-request page.
+    /// Fields `names` ([`pages::fields`]).
     fn fields<const N: usize>(&self, names: [&'static str; N]) -> Result<[&str; N], PageProblem> {
-        let mut out = [""; N];
-        for (slot, name) in out.iter_mut().zip(names) {
-            *slot = self
-                .form
-                .optional(name)
-                .map_err(|_| PageProblem::Malformed)?
-                .unwrap_or_default();
-        }
-        Ok(out)
+        pages::fields(&self.form, names)
     }
 
     /// The proof of a form whose `interaction` and `csrf` fields are `interaction`, `csrf`.

@@ -5,6 +5,9 @@
 #[path = "../../examples/embed_axum.rs"]
 mod embed_axum;
 
+mod account_browser;
+mod account_pages;
+mod browser_fixture;
 mod conventions;
 mod docs_metrics;
 mod embed_example;

@@ -5,155 +5,28 @@
 //! login page gets nothing (X-Frame-Options / CSP `frame-ancestors`).
 //!
 //! The router runs on real TCP here (`axum::serve` on 127.0.0.1); the application is
-//! registered and its code redeemed through the API over TCP. To run the same test against
-//! the real binary, [`Site`] is the one place to change: start `testkit::binary`'s server
-//! instead (with `[oauth] issuer` its address) and create the users through the API.
+//! registered and its code redeemed through the API over TCP (`browser_fixture.rs`).
 //!
 //! With `TESSERA_SCREENSHOT_DIR` set, the login and consent pages are saved there as PNG
 //! at phone (390×844) and desktop (1280×900) sizes.
 
 #![allow(clippy::too_many_lines)] // scenarios read top to bottom
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::Locator;
-use tessera_core::MemoryStore;
-use tessera_testkit::app::{TestApp, User};
-use tessera_testkit::browser::{self, Browser, Recorder};
-use tessera_testkit::pages::{pkce, query};
+use tessera_testkit::browser::Recorder;
+use tessera_testkit::pages::query;
 use uuid::Uuid;
 
+use crate::browser_fixture::{alert, click, find, frame_source, open, screenshot, type_into};
 use crate::oauth_fixture::params_for;
-
-/// The server under test, reachable over TCP at `base`.
-struct Site {
-    base: String,
-    app: TestApp,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Site {
-    async fn start() -> Self {
-        let (listener, base) = browser::listener().await;
-        let app = TestApp::with_config(Arc::new(MemoryStore::new()), |c| {
-            base.clone_into(&mut c.oauth.issuer);
-        });
-        let server = browser::serve(listener, app.router.clone());
-        Self { base, app, server }
-    }
-
-    async fn user(&self, name: &str) -> User {
-        self.app.active_user(name).await
-    }
-
-    /// Register a public application of `owner` through the API, over TCP.
-    async fn application(&self, owner: &User, redirect_uri: &str) -> Uuid {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{}/oauth-application/register", self.base))
-            .header("X-DPT-AUTHORIZATION", &owner.token)
-            .header("content-type", tessera_testkit::app::FORM)
-            .body(tessera_testkit::app::form(&[
-                ("name", "Example App"),
-                ("redirectUri", redirect_uri),
-                ("scope", "openid profile"),
-                ("clientType", "public"),
-            ]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 202);
-        let command = r.headers()["x-dpt-cab-id"].to_str().unwrap().to_owned();
-        let status: serde_json::Value = http
-            .get(format!("{}/request-status/{command}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status["data"]["result"]["clientId"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-
-    /// Exchange `code` at `/oauth2/token` over TCP (public client, PKCE of the fixture).
-    async fn token(&self, client: Uuid, code: &str, redirect_uri: &str) -> serde_json::Value {
-        let verifier = pkce("fixture").0;
-        let r = reqwest::Client::new()
-            .post(format!("{}/oauth2/token", self.base))
-            .header("content-type", tessera_testkit::app::FORM)
-            .body(tessera_testkit::app::form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("client_id", &client.to_string()),
-                ("code_verifier", &verifier),
-            ]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        r.json().await.unwrap()
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// Wait (at most 20 s) for an element.
-async fn find(b: &Browser, locator: Locator<'_>) -> fantoccini::elements::Element {
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(locator)
-        .await
-        .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
-}
-
-/// Type into the field with id `id`.
-async fn type_into(b: &Browser, id: &str, text: &str) {
-    let field = find(b, Locator::Id(id)).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-/// Click the first button matching `css`.
-async fn click(b: &Browser, css: &str) {
-    find(b, Locator::Css(css)).await.click().await.unwrap();
-}
-
-/// The text of the page's alert box.
-async fn alert(b: &Browser) -> String {
-    find(b, Locator::Css(".alert")).await.text().await.unwrap()
-}
-
-async fn screenshot(b: &Browser, name: &str) {
-    let Some(dir) = std::env::var_os("TESSERA_SCREENSHOT_DIR") else {
-        return;
-    };
-    for (w, h) in [(390, 844), (1280, 900)] {
-        b.client.set_window_size(w, h).await.unwrap();
-        let png = b.client.screenshot().await.unwrap();
-        let path = std::path::Path::new(&dir).join(format!("{name}-{w}x{h}.png"));
-        std::fs::write(&path, png).unwrap();
-    }
-    b.client.set_window_size(1280, 900).await.unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
-    let Some(b) = Browser::start("oauth_browser").await else {
+    let Some((b, site, alice)) = open("oauth_browser").await else {
         return;
     };
-    let site = Site::start().await;
-    let alice = site.user("alice").await;
     let mut app_site = Recorder::start(
         "<!doctype html><html lang=\"en\"><title>Back</title><p id=\"back\">back at the app</p>"
             .to_owned(),
@@ -246,13 +119,7 @@ async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
         app_site.base,
     ))
     .await;
-    b.client
-        .goto(&format!("{}/frames", framing.base))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    b.client.enter_frame(1).await.unwrap();
-    let allowed = b.client.source().await.unwrap();
+    let allowed = frame_source(&b, &format!("{}/frames", framing.base), 1).await;
     assert!(allowed.contains("back at the app"), "{allowed}");
     b.client.enter_parent_frame().await.unwrap();
     b.client.enter_frame(0).await.unwrap();
@@ -289,11 +156,9 @@ async fn a_person_signs_in_approves_and_arrives_back_with_the_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_passwords_and_throttling_in_the_browser() {
-    let Some(b) = Browser::start("oauth_browser").await else {
+    let Some((b, site, alice)) = open("oauth_browser").await else {
         return;
     };
-    let site = Site::start().await;
-    let alice = site.user("alice").await;
     let temporary = tessera_testkit::app::password("temporary");
     site.app
         .engine

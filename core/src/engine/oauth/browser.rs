@@ -20,9 +20,10 @@ use super::interactions::{self, FormProof, InteractionView, Stage};
 use crate::Engine;
 use crate::clock::Timestamp;
 use crate::engine::Issued;
+use crate::engine::credentials::LoginCheck;
 use crate::error::{Error, Result};
 use crate::profile::{ProfileKind, ProfileState};
-use crate::store::ProfileRecord;
+use crate::store::{ProfileRecord, ResolvedToken};
 use crate::token::{TokenDigest, TokenKind};
 
 /// A live browser session.
@@ -69,6 +70,19 @@ impl From<Error> for FrontError {
     }
 }
 
+/// What [`Engine::page_sign_in`] gives.
+pub(in crate::engine) enum PageSignIn {
+    /// A new browser session of `profile`.
+    Session {
+        /// Who signed in.
+        profile: ProfileRecord,
+        /// The session (its token is the cookie).
+        session: Issued,
+    },
+    /// The password was right but is temporary: it must be replaced first.
+    Temporary(LoginCheck),
+}
+
 impl Engine {
     /// A new browser binding (the value of the pages' binding cookie): 32 random bytes,
     /// base64url.
@@ -80,17 +94,8 @@ impl Engine {
     /// The session of a `tsb_` cookie: a live browser token of an active user. Anything
     /// else is [`Error::Unauthorized`].
     pub async fn browser_session(&self, token: &str) -> Result<BrowserSession> {
-        let digest = TokenDigest::of_token(TokenKind::Browser, token)?;
-        let r = self
-            .store
-            .resolve_token(&digest)
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        if r.token_kind != TokenKind::Browser
-            || self.clock.now() >= r.expires_at
-            || r.kind != ProfileKind::User
-            || r.state != ProfileState::Active
-        {
+        let r = self.resolve_browser(token).await?;
+        if r.kind != ProfileKind::User || r.state != ProfileState::Active {
             return Err(Error::Unauthorized);
         }
         Ok(BrowserSession {
@@ -100,12 +105,63 @@ impl Engine {
         })
     }
 
+    /// The live browser token `token` (a `tsb_` cookie) with its profile, in any state;
+    /// anything else is [`Error::Unauthorized`]. One store read.
+    pub(in crate::engine) async fn resolve_browser(&self, token: &str) -> Result<ResolvedToken> {
+        let digest = TokenDigest::of_token(TokenKind::Browser, token)?;
+        let r = self
+            .store
+            .resolve_token(&digest)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if r.token_kind != TokenKind::Browser || self.clock.now() >= r.expires_at {
+            return Err(Error::Unauthorized);
+        }
+        Ok(r)
+    }
+
+    /// A new browser session of `profile`, whose password was just checked
+    /// ([`Engine::issue_checked`]), for `browser_session_ttl_secs`.
+    async fn open_browser_session(&self, profile: &ProfileRecord) -> Result<Issued> {
+        self.issue_checked(
+            profile,
+            TokenKind::Browser,
+            self.cfg.oauth.browser_session_ttl_secs,
+        )
+        .await
+    }
+
     /// End a browser session (a malformed or unknown token is ignored).
     pub async fn browser_sign_out(&self, token: &str) -> Result<()> {
         if let Ok(digest) = TokenDigest::of_token(TokenKind::Browser, token) {
             self.store.revoke_token(&digest, None).await?;
         }
         Ok(())
+    }
+
+    /// The password check of every sign-in page (the OAuth login and the account
+    /// console): [`Engine::check_login`]'s throttle, lock and hash job, then a browser
+    /// session for a profile `admit` lets in. A temporary password opens no session: the
+    /// caller opens what replaces it, then calls [`LoginCheck::succeeded`]. A profile
+    /// `admit` refuses gets its refusal (the password was right: the throttle is reset).
+    pub(in crate::engine) async fn page_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        admit: fn(&ProfileRecord) -> Result<()>,
+    ) -> Result<PageSignIn> {
+        let check = self.check_login(username, password).await?;
+        if check.profile.password_temporary {
+            return Ok(PageSignIn::Temporary(check));
+        }
+        let profile = check.profile.clone();
+        if let Err(e) = admit(&profile) {
+            check.succeeded(self).await;
+            return Err(e);
+        }
+        let session = self.open_browser_session(&profile).await?;
+        check.succeeded(self).await;
+        Ok(PageSignIn::Session { profile, session })
     }
 
     /// The login form of interaction `proof`: check the password (throttled like every
@@ -123,38 +179,25 @@ impl Engine {
             .interactions
             .check(proof, self.clock.now())
             .map_err(FrontError::Page)?;
-        let check = match self.check_login(username, password).await {
-            Ok(c) => c,
+        let signed = match self.page_sign_in(username, password, may_sign_in).await {
+            Ok(s) => s,
             Err(e @ Error::Storage(_)) => return Err(FrontError::Failed(e)),
             Err(e) => return Err(FrontError::Form(e, Box::new(view))),
         };
-        let profile = check.profile.clone();
-        if profile.password_temporary {
-            let session = self.open_challenge(&profile).await?;
-            check.succeeded(self).await;
-            let stage = Stage::NewPassword {
-                username: profile.username.clone(),
-                session,
-            };
-            let view = self
-                .interactions
-                .set_stage(proof.interaction, stage)
-                .ok_or(FrontError::Page(PageProblem::InteractionExpired))?;
-            return Ok(BrowserLogin::NewPasswordRequired(view));
-        }
-        if let Err(e) = may_sign_in(&profile) {
-            // The password was right: the refusal is about the profile.
-            check.succeeded(self).await;
-            return Err(FrontError::Form(e, Box::new(view)));
-        }
-        let session = self
-            .issue_checked(
-                &profile,
-                TokenKind::Browser,
-                self.cfg.oauth.browser_session_ttl_secs,
-            )
-            .await?;
-        check.succeeded(self).await;
+        let (profile, session) = match signed {
+            PageSignIn::Session { profile, session } => (profile, session),
+            PageSignIn::Temporary(check) => {
+                let session = self.open_challenge(&check.profile).await?;
+                let username = check.profile.username.clone();
+                check.succeeded(self).await;
+                let stage = Stage::NewPassword { username, session };
+                let view = self
+                    .interactions
+                    .set_stage(proof.interaction, stage)
+                    .ok_or(FrontError::Page(PageProblem::InteractionExpired))?;
+                return Ok(BrowserLogin::NewPasswordRequired(view));
+            }
+        };
         self.signed_in(proof.interaction, &profile, session).await
     }
 
@@ -203,13 +246,7 @@ impl Engine {
                 .unwrap_or(view);
             return Err(FrontError::Form(e, Box::new(view)));
         }
-        let session = self
-            .issue_checked(
-                &profile,
-                TokenKind::Browser,
-                self.cfg.oauth.browser_session_ttl_secs,
-            )
-            .await?;
+        let session = self.open_browser_session(&profile).await?;
         self.signed_in(proof.interaction, &profile, session).await
     }
 

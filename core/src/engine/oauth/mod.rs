@@ -78,6 +78,7 @@ pub use applications::{
     Application, ApplicationConfiguration, ApplicationRef, ApplicationScope, Consent,
     MAX_APPLICATION_NAME, MAX_REDIRECT_URIS, NewApplication,
 };
+pub(in crate::engine) use browser::PageSignIn;
 pub use clients::{CLIENT_SECRET_PREFIX, ClientSecret, MAX_CLIENT_CREDENTIAL_LEN};
 pub use codes::{CODE_CHALLENGE_LEN, IssuedCode};
 pub use device_client::DEVICE_SECRET_PREFIX;
