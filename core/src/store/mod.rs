@@ -6,11 +6,16 @@
 //! methods, so a backend can make them one transaction; the engine never does
 //! check-then-write across two calls where correctness depends on it.
 
+mod directory;
 mod error;
 mod memory;
 mod oauth;
 mod records;
 
+pub use directory::{
+    DirectoryMember, DirectoryRecord, DirectoryRole, DirectoryStore, InvitationRecord, MemberKey,
+    MembershipLimits, MembershipRecord,
+};
 pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
 pub use oauth::{
@@ -340,6 +345,7 @@ pub trait Store:
     + KeyStore
     + ServerUserStore
     + OAuthStore
+    + DirectoryStore
     + MaintenanceStore
     + std::fmt::Debug
 {
@@ -354,6 +360,7 @@ impl<T> Store for T where
         + KeyStore
         + ServerUserStore
         + OAuthStore
+        + DirectoryStore
         + MaintenanceStore
         + std::fmt::Debug
 {
