@@ -21,12 +21,14 @@
 //! | `users.rs` | server-registered users: [`Engine::upsert_external_user`], [`Engine::external_user`], [`Engine::logout_external_user`] (their field limits in `user_rules.rs`) |
 //! | `throttle.rs` | [`Engine::unlock`] (the credential-check backoff itself is private here) |
 //! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]) |
+//! | `directories/` | directories: organisations of profiles with roles and invitations (its own index in [`directories`], the role table in [`directories::permissions`]) |
 //! | `mod.rs` | [`Engine::now`], [`Engine::hash_queue_depth`], [`Engine::health`], [`Engine::purge_expired`], [`Engine::spawn_purger`] |
 
 mod builder;
 mod commands;
 mod credentials;
 mod devices;
+pub mod directories;
 mod keys;
 mod login;
 mod new_password;
@@ -40,6 +42,10 @@ mod users;
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::{Accepted, CommandEvent};
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
+pub use directories::{
+    DevicePage, Directory, DirectoryClaim, DirectoryDevice, DirectoryLimits, DirectoryOperation,
+    DirectoryProfile, Invitation, InvitationDecision, MemberPage, MemberUpdate, NewDirectoryUser,
+};
 pub use keys::ApiKeyInfo;
 pub use login::{Login, TokenSet};
 pub use reset::RESET_CODE_LEN;
@@ -146,9 +152,16 @@ impl Engine {
         Ok(self.store.ping().await?)
     }
 
-    /// Remove at most `limit` expired tokens, QR tokens and old command records.
+    /// Remove at most `limit` expired tokens, QR tokens, old command records and expired
+    /// directory invitations.
     pub async fn purge_expired(&self, limit: usize) -> Result<usize> {
-        Ok(self.store.purge_expired(self.clock.now(), limit).await?)
+        let now = self.clock.now();
+        let n = self.store.purge_expired(now, limit).await?;
+        let invitations = self
+            .store
+            .purge_expired_invitations(now, limit.saturating_sub(n))
+            .await?;
+        Ok(n + invitations)
     }
 
     /// Spawn a background task that purges `batch` expired records every `every`, until the
