@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::FaultyStore;
 use tessera_core::clock::Timestamp;
 use tessera_core::store::{
-    CommandRecord, DirectoryMember, DirectoryRecord, DirectoryStore, InvitationRecord, MemberKey,
+    CommandRecord, DirectoryMember, DirectoryRecord, DirectoryStore, InvitationRecord,
     MembershipLimits, MembershipRecord, ProfileRecord, Revoke, StoreResult,
 };
 
@@ -76,7 +76,7 @@ impl DirectoryStore for FaultyStore {
     async fn list_members(
         &self,
         directory: Uuid,
-        after: Option<MemberKey>,
+        after: u64,
         limit: usize,
     ) -> StoreResult<Vec<DirectoryMember>> {
         let call = self.inner.list_members(directory, after, limit);
@@ -187,10 +187,5 @@ impl DirectoryStore for FaultyStore {
     ) -> StoreResult<bool> {
         let call = self.inner.decline_invitation(id, profile, now, command);
         self.write("decline_invitation", call).await
-    }
-
-    async fn purge_expired_invitations(&self, now: Timestamp, limit: usize) -> StoreResult<usize> {
-        let call = self.inner.purge_expired_invitations(now, limit);
-        self.write("purge_expired_invitations", call).await
     }
 }

@@ -14,7 +14,9 @@
 //!
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
 //! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
-//! token, 20 takes of one single-use token, 16 creations of one server-registered user) and
+//! token, 20 takes of one single-use token, 16 creations of one server-registered user, 32
+//! registrations of one directory short name, 20 accepts of one invitation, a member
+//! listing walked while members join and leave) and
 //! the engine end to end on the store. Each case panics with its name on failure. [`crash`]
 //! is the SIGKILL harness; [`faulty`] is the one fault-injecting store (one chosen call, or
 //! every call) and, with [`model`], the fault-injection model test;
@@ -44,6 +46,10 @@ pub mod app;
 #[cfg(feature = "http")]
 pub mod binary;
 mod cases_commands;
+mod cases_directories;
+mod cases_directories_engine;
+mod cases_directories_race;
+mod cases_directories_rules;
 mod cases_engine;
 mod cases_external;
 mod cases_race;
@@ -88,6 +94,10 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
+    v.extend(cases_directories::CASES.iter().copied());
+    v.extend(cases_directories_race::CASES.iter().copied());
+    v.extend(cases_directories_engine::CASES.iter().copied());
+    v.extend(cases_directories_rules::CASES.iter().copied());
     v
 }
 

@@ -155,13 +155,7 @@ impl Engine {
     /// Remove at most `limit` expired tokens, QR tokens, old command records and expired
     /// directory invitations.
     pub async fn purge_expired(&self, limit: usize) -> Result<usize> {
-        let now = self.clock.now();
-        let n = self.store.purge_expired(now, limit).await?;
-        let invitations = self
-            .store
-            .purge_expired_invitations(now, limit.saturating_sub(n))
-            .await?;
-        Ok(n + invitations)
+        Ok(self.store.purge_expired(self.clock.now(), limit).await?)
     }
 
     /// Spawn a background task that purges `batch` expired records every `every`, until the

@@ -4,10 +4,12 @@
 //! A directory's short name is unique on the server; a profile is a member of a directory
 //! at most once; the owner's membership (role [`DirectoryRole::Owner`], made with the
 //! directory) can be neither removed nor changed to another role, and no other membership
-//! ever gets that role. Members are listed in the order of their [`MemberKey`]
-//! (`joined_at`, then profile id), which never changes while the membership lives, so a
-//! listing walked page by page with "after this key" never repeats a member and never skips
-//! one that stayed a member throughout.
+//! ever gets that role. Members are listed in join order: every membership stored gets the
+//! next number of its directory's sequence ([`MembershipRecord::seq`], assigned by the
+//! store in the transaction that stores it, never reused), so a listing walked page by page
+//! with "after this number, up to the last number when the walk began" never repeats a
+//! member (one who leaves and joins again gets a new number, past the walk's bound) and
+//! never skips one that stayed a member throughout.
 //!
 //! Every method is atomic; the ones that change several records do it in one transaction,
 //! and write their `command` (see [`super::CommandStore`]) in that same transaction.
@@ -97,6 +99,9 @@ pub struct DirectoryRecord {
     pub updated_at: Timestamp,
     /// Optimistic-concurrency version, +1 per update.
     pub version: u64,
+    /// The last number of the member sequence given out ([`MembershipRecord::seq`]);
+    /// maintained by the store (the value given to a write is ignored).
+    pub last_member_seq: u64,
 }
 
 /// One profile's membership of one directory.
@@ -117,38 +122,14 @@ pub struct MembershipRecord {
     /// The directory created this profile (`create-directory-user`), so its administrators
     /// may set its password. Immutable.
     pub created_by_directory: bool,
-    /// When the profile joined (immutable: the listing order).
+    /// When the profile joined (immutable).
     pub joined_at: Timestamp,
+    /// Its number in the directory's join order (1 for the owner), unique in the directory:
+    /// assigned by the store when the membership is stored (the value given is ignored),
+    /// immutable. The listing order.
+    pub seq: u64,
     /// Optimistic-concurrency version, +1 per update.
     pub version: u64,
-}
-
-impl MembershipRecord {
-    /// The listing key of this membership.
-    #[must_use]
-    pub const fn key(&self) -> MemberKey {
-        MemberKey {
-            joined_at: self.joined_at,
-            profile_id: self.profile_id,
-        }
-    }
-}
-
-/// Where a membership stands in its directory's listing: by `joined_at`, then profile id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MemberKey {
-    /// When the member joined.
-    pub joined_at: Timestamp,
-    /// The member.
-    pub profile_id: Uuid,
-}
-
-impl MemberKey {
-    /// The smallest key (before every membership).
-    pub const MIN: Self = Self {
-        joined_at: Timestamp(i64::MIN),
-        profile_id: Uuid::nil(),
-    };
 }
 
 /// A membership with what the directory shows of its profile, read together.
@@ -200,7 +181,8 @@ pub struct MembershipLimits {
 pub trait DirectoryStore: Send + Sync {
     /// Register a directory, in one transaction: claim its short name, store it and the
     /// owner's membership `owner` (the caller guarantees `owner.directory_id == dir.id`,
-    /// `owner.profile_id == dir.owner` and `owner.role == Owner`). Of N concurrent
+    /// `owner.profile_id == dir.owner` and `owner.role == Owner`), which gets `seq` 1 (and
+    /// the directory `last_member_seq` 1). Of N concurrent
     /// registrations of one short name exactly one succeeds.
     /// Errors: `NotFound` (no owner profile), `Conflict(ShortName)`, `Conflict(Exists)`
     /// (the id is taken), `Conflict(Limit)` (the owner already owns
@@ -218,8 +200,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn get_directory(&self, id: Uuid) -> StoreResult<Option<DirectoryRecord>>;
 
     /// Replace a directory whose stored version is `expected_version` (name and meta; the
-    /// short name, owner and creation time keep their stored values, `version` is written
-    /// as given). Errors: `NotFound`, `VersionMismatch` (nothing written).
+    /// short name, owner, creation time and `last_member_seq` keep their stored values,
+    /// `version` is written as given). Errors: `NotFound`, `VersionMismatch` (nothing written).
     async fn update_directory(
         &self,
         dir: &DirectoryRecord,
@@ -259,18 +241,19 @@ pub trait DirectoryStore: Send + Sync {
         profiles: &[Uuid],
     ) -> StoreResult<Vec<DirectoryMember>>;
 
-    /// At most `limit` members of `directory` whose [`MemberKey`] is after `after` (from
-    /// the first when `None`), in key order, in one consistent read.
+    /// At most `limit` members of `directory` whose `seq` is greater than `after` (from
+    /// the first when 0), in `seq` order, in one consistent read.
     async fn list_members(
         &self,
         directory: Uuid,
-        after: Option<MemberKey>,
+        after: u64,
         limit: usize,
     ) -> StoreResult<Vec<DirectoryMember>>;
 
     /// Create a user profile and its membership of `membership.directory_id` in one
     /// transaction (the caller guarantees `membership.profile_id == profile.id`): the
-    /// username is claimed as by [`super::ProfileStore::create_profile`].
+    /// username is claimed as by [`super::ProfileStore::create_profile`], the membership
+    /// gets the directory's next `seq`.
     /// Errors: `NotFound` (no such directory), `Conflict(Username)`, `Conflict(Exists)`
     /// (the id is taken), `Conflict(PublicKey)`. Nothing is written on an error.
     async fn create_directory_user(
@@ -281,8 +264,8 @@ pub trait DirectoryStore: Send + Sync {
     ) -> StoreResult<()>;
 
     /// Replace the membership of (`m.directory_id`, `m.profile_id`) whose stored version is
-    /// `expected_version` (role, names, meta; `created_by_directory` and `joined_at` keep
-    /// their stored values, `version` is written as given).
+    /// `expected_version` (role, names, meta; `created_by_directory`, `joined_at` and `seq`
+    /// keep their stored values, `version` is written as given).
     /// Errors: `NotFound`, `VersionMismatch`, `Conflict(Owner)` (the stored role is owner
     /// and `m.role` is not, or `m.role` is owner and the stored one is not). Nothing is
     /// written on an error.
@@ -330,7 +313,8 @@ pub trait DirectoryStore: Send + Sync {
         command: Option<&CommandRecord>,
     ) -> StoreResult<()>;
 
-    /// Read an invitation (expired or not).
+    /// Read an invitation (expired or not; expired ones are deleted by
+    /// [`super::MaintenanceStore::purge_expired`]).
     async fn get_invitation(&self, id: Uuid) -> StoreResult<Option<InvitationRecord>>;
 
     /// The invitations of a directory (expired ones included), by creation time, then id.
@@ -345,8 +329,9 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Accept an invitation, in one transaction: the invitation `id` must exist, expire
     /// after `now`, be for `membership.profile_id` (its `invitee`) and of
-    /// `membership.directory_id`; it is deleted and `membership` stored together. Of N
-    /// concurrent accepts of one invitation exactly one succeeds.
+    /// `membership.directory_id`; it is deleted and `membership` stored together, with the
+    /// directory's next `seq`. Of N concurrent accepts of one invitation exactly one
+    /// succeeds.
     /// Errors: `NotFound` (no such live invitation of that profile and directory),
     /// `Conflict(Exists)` (already a member), `Conflict(Limit)` (the profile has
     /// `limits.memberships_per_profile` memberships). Nothing is written on an error.
@@ -368,7 +353,4 @@ pub trait DirectoryStore: Send + Sync {
         now: Timestamp,
         command: Option<&CommandRecord>,
     ) -> StoreResult<bool>;
-
-    /// Delete at most `limit` invitations with `expires_at <= now`; returns how many.
-    async fn purge_expired_invitations(&self, now: Timestamp, limit: usize) -> StoreResult<usize>;
 }

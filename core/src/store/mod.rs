@@ -13,7 +13,7 @@ mod oauth;
 mod records;
 
 pub use directory::{
-    DirectoryMember, DirectoryRecord, DirectoryRole, DirectoryStore, InvitationRecord, MemberKey,
+    DirectoryMember, DirectoryRecord, DirectoryRole, DirectoryStore, InvitationRecord,
     MembershipLimits, MembershipRecord,
 };
 pub use error::{Conflict, StoreError};
@@ -329,8 +329,9 @@ pub trait MaintenanceStore: Send + Sync {
     /// Cheap read that fails when the store cannot serve.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Delete at most `limit` expired records (tokens, QR tokens and OAuth grants with
-    /// `expires_at <= now`, command records past their retention). Never removes a record
+    /// Delete at most `limit` expired records (tokens, QR tokens, OAuth grants and
+    /// directory invitations with `expires_at <= now`, command records past their
+    /// retention). Never removes a record
     /// that expires after `now`. Returns how many were removed.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize>;
 }

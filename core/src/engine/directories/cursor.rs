@@ -1,20 +1,23 @@
 //! The opaque cursors of the member listing.
 //!
-//! A walk over a directory's members starts at some second `start`; it lists, in
-//! [`MemberKey`] order, the members who joined at or before `start`. A cursor carries
-//! `start` and the key of the last member listed, so the next page begins strictly after
-//! it. Keys never change while a membership lives, hence:
+//! Members are listed in join order ([`MembershipRecord::seq`]: every membership stored gets
+//! its directory's next number, and keeps it while it lives). A walk starts by reading the
+//! directory's last number (`bound`) and lists the members numbered up to it; a cursor
+//! carries `bound` and the number of the last member listed, so the next page begins
+//! strictly after it. Hence:
 //!
 //! - no member is listed twice in one walk (the position only moves forward, and a member
-//!   who leaves and joins again has a new `joined_at`, after `start`);
-//! - every member present for the whole walk is listed (its key lies between the first
-//!   page and `start`, and nobody's leaving moves it).
+//!   who leaves and joins again gets a new number, past `bound`);
+//! - every member present for the whole walk is listed (its number lies between the first
+//!   page and `bound`, and nobody's leaving moves it).
 //!
-//! The cursor is `base64url(1 ‖ start ‖ joined_at ‖ profile_id ‖ tag)` (49 bytes, 66
-//! characters): `start` and `joined_at` as big-endian i64, `tag` the first 16 bytes of a
-//! keyed BLAKE2b over the directory id and the fields before it, with a key derived from the
-//! server key. So a cursor cannot be forged, edited, or replayed on another directory: any
-//! of those is a `validation_failed` on `cursor`.
+//! The cursor is `base64url(1 ‖ bound ‖ after ‖ tag)` (33 bytes, 44 characters): `bound`
+//! and `after` as big-endian u64, `tag` the first 16 bytes of a keyed BLAKE2b (keyed with
+//! the server key's seed, under its own personalisation) over the directory id and the
+//! fields before it. So a cursor cannot be forged, edited, or replayed on another
+//! directory: any of those is a `validation_failed` on `cursor`.
+//!
+//! [`MembershipRecord::seq`]: crate::store::MembershipRecord::seq
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,25 +26,23 @@ use blake2::digest::Mac as _;
 use blake2::digest::consts::U16;
 use uuid::Uuid;
 
-use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::store::MemberKey;
 
 const VERSION: u8 = 1;
-const BODY: usize = 1 + 8 + 8 + 16;
+const BODY: usize = 1 + 8 + 8;
 const LEN: usize = BODY + 16;
 /// Length of a cursor's text.
-const TEXT_LEN: usize = 66;
+const TEXT_LEN: usize = 44;
 /// BLAKE2b personalisation: what the key is used for.
 const PERSONAL: &[u8] = b"tessera-cursor1";
 
 /// Where a walk over a directory's members stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Cursor {
-    /// The walk lists members who joined at or before this second.
-    pub(super) start: Timestamp,
-    /// The last member listed.
-    pub(super) after: MemberKey,
+    /// The walk lists members numbered up to this.
+    pub(super) bound: u64,
+    /// The number of the last member listed.
+    pub(super) after: u64,
 }
 
 /// The keyed BLAKE2b of `directory ‖ body` (a 32-byte key and a 15-byte personalisation
@@ -58,9 +59,8 @@ impl Cursor {
     pub(super) fn encode(&self, key: &[u8; 32], directory: Uuid) -> Result<String> {
         let mut raw = [0u8; LEN];
         raw[0] = VERSION;
-        raw[1..9].copy_from_slice(&self.start.0.to_be_bytes());
-        raw[9..17].copy_from_slice(&self.after.joined_at.0.to_be_bytes());
-        raw[17..33].copy_from_slice(self.after.profile_id.as_bytes());
+        raw[1..9].copy_from_slice(&self.bound.to_be_bytes());
+        raw[9..17].copy_from_slice(&self.after.to_be_bytes());
         let tag = mac(key, directory, &raw[..BODY])
             .ok_or_else(|| Error::Config("cursor key".into()))?
             .finalize()
@@ -83,19 +83,14 @@ impl Cursor {
             .ok_or_else(invalid)?
             .verify_slice(&raw[BODY..])
             .map_err(|_| invalid())?;
-        let i64_at = |i: usize| {
+        let u64_at = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&raw[i..i + 8]);
-            i64::from_be_bytes(b)
+            u64::from_be_bytes(b)
         };
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&raw[17..33]);
         Ok(Self {
-            start: Timestamp(i64_at(1)),
-            after: MemberKey {
-                joined_at: Timestamp(i64_at(9)),
-                profile_id: Uuid::from_bytes(id),
-            },
+            bound: u64_at(1),
+            after: u64_at(9),
         })
     }
 }
@@ -106,11 +101,8 @@ mod tests {
 
     fn sample() -> Cursor {
         Cursor {
-            start: Timestamp(1_700_000_000),
-            after: MemberKey {
-                joined_at: Timestamp(1_600_000_000),
-                profile_id: Uuid::from_u128(0x1234),
-            },
+            bound: 1_700_000_000,
+            after: 0x1234,
         }
     }
 
@@ -131,7 +123,7 @@ mod tests {
         refused(&text[1..], &key, dir);
         refused(&format!("{text}A"), &key, dir);
         refused(&"A".repeat(TEXT_LEN), &key, dir);
-        refused(&"é".repeat(33), &key, dir);
+        refused(&"é".repeat(22), &key, dir);
         // every single-character edit is caught
         for i in 0..text.len() {
             let mut b = text.clone().into_bytes();

@@ -178,6 +178,7 @@ impl Engine {
             meta: None,
             created_by_directory: false,
             joined_at: now,
+            seq: 0,
             version: 1,
         };
         let command = self.new_command(Some(principal.profile_id), "Invitation accepted", result);

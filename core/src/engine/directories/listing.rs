@@ -62,7 +62,8 @@ impl Engine {
 
     /// One page of the directory's members (members only): `limit` 1–500 (default 100),
     /// from the start or after `cursor` (a `next_cursor` this listing returned, for this
-    /// directory). A walk lists the members who joined before its first page, each once.
+    /// directory). A walk lists the members who joined before its first page, each once, in join
+    /// order.
     /// Errors: `validation_failed` on `limit` or `cursor` (forged, edited, or of another
     /// directory), `NotFound`.
     pub async fn list_directory_members(
@@ -91,16 +92,24 @@ impl Engine {
     ) -> Result<(Vec<DirectoryMember>, Option<String>)> {
         let limit = rules::page_size(limit)?;
         let key = self.server_key().await?.seed();
-        let (start, after) = match cursor {
-            None => (self.clock.now(), None),
-            Some(text) => {
-                let c = Cursor::decode(text, &key, directory)?;
-                (c.start, Some(c.after))
-            }
+        let cursor = match cursor {
+            Some(text) => Cursor::decode(text, &key, directory)?,
+            None => Cursor {
+                bound: self
+                    .store
+                    .get_directory(directory)
+                    .await?
+                    .ok_or(Error::NotFound)?
+                    .last_member_seq,
+                after: 0,
+            },
         };
-        let mut rows = self.store.list_members(directory, after, limit + 1).await?;
-        // In key order, so everyone after the first late joiner joined late too.
-        if let Some(late) = rows.iter().position(|m| m.membership.joined_at > start) {
+        let mut rows = self
+            .store
+            .list_members(directory, cursor.after, limit + 1)
+            .await?;
+        // In join order, so everyone after the first late joiner joined late too.
+        if let Some(late) = rows.iter().position(|m| m.membership.seq > cursor.bound) {
             rows.truncate(late);
         }
         let next = if rows.len() > limit {
@@ -108,8 +117,8 @@ impl Engine {
             rows.last()
                 .map(|m| {
                     Cursor {
-                        start,
-                        after: m.membership.key(),
+                        bound: cursor.bound,
+                        after: m.membership.seq,
                     }
                     .encode(&key, directory)
                 })

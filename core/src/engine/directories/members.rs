@@ -48,6 +48,7 @@ impl Engine {
             meta: None,
             created_by_directory: true,
             joined_at: profile.created_at,
+            seq: 0,
             version: 1,
         };
         let command = self.new_command(

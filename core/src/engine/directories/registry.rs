@@ -37,6 +37,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
             version: 1,
+            last_member_seq: 0,
         };
         let owner = MembershipRecord {
             directory_id: dir.id,
@@ -47,6 +48,7 @@ impl Engine {
             meta: None,
             created_by_directory: false,
             joined_at: now,
+            seq: 0,
             version: 1,
         };
         let command = self.new_command(

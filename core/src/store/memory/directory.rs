@@ -1,7 +1,7 @@
 //! `DirectoryStore` on the in-memory maps: directories with a short-name index, memberships
 //! by (directory, profile) with the listing order and a per-profile index, invitations.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -11,8 +11,8 @@ use crate::clock::Timestamp;
 use crate::profile::ProfileKind;
 use crate::store::{
     CommandRecord, Conflict, DirectoryMember, DirectoryRecord, DirectoryRole, DirectoryStore,
-    InvitationRecord, MemberKey, MembershipLimits, MembershipRecord, ProfileRecord, Revoke,
-    StoreError, StoreResult,
+    InvitationRecord, MembershipLimits, MembershipRecord, ProfileRecord, Revoke, StoreError,
+    StoreResult,
 };
 
 /// The directory maps of [`Inner`].
@@ -22,8 +22,8 @@ pub(super) struct Maps {
     short_names: HashMap<String, Uuid>,
     /// (directory, profile) → membership.
     members: HashMap<(Uuid, Uuid), MembershipRecord>,
-    /// The listing order of each directory's members.
-    order: BTreeSet<(Uuid, MemberKey)>,
+    /// (directory, seq) → profile: the listing order of each directory's members.
+    order: BTreeMap<(Uuid, u64), Uuid>,
     /// profile → the directories it is a member of.
     by_profile: HashMap<Uuid, BTreeSet<Uuid>>,
     invitations: HashMap<Uuid, InvitationRecord>,
@@ -56,21 +56,42 @@ impl Maps {
         Ok(())
     }
 
-    /// Insert a membership and index it (the caller checked it is new).
+    /// Insert a membership with its directory's next `seq` and index it (the caller checked
+    /// that the directory exists and the membership is new).
     fn insert_member(&mut self, m: &MembershipRecord) {
-        self.order.insert((m.directory_id, m.key()));
+        let Some(dir) = self.directories.get_mut(&m.directory_id) else {
+            return;
+        };
+        dir.last_member_seq += 1;
+        let mut m = m.clone();
+        m.seq = dir.last_member_seq;
+        self.order.insert((m.directory_id, m.seq), m.profile_id);
         self.by_profile
             .entry(m.profile_id)
             .or_default()
             .insert(m.directory_id);
-        self.members
-            .insert((m.directory_id, m.profile_id), m.clone());
+        self.members.insert((m.directory_id, m.profile_id), m);
+    }
+
+    /// Delete at most `limit` invitations with `expires_at <= now`; returns how many.
+    pub(super) fn purge_invitations(&mut self, now: Timestamp, limit: usize) -> usize {
+        let expired: Vec<Uuid> = self
+            .invitations
+            .values()
+            .filter(|i| i.expires_at <= now)
+            .map(|i| i.id)
+            .take(limit)
+            .collect();
+        for id in &expired {
+            self.invitations.remove(id);
+        }
+        expired.len()
     }
 
     /// Delete a membership and its index entries.
     fn remove_member(&mut self, directory: Uuid, profile: Uuid) -> Option<MembershipRecord> {
         let m = self.members.remove(&(directory, profile))?;
-        self.order.remove(&(directory, m.key()));
+        self.order.remove(&(directory, m.seq));
         if let Some(set) = self.by_profile.get_mut(&profile) {
             set.remove(&directory);
             if set.is_empty() {
@@ -119,7 +140,9 @@ impl DirectoryStore for MemoryStore {
         }
         d.check_limits(dir.owner, DirectoryRole::Owner, limits)?;
         d.short_names.insert(dir.short_name.clone(), dir.id);
-        d.directories.insert(dir.id, dir.clone());
+        let mut stored = dir.clone();
+        stored.last_member_seq = 0;
+        d.directories.insert(dir.id, stored);
         d.insert_member(owner);
         g.record(command);
         Ok(())
@@ -148,6 +171,7 @@ impl DirectoryStore for MemoryStore {
         new.short_name.clone_from(&stored.short_name);
         new.owner = stored.owner;
         new.created_at = stored.created_at;
+        new.last_member_seq = stored.last_member_seq;
         *stored = new;
         g.record(command);
         Ok(())
@@ -166,9 +190,8 @@ impl DirectoryStore for MemoryStore {
         d.short_names.remove(&dir.short_name);
         let members: Vec<Uuid> = d
             .order
-            .range((id, MemberKey::MIN)..)
-            .take_while(|(dir, _)| *dir == id)
-            .map(|(_, k)| k.profile_id)
+            .range((id, 0)..=(id, u64::MAX))
+            .map(|(_, p)| *p)
             .collect();
         for p in members {
             d.remove_member(id, p);
@@ -228,18 +251,18 @@ impl DirectoryStore for MemoryStore {
     async fn list_members(
         &self,
         directory: Uuid,
-        after: Option<MemberKey>,
+        after: u64,
         limit: usize,
     ) -> StoreResult<Vec<DirectoryMember>> {
         let g = self.read();
         let d = &g.directories;
-        let start = after.unwrap_or(MemberKey::MIN);
+        if after == u64::MAX {
+            return Ok(Vec::new());
+        }
         Ok(d.order
-            .range((directory, start)..)
-            .take_while(|(dir, _)| *dir == directory)
-            .filter(|(_, k)| after.is_none_or(|a| *k > a))
+            .range((directory, after + 1)..=(directory, u64::MAX))
             .take(limit)
-            .filter_map(|(_, k)| d.members.get(&(directory, k.profile_id)))
+            .filter_map(|(_, p)| d.members.get(&(directory, *p)))
             .filter_map(|m| g.member_view(m))
             .collect())
     }
@@ -285,6 +308,7 @@ impl DirectoryStore for MemoryStore {
         let mut new = m.clone();
         new.created_by_directory = stored.created_by_directory;
         new.joined_at = stored.joined_at;
+        new.seq = stored.seq;
         *stored = new;
         g.record(command);
         Ok(())
@@ -441,21 +465,5 @@ impl DirectoryStore for MemoryStore {
         d.invitations.remove(&id);
         g.record(command);
         Ok(true)
-    }
-
-    async fn purge_expired_invitations(&self, now: Timestamp, limit: usize) -> StoreResult<usize> {
-        let mut g = self.write();
-        let d = &mut g.directories;
-        let expired: Vec<Uuid> = d
-            .invitations
-            .values()
-            .filter(|i| i.expires_at <= now)
-            .map(|i| i.id)
-            .take(limit)
-            .collect();
-        for id in &expired {
-            d.invitations.remove(id);
-        }
-        Ok(expired.len())
     }
 }

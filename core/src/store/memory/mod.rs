@@ -443,6 +443,7 @@ impl MaintenanceStore for MemoryStore {
         for id in &grants {
             n += usize::from(g.grants.remove(id).is_some());
         }
+        n += g.directories.purge_invitations(now, limit - n);
         Ok(n)
     }
 }
