@@ -82,6 +82,13 @@ impl<'a, F: Fields + ?Sized> FieldValue<'a, F> for Option<&'a str> {
     }
 }
 
+/// A repeatable form field: every value, in body order (none → empty).
+impl<'a> FieldValue<'a, Form> for Vec<&'a str> {
+    fn read(src: &'a Form, name: &'static str) -> Result<Self, ApiError> {
+        Ok(src.all(name))
+    }
+}
+
 /// An optional JSON boolean.
 impl<'a> FieldValue<'a, JsonBody> for Option<bool> {
     fn read(src: &'a JsonBody, name: &'static str) -> Result<Self, ApiError> {

@@ -79,6 +79,15 @@ impl Form {
         }
     }
 
+    /// Every value of the repeatable field `name`, in body order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// The values of `names`, each required exactly once. Every missing or duplicated field
     /// is reported in one 422.
     pub fn required<const N: usize>(

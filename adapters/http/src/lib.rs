@@ -33,6 +33,7 @@ mod health;
 mod json;
 pub mod metrics;
 pub mod openapi;
+mod query;
 mod reply;
 mod request_id;
 mod routes;
@@ -145,6 +146,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
     let mut app = routes::profile::routes()
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
+        .merge(routes::directory::routes())
         .merge(routes::utility::routes())
         .merge(routes::token_api::routes())
         .merge(routes::password_reset::routes())

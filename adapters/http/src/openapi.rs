@@ -9,7 +9,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
-use super::routes::{device, jwks, keys, password_reset, profile, token_api, users, utility};
+use super::routes::{
+    device, directory, jwks, keys, password_reset, profile, token_api, users, utility,
+};
 
 /// The document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
@@ -44,7 +46,18 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         token_api::login, token_api::token_refresh, token_api::token_revoke,
         password_reset::forgot_password, password_reset::forgot_password_confirm,
         token_api::change_password, token_api::new_password_required, jwks::jwks,
-        users::upsert, users::read_user, users::logout
+        users::upsert, users::read_user, users::logout,
+        directory::register_directory, directory::retrieve_owned_directories,
+        directory::retrieve_assigned_directories, directory::retrieve_directory,
+        directory::store_directory_meta, directory::remove_directory,
+        directory::members::create_directory_user, directory::members::update_user_information,
+        directory::members::set_profile_password,
+        directory::members::retrieve_directory_profile, directory::members::list_directory_users,
+        directory::members::directory_profiles_info, directory::members::change_role,
+        directory::members::remove_member, directory::invitations::invite_profile,
+        directory::invitations::list_directory_invites,
+        directory::invitations::process_invitation, directory::devices::create_profile_device,
+        directory::devices::list_directory_devices
     ),
     components(schemas(ErrorBody)),
     modifiers(&TokenScheme),
@@ -52,6 +65,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "profile", description = "Profiles and sessions"),
         (name = "public-key", description = "Ed25519 public keys"),
         (name = "device", description = "Device onboarding and management"),
+        (name = "directory", description = "Directories: organisations of profiles with roles (owner, admin, member) and invitations. A profile that is not a member gets 404 for everything of a directory"),
         (name = "channel", description = "The WebSocket command channel"),
         (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
         (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),

@@ -2,6 +2,7 @@
 //! engine call and maps the result.
 
 pub(super) mod device;
+pub(super) mod directory;
 pub(super) mod jwks;
 pub(super) mod keys;
 pub(super) mod password_reset;

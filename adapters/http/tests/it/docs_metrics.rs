@@ -6,8 +6,8 @@ use axum::http::{Method, StatusCode};
 use common::{TestApp, password};
 
 /// Every route of the router (API.md Utility, Profile, Public key, Device onboarding, Token
-/// API, Server-registered users).
-const ROUTES: [(&str, &str); 36] = [
+/// API, Server-registered users, Directories).
+const ROUTES: [(&str, &str); 55] = [
     ("post", "/profile/register-profile"),
     ("post", "/profile/authenticate"),
     ("get", "/profile/retrieve-profile-id"),
@@ -47,6 +47,25 @@ const ROUTES: [(&str, &str); 36] = [
     ("put", "/v1/users/{externalId}"),
     ("get", "/v1/users/{externalId}"),
     ("delete", "/v1/users/{externalId}/tokens"),
+    ("post", "/directory/register-directory"),
+    ("get", "/directory/retrieve-owned-directories"),
+    ("get", "/directory/retrieve-assigned-directories"),
+    ("get", "/directory/retrieve-directory/{directoryId}"),
+    ("post", "/directory/store-directory-meta"),
+    ("post", "/directory/remove-directory"),
+    ("post", "/directory/create-directory-user"),
+    ("post", "/directory/update-user-information"),
+    ("post", "/directory/set-profile-password"),
+    ("get", "/directory/retrieve-directory-profile"),
+    ("get", "/directory/list-directory-users"),
+    ("post", "/directory/directory-profiles-info"),
+    ("post", "/directory/change-role"),
+    ("post", "/directory/remove-member"),
+    ("post", "/directory/invite-profile"),
+    ("get", "/directory/list-directory-invites"),
+    ("post", "/directory/process-invitation"),
+    ("post", "/directory/create-profile-device"),
+    ("get", "/directory/list-directory-devices"),
 ];
 
 /// The operations of the document's `paths`, checking that their ids are unique.
@@ -94,6 +113,7 @@ async fn openapi_documents_every_route_field_and_error() {
         let concrete = path
             .replace("{deviceIdentifier}", "x")
             .replace("{commandId}", "x")
+            .replace("{directoryId}", "x")
             .replace("{externalId}", "x");
         let r = match method {
             "get" => app.get(&concrete, None).await,

@@ -6,10 +6,12 @@
 mod embed_axum;
 
 mod conventions;
+mod directories;
 mod docs_metrics;
 mod embed_example;
 mod error_paths;
 mod openapi_contract;
+mod openapi_directory;
 mod openapi_replies;
 mod server;
 mod state_guards;

@@ -494,6 +494,8 @@ async fn every_reply_matches_its_documented_response() {
         c.check("delete", logout, &r);
     }
 
+    super::openapi_directory::check_directory_replies(&app, &mut c).await;
+
     c.all_operations_checked();
     assert!(c.checked.len() > 100, "{}", c.checked.len());
 }
