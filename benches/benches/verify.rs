@@ -8,6 +8,13 @@
 //!   fixture stays there in the schema `tessera_bench_1000000`; loading it the first time
 //!   takes about half a minute) and says it is skipped otherwise;
 //! - `verify_scale`: `tessera_redb_10k`, `tessera_redb_1m`.
+//! - `oauth` (redb, in a temp dir; production engine settings, no password work):
+//!   `token_authorization_code` (a code issued for an active user, then exchanged with PKCE
+//!   S256: two durable writes, no id token), `token_authorization_code_openid` (the same
+//!   with `openid`: plus an RS256 id token), `introspect` (RFC 7662 by the client: its
+//!   authentication, then one `resolve_oauth`), `verify_access` (the in-process check of an
+//!   access token, `Engine::verify_oauth_access`: one `resolve_oauth`). Compare with
+//!   `verify/jwt_hs256`, which runs in the same run.
 //!
 //! Each store is built once per run in a temp dir (its build time printed) and shared by the
 //! benchmarks that use it.
@@ -23,8 +30,13 @@ use pasetors::token::UntrustedToken;
 use pasetors::version4::V4;
 use pasetors::{Local, Public};
 use serde::{Deserialize, Serialize};
-use tessera_benches::{Fixtures, SAMPLE, Sample, engine, open_postgres, run, runtime};
+use tessera_benches::{
+    Fixtures, SAMPLE, Sample, engine, open_durable, open_postgres, run, runtime, temp_dir,
+};
 use tessera_core::Engine;
+use tessera_core::engine::oauth::{ClientAuth, CodeExchange, CodeRequest, Introspector};
+use tessera_core::store::{IdTokenAlg, OAuthClientRecord, ProfileRecord, Store};
+use tessera_core::{Clock as _, ProfileKind, ProfileState, SystemClock, TokenDigest};
 
 const TOTAL: usize = 1_000_000;
 
@@ -204,6 +216,146 @@ fn peers(c: &mut Criterion) {
     g.finish();
 }
 
+/// The OAuth fixture: a redb engine with an active user and a confidential application,
+/// and one live access token.
+struct OAuthBench {
+    engine: Arc<Engine>,
+    user: uuid::Uuid,
+    client: ClientAuth,
+    client_id: uuid::Uuid,
+    verifier: String,
+    challenge: String,
+    access: String,
+    _dir: tempfile::TempDir,
+}
+
+const BENCH_SECRET: &str = "tsx_benchbenchbenchbenchbenchbenchbenchbench";
+const BENCH_REDIRECT: &str = "https://app.example/cb";
+
+fn oauth_fixture(rt: &tokio::runtime::Runtime) -> OAuthBench {
+    let dir = temp_dir("oauth");
+    let store: Arc<dyn Store> = open_durable("redb", dir.path());
+    let engine = engine(Arc::clone(&store));
+    let now = SystemClock.now();
+    let user = ProfileRecord {
+        id: uuid::Uuid::new_v4(),
+        kind: ProfileKind::User,
+        username: "bench-oauth".into(),
+        password_hash: None,
+        password_temporary: false,
+        state: ProfileState::Active,
+        public_key: None,
+        owner: None,
+        device: None,
+        environments: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let client_id = uuid::Uuid::new_v4();
+    let app = OAuthClientRecord {
+        id: client_id,
+        owner: user.id,
+        name: "bench app".into(),
+        confidential: true,
+        redirect_uris: vec![BENCH_REDIRECT.into()],
+        scopes: vec!["openid".into(), "profile".into()],
+        id_token_alg: IdTokenAlg::Rs256,
+        secret: Some(TokenDigest::of(BENCH_SECRET)),
+        pending_secret: None,
+        first_party: false,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let client = ClientAuth {
+        client_id: client_id.to_string(),
+        secret: Some(BENCH_SECRET.into()),
+    };
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned();
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned();
+    let access = rt.block_on(async {
+        store.create_profile(&user, None).await.expect("user");
+        store.create_client(&app, None).await.expect("client");
+        // the RSA key is made once per store: not in the measurement
+        engine.oauth_jwks().await.expect("keys");
+        let t = engine
+            .client_credentials(&client, Some("profile"))
+            .await
+            .expect("client_credentials");
+        t.access_token.expose().to_owned()
+    });
+    OAuthBench {
+        engine,
+        user: user.id,
+        client,
+        client_id,
+        verifier,
+        challenge,
+        access,
+        _dir: dir,
+    }
+}
+
+impl OAuthBench {
+    /// Issue a code with `scopes` and exchange it.
+    async fn code_flow(&self, scopes: &[&str]) {
+        let req = CodeRequest {
+            client_id: self.client_id,
+            redirect_uri: BENCH_REDIRECT.into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            code_challenge: Some(self.challenge.clone()),
+            nonce: None,
+            auth_time: SystemClock.now(),
+        };
+        let code = self.engine.issue_code(self.user, &req).await.expect("code");
+        let ex = CodeExchange {
+            code: code.code.expose(),
+            redirect_uri: Some(BENCH_REDIRECT),
+            code_verifier: Some(&self.verifier),
+        };
+        self.engine
+            .exchange_code(&self.client, &ex)
+            .await
+            .expect("tokens");
+    }
+}
+
+fn oauth(c: &mut Criterion) {
+    let rt = runtime();
+    // Built on the first sample, so a filtered-out run builds nothing.
+    let fx: std::cell::OnceCell<OAuthBench> = std::cell::OnceCell::new();
+    let mut g = c.benchmark_group("oauth");
+    g.sample_size(20);
+    g.bench_function("token_authorization_code", |b| {
+        let f = fx.get_or_init(|| oauth_fixture(&rt));
+        b.iter(|| rt.block_on(f.code_flow(&["profile"])));
+    });
+    g.bench_function("token_authorization_code_openid", |b| {
+        let f = fx.get_or_init(|| oauth_fixture(&rt));
+        b.iter(|| rt.block_on(f.code_flow(&["openid", "profile"])));
+    });
+    g.finish();
+    let mut g = c.benchmark_group("oauth");
+    g.bench_function("introspect", |b| {
+        let f = fx.get_or_init(|| oauth_fixture(&rt));
+        // the client's check reads its record off the runtime's blocking pool (redb),
+        // so this one runs on the runtime
+        b.iter(|| {
+            let caller = Introspector::Client(&f.client);
+            rt.block_on(f.engine.introspect(caller, black_box(&f.access)))
+                .expect("introspect")
+                .expect("active")
+        });
+    });
+    g.bench_function("verify_access", |b| {
+        let f = fx.get_or_init(|| oauth_fixture(&rt));
+        b.iter(|| run(&rt, f.engine.verify_oauth_access(black_box(&f.access))).expect("active"));
+    });
+    g.finish();
+    drop(fx);
+}
+
 // `criterion_main!` with the run's fixtures: built on first use, shared by the groups,
 // their temp dirs removed at the end.
 fn main() {
@@ -211,6 +363,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     tessera(&mut c, &fixtures);
     peers(&mut c);
+    oauth(&mut c);
     scale(&mut c, &fixtures);
     drop(fixtures);
     c.final_summary();

@@ -84,18 +84,40 @@ impl IdTokenKey {
             .map_err(|e| Error::Config(format!("id token signing failed: {e}")))
     }
 
+    /// Sign any claims object (OpenID id tokens) with this key, `kid` in the header.
+    pub(crate) fn sign_claims(&self, claims: &Value) -> Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| Error::Config(format!("id token signing failed: {e}")))
+    }
+
+    /// The key id (RFC 7638 thumbprint).
+    pub(crate) fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key that verifies what [`IdTokenKey::sign_claims`] signed.
+    pub(crate) fn decoding_key(&self) -> Result<jsonwebtoken::DecodingKey> {
+        jsonwebtoken::DecodingKey::from_ed_components(&self.x)
+            .map_err(|e| Error::Config(format!("server key unusable: {e}")))
+    }
+
+    /// The public JWK (OKP, Ed25519).
+    pub(crate) fn jwk(&self) -> Value {
+        json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self.x,
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        })
+    }
+
     /// The JWK Set with the one verification key.
     pub(crate) fn jwks(&self) -> Value {
-        json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": self.x,
-                "kid": self.kid,
-                "alg": "EdDSA",
-                "use": "sig",
-            }]
-        })
+        json!({ "keys": [self.jwk()] })
     }
 }
 

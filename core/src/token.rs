@@ -421,7 +421,7 @@ mod tests {
             assert_eq!(TokenKind::from_tag(k.tag()), Some(*k));
         }
         assert_eq!(TokenKind::from_tag(0), None);
-        assert_eq!(TokenKind::from_tag(8), None);
+        assert_eq!(TokenKind::from_tag(14), None);
     }
 
     #[test]

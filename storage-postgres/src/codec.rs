@@ -7,8 +7,9 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
-    ResolvedToken, ServerUserRecord, StoreResult, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, ConsentRecord, DeviceInfo, DeviceRoles, IdTokenAlg,
+    OAuthClientRecord, OAuthGrantRecord, ProfileRecord, QrRecord, ResolvedToken, ServerUserRecord,
+    StoreResult, ThrottleRecord, TokenRecord,
 };
 use tessera_core::{ProfileKind, ProfileState, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
@@ -34,6 +35,20 @@ pub(crate) const COMMAND_COLUMNS: &str =
 pub(crate) const SERVER_USER_COLUMNS: &str =
     "external_id, profile_id, email, metadata, created_at, updated_at";
 
+/// The columns of `oauth_clients` that [`client`] reads.
+pub(crate) const CLIENT_COLUMNS: &str = "id, owner_id, name, confidential, redirect_uris, \
+    scopes, id_token_alg, secret, pending_secret, first_party, created_at, updated_at, version";
+
+/// The columns of `oauth_grants g` that [`grant`] reads, named `g_…` so that they can be
+/// selected beside a token's and a profile's.
+pub(crate) const GRANT_COLUMNS: &str = "g.id AS g_id, g.client_id AS g_client_id, \
+    g.profile_id AS g_profile_id, g.scopes AS g_scopes, g.redirect_uri AS g_redirect_uri, \
+    g.code_challenge AS g_code_challenge, g.nonce AS g_nonce, g.auth_time AS g_auth_time, \
+    g.created_at AS g_created_at, g.expires_at AS g_expires_at";
+
+/// The columns of `oauth_consents` that [`consent`] reads.
+pub(crate) const CONSENT_COLUMNS: &str = "profile_id, client_id, scopes, granted_at";
+
 /// Profile kind as stored: core's [`ProfileKind::tag`] as `smallint`.
 pub(crate) fn kind_to_i16(k: ProfileKind) -> i16 {
     i16::from(k.tag())
@@ -55,6 +70,15 @@ fn state_from_i16(n: i16) -> Option<ProfileState> {
 /// Token kind as stored.
 pub(crate) fn token_kind_to_i16(k: TokenKind) -> i16 {
     i16::from(k.tag())
+}
+
+/// An application's id token algorithm as stored: core's [`IdTokenAlg::tag`].
+pub(crate) fn alg_to_i16(a: IdTokenAlg) -> i16 {
+    i16::from(a.tag())
+}
+
+fn alg_from_i16(n: i16) -> Option<IdTokenAlg> {
+    u8::try_from(n).ok().and_then(IdTokenAlg::from_tag)
 }
 
 /// A `u64` version or counter as `bigint`.
@@ -243,6 +267,59 @@ pub(crate) fn server_user(row: &PgRow) -> StoreResult<ServerUserRecord> {
     })
 }
 
+/// An `oauth_clients` row (columns [`CLIENT_COLUMNS`]).
+pub(crate) fn client(row: &PgRow) -> StoreResult<OAuthClientRecord> {
+    let id: Uuid = get(row, "id")?;
+    let bad = |what: &str| corrupt("oauth_clients", id, what);
+    let alg: i16 = get(row, "id_token_alg")?;
+    let secret = get::<Option<Vec<u8>>>(row, "secret")?
+        .map(|d| <[u8; 32]>::try_from(d.as_slice()).map(TokenDigest))
+        .transpose()
+        .map_err(|_| bad("a secret digest is not 32 bytes"))?;
+    Ok(OAuthClientRecord {
+        id,
+        owner: get(row, "owner_id")?,
+        name: get(row, "name")?,
+        confidential: get(row, "confidential")?,
+        redirect_uris: get(row, "redirect_uris")?,
+        scopes: get(row, "scopes")?,
+        id_token_alg: alg_from_i16(alg)
+            .ok_or_else(|| bad(&format!("unknown id token algorithm {alg}")))?,
+        secret,
+        pending_secret: get(row, "pending_secret")?,
+        first_party: get(row, "first_party")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        updated_at: Timestamp(get(row, "updated_at")?),
+        version: version_of(get(row, "version")?, "oauth_clients", id)?,
+    })
+}
+
+/// An `oauth_grants` row (columns [`GRANT_COLUMNS`]).
+pub(crate) fn grant(row: &PgRow) -> StoreResult<OAuthGrantRecord> {
+    Ok(OAuthGrantRecord {
+        id: get(row, "g_id")?,
+        client_id: get(row, "g_client_id")?,
+        profile_id: get(row, "g_profile_id")?,
+        scopes: get(row, "g_scopes")?,
+        redirect_uri: get(row, "g_redirect_uri")?,
+        code_challenge: get(row, "g_code_challenge")?,
+        nonce: get(row, "g_nonce")?,
+        auth_time: Timestamp(get(row, "g_auth_time")?),
+        created_at: Timestamp(get(row, "g_created_at")?),
+        expires_at: Timestamp(get(row, "g_expires_at")?),
+    })
+}
+
+/// An `oauth_consents` row (columns [`CONSENT_COLUMNS`]).
+pub(crate) fn consent(row: &PgRow) -> StoreResult<ConsentRecord> {
+    Ok(ConsentRecord {
+        profile_id: get(row, "profile_id")?,
+        client_id: get(row, "client_id")?,
+        scopes: get(row, "scopes")?,
+        granted_at: Timestamp(get(row, "granted_at")?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +344,11 @@ mod tests {
         for k in TokenKind::ALL {
             assert_eq!(token_kind(token_kind_to_i16(k), &d).unwrap(), k);
         }
+        for a in [IdTokenAlg::Rs256, IdTokenAlg::EdDsa] {
+            assert_eq!(alg_from_i16(alg_to_i16(a)), Some(a));
+        }
+        assert_eq!(alg_from_i16(3), None);
+        assert_eq!(alg_from_i16(-1), None);
         assert!(matches!(
             token_kind(99, &d),
             Err(tessera_core::StoreError::Corrupt { .. })

@@ -59,6 +59,8 @@ fn from_database(db: &dyn DatabaseError) -> StoreError {
             Some("profiles_public_key_key") => Conflict::PublicKey,
             _ => Conflict::Exists,
         }),
+        // foreign_key_violation: the referenced record (a profile, an application) is gone
+        "23503" => StoreError::NotFound,
         // serialization failure, deadlock, lock timeout, read-only standby, too many
         // connections, the server shutting down or starting
         "40001" | "40P01" | "55P03" | "25006" | "57P01" | "57P02" | "57P03" | "57014" => {

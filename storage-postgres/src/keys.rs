@@ -4,8 +4,8 @@
 //! may hold one name twice, which would make a migration adding the index fail. Instead
 //! `put_api_key` takes `LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE` (it conflicts with
 //! itself and with every insert or delete, not with reads) and inserts only when the name
-//! is free, in one transaction; so the schema (migrations 1–2) is unchanged and older
-//! builds keep working beside this one.
+//! is free, in one transaction; so no migration was needed for it (migration 2 builds
+//! without the check and with it share a database).
 
 use async_trait::async_trait;
 use sqlx::Row as _;

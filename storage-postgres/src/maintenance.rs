@@ -19,7 +19,6 @@ fn purge_sql(table: &str) -> String {
 }
 
 #[async_trait]
-#[async_trait]
 impl MaintenanceStore for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
@@ -29,11 +28,11 @@ impl MaintenanceStore for PostgresStore {
         Ok(())
     }
 
-    /// Tokens first, then QR tokens, then commands, each in one bounded `DELETE`, until
-    /// `limit` rows are gone.
+    /// Tokens first, then QR tokens, then commands, then OAuth grants, each in one bounded
+    /// `DELETE`, until `limit` rows are gone.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize> {
         let mut n = 0usize;
-        for table in ["tokens", "qr_tokens", "commands"] {
+        for table in ["tokens", "qr_tokens", "commands", "oauth_grants"] {
             let left = limit - n;
             if left == 0 {
                 break;

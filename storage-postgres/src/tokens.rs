@@ -57,7 +57,7 @@ const INSERT_TOKEN: &str = "INSERT INTO tokens \
     (digest, profile_id, kind, issued_at, expires_at, family) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// Insert `t` unchecked, inside the caller's transaction.
-async fn insert(tx: &mut PgConnection, t: &TokenRecord) -> StoreResult<()> {
+pub(crate) async fn insert(tx: &mut PgConnection, t: &TokenRecord) -> StoreResult<()> {
     sqlx::query(INSERT_TOKEN)
         .bind(t.digest.0.as_slice())
         .bind(t.profile_id)
@@ -71,9 +71,39 @@ async fn insert(tx: &mut PgConnection, t: &TokenRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// Insert `tokens` unchecked, inside the caller's transaction, in one statement.
+pub(crate) async fn insert_all(tx: &mut PgConnection, tokens: &[TokenRecord]) -> StoreResult<()> {
+    match tokens {
+        [] => return Ok(()),
+        [t] => return insert(tx, t).await,
+        _ => {}
+    }
+    let digests: Vec<&[u8]> = tokens.iter().map(|t| t.digest.0.as_slice()).collect();
+    let profiles: Vec<Uuid> = tokens.iter().map(|t| t.profile_id).collect();
+    let kinds: Vec<i16> = tokens.iter().map(|t| token_kind_to_i16(t.kind)).collect();
+    let issued: Vec<i64> = tokens.iter().map(|t| t.issued_at.0).collect();
+    let expires: Vec<i64> = tokens.iter().map(|t| t.expires_at.0).collect();
+    let families: Vec<Option<Uuid>> = tokens.iter().map(|t| t.family).collect();
+    sqlx::query(
+        "INSERT INTO tokens (digest, profile_id, kind, issued_at, expires_at, family) \
+         SELECT * FROM UNNEST($1::bytea[], $2::uuid[], $3::int2[], $4::int8[], $5::int8[], \
+         $6::uuid[])",
+    )
+    .bind(&digests)
+    .bind(&profiles)
+    .bind(&kinds)
+    .bind(&issued)
+    .bind(&expires)
+    .bind(&families)
+    .execute(&mut *tx)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
 /// Delete every token of `family` inside the caller's transaction, pass after pass until
 /// none is left; how many.
-async fn delete_family(tx: &mut PgConnection, family: Uuid) -> StoreResult<u64> {
+pub(crate) async fn delete_family(tx: &mut PgConnection, family: Uuid) -> StoreResult<u64> {
     let mut total = 0;
     loop {
         let done = sqlx::query("DELETE FROM tokens WHERE family = $1")
@@ -89,7 +119,11 @@ async fn delete_family(tx: &mut PgConnection, family: Uuid) -> StoreResult<u64> 
 }
 
 /// Lock profile `id` against token writers (`FOR NO KEY UPDATE`); whether it exists.
-async fn lock_profile(tx: &mut PgConnection, id: Uuid, share: bool) -> StoreResult<bool> {
+pub(crate) async fn lock_profile(
+    tx: &mut PgConnection,
+    id: Uuid,
+    share: bool,
+) -> StoreResult<bool> {
     let sql = if share {
         "SELECT 1 FROM profiles WHERE id = $1 FOR SHARE"
     } else {
@@ -286,18 +320,20 @@ impl TokenStore for PostgresStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// One transaction: the profile row `FOR SHARE`, the old token `FOR UPDATE` (concurrent
-    /// rotations of one token queue here; the first marks it used, the next ones see
-    /// `RefreshUsed` and revoke the family), then the writes.
-    async fn rotate_refresh(
+    /// One transaction: the new tokens' profile row `FOR SHARE`, the old token `FOR UPDATE`
+    /// (concurrent spends of one token queue here; the first marks it spent, the next ones
+    /// see the spent kind and revoke the family), then the writes.
+    async fn spend_token(
         &self,
         old_digest: &TokenDigest,
-        new_refresh: &TokenRecord,
-        new_access: &TokenRecord,
+        issue: &[TokenRecord],
         now: Timestamp,
     ) -> StoreResult<Rotation> {
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
-        if !lock_profile(&mut tx, new_refresh.profile_id, true).await? {
+        // Only a spend that inserts needs the profile (locking order: profile, then tokens).
+        if let Some(first) = issue.first()
+            && !lock_profile(&mut tx, first.profile_id, true).await?
+        {
             return Ok(Rotation::Unknown);
         }
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = $1 FOR UPDATE");
@@ -309,34 +345,50 @@ impl TokenStore for PostgresStore {
         let Some(old) = row.as_ref().map(codec::token).transpose()? else {
             return Ok(Rotation::Unknown);
         };
-        let matches = old.family.is_some()
-            && [new_refresh, new_access]
-                .iter()
-                .all(|n| n.profile_id == old.profile_id && n.family == old.family);
+        let Some(family) = old.family else {
+            return Ok(Rotation::Unknown);
+        };
+        let matches = issue
+            .iter()
+            .all(|n| n.profile_id == old.profile_id && n.family == Some(family));
         if !matches || old.expires_at <= now {
             return Ok(Rotation::Unknown);
         }
-        let outcome = match (old.kind, old.family) {
-            (TokenKind::Refresh, _) => {
-                sqlx::query("UPDATE tokens SET kind = $2 WHERE digest = $1")
-                    .bind(old_digest.0.as_slice())
-                    .bind(token_kind_to_i16(TokenKind::RefreshUsed))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                // a digest already stored fails here, and the rollback undoes the update
-                insert(&mut tx, new_refresh).await?;
-                insert(&mut tx, new_access).await?;
-                Rotation::Rotated
-            }
-            (TokenKind::RefreshUsed, Some(family)) => {
-                delete_family(&mut tx, family).await?;
-                Rotation::Reused
-            }
-            _ => return Ok(Rotation::Unknown),
+        let outcome = if let Some(spent) = old.kind.spent() {
+            sqlx::query("UPDATE tokens SET kind = $2 WHERE digest = $1")
+                .bind(old_digest.0.as_slice())
+                .bind(token_kind_to_i16(spent))
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            // a digest already stored (or given twice) fails here, and the rollback undoes
+            // the update
+            insert_all(&mut tx, issue).await?;
+            Rotation::Rotated
+        } else if old.kind.is_spent() {
+            delete_family(&mut tx, family).await?;
+            Rotation::Reused
+        } else {
+            return Ok(Rotation::Unknown);
         };
         tx.commit().await.map_err(from_sqlx)?;
         Ok(outcome)
+    }
+
+    async fn list_profile_tokens(&self, profile: Uuid) -> StoreResult<Vec<TokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE profile_id = $1");
+        let rows = sqlx::query(&sql)
+            .bind(profile)
+            .fetch_all(self.pool())
+            .await
+            .map_err(from_sqlx)?;
+        let mut out = rows
+            .iter()
+            .map(codec::token)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // In Rust's order, not the database's.
+        out.sort_by_key(|t| (t.issued_at, t.digest.0));
+        Ok(out)
     }
 
     /// One transaction of `DELETE … WHERE family = $1` passes until one finds nothing.

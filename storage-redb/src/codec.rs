@@ -15,14 +15,22 @@
 //! ## Format versions
 //!
 //! - **1**: the tables up to `api_keys`; token kinds 1–4.
-//! - **2** (this build): adds the tables `tokens_by_family` and `external_users`, and token
-//!   kinds 5–7 (`RefreshUsed`, `ResetCode`, `Session`). Every record layout of version 1 is
-//!   unchanged (the token record already carried its family). A version-1 store is upgraded
-//!   at open, in one write transaction committed with `Durability::Immediate`: both tables
-//!   are created, `tokens_by_family` is filled from the family field of every stored token,
-//!   and the version is stamped 2. A crash before the commit leaves the version-1 store as
-//!   it was, upgraded again at the next open. After it, version-1 builds refuse the store.
-//!   Any other version (0, 3, …) is refused with `Corrupt`.
+//! - **2**: adds the tables `tokens_by_family` and `external_users`, and token kinds 5–7
+//!   (`RefreshUsed`, `ResetCode`, `Session`). Every record layout of version 1 is unchanged
+//!   (the token record already carried its family).
+//! - **3** (this build): adds the seven `oauth_` tables (applications, grants, consents and
+//!   their indexes, see [`crate::tables`]), the `expiry` record kind 4 (grants), the `meta`
+//!   key `rsa_key`, and token kinds 8–13 (`OAuthAccess`, `OAuthRefresh`, `OAuthRefreshUsed`,
+//!   `OAuthCode`, `OAuthCodeUsed`, `Browser`). Every record layout of version 2 is unchanged.
+//!
+//! An older store is upgraded at open, in one write transaction committed with
+//! `Durability::Immediate`. From version 1: `tokens_by_family` and `external_users` are
+//! created and `tokens_by_family` is filled from the family field of every stored token
+//! (then on as from version 2). From version 2: the `oauth_` tables are created (empty:
+//! nothing older holds OAuth data). Then the version is stamped 3. A crash before the
+//! commit leaves the older store as it was, upgraded again at the next open. After it,
+//! older builds refuse the store (they would not keep the new indexes, and would fail on
+//! the new token and expiry kinds). Any other version (0, 4, …) is refused with `Corrupt`.
 //!
 //! ## Profile (`profiles`, key = id)
 //!
@@ -53,10 +61,10 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 16 | profile id |
-//! | 16 | 1 | token kind (`TokenKind::tag`): 1 authorization, 2 refresh, 3 QR, 4 API key, 5 used refresh, 6 reset code, 7 session |
+//! | 16 | 1 | token kind (`TokenKind::tag`): 1 authorization, 2 refresh, 3 QR, 4 API key, 5 used refresh, 6 reset code, 7 session, 8 OAuth access, 9 OAuth refresh, 10 used OAuth refresh, 11 OAuth code, 12 used OAuth code, 13 browser session |
 //! | 17 | 8 | issued_at (ts) |
 //! | 25 | 8 | expires_at (ts) |
-//! | 33 | 1 | 1 if a refresh family follows, else 0 |
+//! | 33 | 1 | 1 if a family follows (a login's refresh family, an OAuth grant), else 0 |
 //! | 34 | 16 | family id (zero without it) |
 //!
 //! ## QR token (`qr`, key = digest)
@@ -89,14 +97,54 @@
 //! | 33 | str | email (only with flag 1) |
 //! | | str | metadata, a JSON object's text (only with flag 2) |
 //!
+//! ## OAuth application (`oauth_clients`, key = client id)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 16 | owner id |
+//! | 16 | 1 | flags: 1 confidential, 2 first party, 4 secret digest, 8 pending secret |
+//! | 17 | 1 | id token algorithm (`IdTokenAlg::tag`): 1 RS256, 2 EdDSA |
+//! | 18 | 8 | created_at (ts) |
+//! | 26 | 8 | updated_at (ts) |
+//! | 34 | 8 | version (u64) |
+//! | 42 | 32 | SHA-256 of the client secret (only with flag 4) |
+//! | | str | name |
+//! | | 4 | redirect URI count `n` (u32) |
+//! | | … | `n` × str redirect URI, in registration order |
+//! | | 4 | scope count `m` (u32) |
+//! | | … | `m` × str scope |
+//! | | str | pending secret text (only with flag 8) |
+//!
+//! ## OAuth grant (`oauth_grants`, key = grant id)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 16 | client id |
+//! | 16 | 16 | profile id |
+//! | 32 | 8 | auth_time (ts) |
+//! | 40 | 8 | created_at (ts) |
+//! | 48 | 8 | expires_at (ts) |
+//! | 56 | 1 | flags: 1 redirect URI, 2 code challenge, 4 nonce |
+//! | 57 | 4 | scope count `n` (u32) |
+//! | 61 | … | `n` × str scope, in request order |
+//! | | str | redirect URI (only with flag 1) |
+//! | | str | PKCE code challenge (only with flag 2) |
+//! | | str | nonce (only with flag 4) |
+//!
+//! ## Consent (`oauth_consents`, key = profile id ‖ client id)
+//!
+//! granted_at (ts) ‖ scope count (u32) ‖ that many × scope (str).
+//!
 //! ## Meta (`meta`)
 //!
 //! `format_version`: u32; `device_seq`: u64 (last device sequence number used);
-//! `server_key`: the 32-byte seed.
+//! `server_key`: the 32-byte seed; `rsa_key`: the RSA signing key, PKCS#8 DER bytes as
+//! given (any length).
 
 mod bytes;
 mod commands;
 mod keys;
+mod oauth;
 mod profiles;
 mod qr;
 mod throttle;
@@ -106,6 +154,9 @@ mod users;
 pub(crate) use bytes::{DecodeError, decode_fixed};
 pub(crate) use commands::{decode_command, encode_command};
 pub(crate) use keys::{decode_api_key, encode_api_key};
+pub(crate) use oauth::{
+    decode_client, decode_consent, decode_grant, encode_client, encode_consent, encode_grant,
+};
 pub(crate) use profiles::{decode_profile, decode_resolved, encode_profile};
 pub(crate) use qr::{decode_qr, encode_qr};
 pub(crate) use throttle::{decode_throttle, encode_throttle};
@@ -113,10 +164,10 @@ pub(crate) use tokens::{decode_token, encode_token};
 pub(crate) use users::{decode_server_user, encode_server_user};
 
 /// The layout version this build writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
-/// The one older version this build upgrades at open (see "Format versions" above).
-pub(crate) const UPGRADABLE_VERSION: u32 = 1;
+/// The older versions this build upgrades at open (see "Format versions" above).
+pub(crate) const UPGRADABLE_VERSIONS: [u32; 2] = [1, 2];
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! [`KeyStore`] on [`RedbStore`]: the server key seed (in `meta`) and server API keys.
 //!
-//! API key names are unique without an index table (so the format, version 2, is
-//! unchanged and older builds still open the store): `put_api_key` and `revoke_api_key`
+//! API key names are unique without an index table (so the format did not change for it
+//! and the builds of its version still opened the store): `put_api_key` and `revoke_api_key`
 //! scan `api_keys` inside their write transaction, and redb runs one write transaction
 //! at a time, so the check and the write are atomic. The table holds only the few keys an
 //! administrator made.

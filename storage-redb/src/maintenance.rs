@@ -1,14 +1,16 @@
 //! [`MaintenanceStore`] on [`RedbStore`]: the health check and the bounded purge, which
-//! walks the `expiry` index earliest first.
+//! walks the `expiry` index earliest first (tokens, QR tokens, commands and OAuth grants).
 
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
 use tessera_core::Timestamp;
 use tessera_core::store::{MaintenanceStore, StoreResult};
 use tessera_core::token::TokenDigest;
+use uuid::Uuid;
 
 use crate::codec;
 use crate::error::{Failure, Fallible};
+use crate::oauth::GrantTables;
 use crate::store::{RedbStore, format_version};
 use crate::tables::{self as t, Expiring};
 use crate::token_index::TokenTables;
@@ -44,6 +46,7 @@ fn purge_expired(tx: &WriteTransaction, now: Timestamp, limit: usize) -> Fallibl
         due
     };
     let mut tables = TokenTables::open(tx)?;
+    let mut grants = GrantTables::open(tx)?;
     let mut commands = tx.open_table(t::COMMANDS)?;
     let mut n = 0;
     for key in &due {
@@ -68,6 +71,15 @@ fn purge_expired(tx: &WriteTransaction, now: Timestamp, limit: usize) -> Fallibl
                 let mut cid = [0u8; 16];
                 cid.copy_from_slice(&id[..16]);
                 commands.remove(&cid)?.is_some()
+            }
+            Some(Expiring::Grant) => {
+                let mut gid = [0u8; 16];
+                gid.copy_from_slice(&id[..16]);
+                let gid = Uuid::from_bytes(gid);
+                match grants.grant(gid)? {
+                    Some(g) if g.expires_at <= now => grants.take_grant(gid)?.is_some(),
+                    _ => false,
+                }
             }
             None => {
                 let error = codec::DecodeError {

@@ -34,7 +34,8 @@ pub const FILE_NAME: &str = "tessera.redb";
 /// than the read. Verifies share one read snapshot with the two tables they read already
 /// open, until the next commit of this store drops it (see [`Inner::verify_snapshot`]), so
 /// a verify is two B-tree lookups and no transaction setup. Cloning is cheap and shares the
-/// database.
+/// database. `resolve_oauth`, the hot path of introspection and userinfo, reads the same
+/// snapshot (three lookups).
 #[derive(Clone)]
 pub struct RedbStore {
     inner: Arc<Inner>,
@@ -151,12 +152,15 @@ fn panicked() -> Failure {
     ))
 }
 
-/// The tables verify reads, open in one read transaction (they keep it alive).
+/// The tables verify (and OAuth's `resolve_oauth`) reads, open in one read transaction
+/// (they keep it alive).
 pub(crate) struct Snapshot {
     /// `tokens`.
     pub tokens: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
     /// `profiles`.
     pub profiles: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
+    /// `oauth_grants`.
+    pub grants: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
 }
 
 /// The shared verify snapshot and the number of commits so far.
@@ -211,6 +215,7 @@ impl Inner {
         let snapshot = Arc::new(Snapshot {
             tokens: rx.open_table(t::TOKENS)?,
             profiles: rx.open_table(t::PROFILES)?,
+            grants: rx.open_table(t::OAUTH_GRANTS)?,
         });
         let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
         if v.commits == commits && v.current.is_none() {

@@ -1,4 +1,4 @@
-//! The redb tables of format version 2 and the byte layout of their keys.
+//! The redb tables of format version 3 and the byte layout of their keys.
 //!
 //! Every key is a fixed-width byte array (`&[u8; N]`, compared bytewise) or a `&str`;
 //! every record value is `&[u8]` in a layout of [`crate::codec`]. Index tables hold no
@@ -7,7 +7,7 @@
 //!
 //! | table               | key                                          | value            |
 //! |---------------------|----------------------------------------------|------------------|
-//! | `meta`              | name (`format_version`, `device_seq`, `server_key`) | bytes      |
+//! | `meta`              | name (`format_version`, `device_seq`, `server_key`, `rsa_key`) | bytes |
 //! | `profiles`          | profile id (16)                              | profile record   |
 //! | `usernames`         | canonical username (str)                     | profile id (16)  |
 //! | `public_keys`       | Ed25519 public key (32)                      | profile id (16)  |
@@ -22,11 +22,24 @@
 //! | `throttle`          | throttle key (str)                           | throttle record  |
 //! | `api_keys`          | API key digest (32)                          | API key record   |
 //! | `external_users`    | external id (str)                            | external user record |
+//! | `oauth_clients`     | client id (16)                               | client record    |
+//! | `oauth_clients_by_owner` | owner id (16) ‖ created_at (8, [`time_key`]) ‖ client id (16) | `()` |
+//! | `oauth_grants`      | grant id (16)                                | grant record     |
+//! | `oauth_grants_by_client` | client id (16) ‖ grant id (16)          | `()`             |
+//! | `oauth_grants_by_profile` | profile id (16) ‖ client id (16) ‖ grant id (16) | `()`  |
+//! | `oauth_consents`    | profile id (16) ‖ client id (16)             | consent record   |
+//! | `oauth_consents_by_client` | client id (16) ‖ profile id (16)      | `()`             |
 //!
 //! `tokens_by_family` and `external_users` are new in format version 2 (see
 //! [`crate::codec`] for the upgrade of a version-1 file). `tokens_by_family` lists every
 //! token whose record has a family, of any kind, expired or not, so revoking a family
 //! (and the reuse path of a refresh rotation) is one range read, never a scan.
+//!
+//! The seven `oauth_` tables are new in format version 3. `oauth_clients_by_owner` lists an
+//! owner's applications in the order `list_clients` returns them (creation time, then id);
+//! `oauth_grants_by_client` and `oauth_consents_by_client` are what removing an application
+//! reads, `oauth_grants_by_profile` what withdrawing a consent reads: each is one range read.
+//! Every grant also has an `expiry` entry (kind 4), so the purge removes expired grants.
 //!
 //! Big-endian integers in keys make byte order equal numeric order, so `devices` lists
 //! an owner's devices in creation order and `expiry` yields the earliest expiry first.
@@ -71,12 +84,36 @@ pub(crate) const API_KEYS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::
 pub(crate) const SERVER_USERS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("external_users");
 
+/// OAuth application records by client id.
+pub(crate) const OAUTH_CLIENTS: TableDefinition<&[u8; 16], &[u8]> =
+    TableDefinition::new("oauth_clients");
+/// Owner ‖ created_at ‖ client id.
+pub(crate) const OAUTH_CLIENTS_BY_OWNER: TableDefinition<&[u8; 40], ()> =
+    TableDefinition::new("oauth_clients_by_owner");
+/// OAuth grant records by grant id.
+pub(crate) const OAUTH_GRANTS: TableDefinition<&[u8; 16], &[u8]> =
+    TableDefinition::new("oauth_grants");
+/// Client id ‖ grant id.
+pub(crate) const OAUTH_GRANTS_BY_CLIENT: TableDefinition<&[u8; 32], ()> =
+    TableDefinition::new("oauth_grants_by_client");
+/// Profile id ‖ client id ‖ grant id.
+pub(crate) const OAUTH_GRANTS_BY_PROFILE: TableDefinition<&[u8; 48], ()> =
+    TableDefinition::new("oauth_grants_by_profile");
+/// Consent records by profile id ‖ client id.
+pub(crate) const OAUTH_CONSENTS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("oauth_consents");
+/// Client id ‖ profile id, for every consent.
+pub(crate) const OAUTH_CONSENTS_BY_CLIENT: TableDefinition<&[u8; 32], ()> =
+    TableDefinition::new("oauth_consents_by_client");
+
 /// `meta` key of the format version.
 pub(crate) const META_FORMAT_VERSION: &str = "format_version";
 /// `meta` key of the device creation counter.
 pub(crate) const META_DEVICE_SEQ: &str = "device_seq";
 /// `meta` key of the server signing-key seed.
 pub(crate) const META_SERVER_KEY: &str = "server_key";
+/// `meta` key of the RSA signing key (PKCS#8 DER).
+pub(crate) const META_RSA_KEY: &str = "rsa_key";
 
 /// Which record an `expiry` entry points to (byte 8 of its key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +125,8 @@ pub(crate) enum Expiring {
     Qr = 2,
     /// A command; the id is its uuid followed by 16 zero bytes.
     Command = 3,
+    /// An OAuth grant; the id is its uuid followed by 16 zero bytes.
+    Grant = 4,
 }
 
 impl Expiring {
@@ -97,6 +136,7 @@ impl Expiring {
             1 => Some(Self::Token),
             2 => Some(Self::Qr),
             3 => Some(Self::Command),
+            4 => Some(Self::Grant),
             _ => None,
         }
     }
@@ -139,6 +179,32 @@ pub(crate) fn pair_range(profile: Uuid) -> ([u8; 48], [u8; 48]) {
     let mut hi = [0xffu8; 48];
     hi[..16].copy_from_slice(profile.as_bytes());
     (lo, hi)
+}
+
+/// A key of `N` bytes made of `parts`, in order (their lengths add up to `N`).
+pub(crate) fn key<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut k = [0u8; N];
+    let mut at = 0;
+    for p in parts {
+        k[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    debug_assert_eq!(at, N, "key parts do not fill the key");
+    k
+}
+
+/// The inclusive range of the `N`-byte keys that start with `prefix`.
+pub(crate) fn prefix_range<const N: usize>(prefix: &[u8]) -> ([u8; N], [u8; N]) {
+    let mut lo = [0u8; N];
+    lo[..prefix.len()].copy_from_slice(prefix);
+    let mut hi = [0xffu8; N];
+    hi[..prefix.len()].copy_from_slice(prefix);
+    (lo, hi)
+}
+
+/// `oauth_clients_by_owner` key.
+pub(crate) fn owner_client_key(owner: Uuid, created_at: Timestamp, client: Uuid) -> [u8; 40] {
+    key(&[owner.as_bytes(), &time_key(created_at), client.as_bytes()])
 }
 
 /// `devices` key.

@@ -1,6 +1,8 @@
-//! [`TokenStore`] on [`RedbStore`]: authorization, refresh and single-use tokens. Each
+//! [`TokenStore`] on [`RedbStore`]: authorization, refresh, single-use and OAuth tokens. Each
 //! method is one redb transaction; every token written or deleted goes through
 //! [`TokenTables`] (`token_index.rs`), which keeps the token indexes in step.
+
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
@@ -90,16 +92,20 @@ impl TokenStore for RedbStore {
         .await
     }
 
-    async fn rotate_refresh(
+    async fn spend_token(
         &self,
         old_digest: &TokenDigest,
-        new_refresh: &TokenRecord,
-        new_access: &TokenRecord,
+        issue: &[TokenRecord],
         now: Timestamp,
     ) -> StoreResult<Rotation> {
-        let (old, r, a) = (*old_digest, new_refresh.clone(), new_access.clone());
-        self.write(move |tx| rotate_refresh(tx, &old, &r, &a, now))
+        let (old, issue) = (*old_digest, issue.to_vec());
+        self.write(move |tx| spend_token(tx, &old, &issue, now))
             .await
+    }
+
+    /// One range read of `tokens_by_profile`.
+    async fn list_profile_tokens(&self, profile: Uuid) -> StoreResult<Vec<TokenRecord>> {
+        self.read(move |rx| list_profile_tokens(rx, profile)).await
     }
 
     /// Through the `tokens_by_family` index: one range read, never a scan.
@@ -139,7 +145,8 @@ fn get_token(rx: &ReadTransaction, digest: &TokenDigest) -> Fallible<Option<Toke
     token_in(&rx.open_table(t::TOKENS)?, digest)
 }
 
-fn token_in(
+/// Token `digest` in `tokens` (of any transaction).
+pub(crate) fn token_in(
     tokens: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
     digest: &TokenDigest,
 ) -> Fallible<Option<TokenRecord>> {
@@ -196,14 +203,14 @@ fn set_token_expiry(
     Ok(())
 }
 
-/// Rotate the refresh token `old` into `new_refresh` and `new_access`, or revoke its family
-/// when it was already rotated. Reads and writes in the caller's one transaction, so of
-/// concurrent rotations of one token exactly one sees it live.
-fn rotate_refresh(
+/// Spend the single-use token `old` (a refresh token, an OAuth code or OAuth refresh
+/// token) for `issue`, or revoke its family when it was already spent (see
+/// `TokenStore::spend_token`). Reads and writes in the caller's one transaction, so of
+/// concurrent spends of one token exactly one sees it live.
+fn spend_token(
     tx: &WriteTransaction,
     old: &TokenDigest,
-    new_refresh: &TokenRecord,
-    new_access: &TokenRecord,
+    issue: &[TokenRecord],
     now: Timestamp,
 ) -> Fallible<Rotation> {
     let mut tables = TokenTables::open(tx)?;
@@ -213,36 +220,53 @@ fn rotate_refresh(
     let Some(family) = stored.family else {
         return Ok(Rotation::Unknown);
     };
-    let matches = [new_refresh, new_access]
+    let matches = issue
         .iter()
         .all(|n| n.profile_id == stored.profile_id && n.family == Some(family));
     if !matches || stored.expires_at <= now {
         return Ok(Rotation::Unknown);
     }
-    match stored.kind {
-        TokenKind::Refresh => {
-            if new_refresh.digest == new_access.digest
-                || tables.has_token(&new_refresh.digest)?
-                || tables.has_token(&new_access.digest)?
-            {
+    if let Some(spent) = stored.kind.spent() {
+        let mut seen = BTreeSet::new();
+        for n in issue {
+            if !seen.insert(n.digest.0) || tables.has_token(&n.digest)? {
                 return Err(StoreError::Conflict(Conflict::Exists).into());
             }
-            // Only the kind changes: the digest, owner, family and expiry (so every index
-            // entry) stay as they are.
-            stored.kind = TokenKind::RefreshUsed;
-            tables
-                .tokens
-                .insert(&old.0, codec::encode_token(&stored).as_slice())?;
-            tables.insert_token(new_refresh)?;
-            tables.insert_token(new_access)?;
-            Ok(Rotation::Rotated)
         }
-        TokenKind::RefreshUsed => {
-            tables.revoke_family(family)?;
-            Ok(Rotation::Reused)
+        // Only the kind changes: the digest, owner, family and expiry (so every index
+        // entry) stay as they are.
+        stored.kind = spent;
+        tables
+            .tokens
+            .insert(&old.0, codec::encode_token(&stored).as_slice())?;
+        for n in issue {
+            tables.insert_token(n)?;
         }
-        _ => Ok(Rotation::Unknown),
+        Ok(Rotation::Rotated)
+    } else if stored.kind.is_spent() {
+        tables.revoke_family(family)?;
+        Ok(Rotation::Reused)
+    } else {
+        Ok(Rotation::Unknown)
     }
+}
+
+/// Every token of `profile`, by issue time then digest.
+fn list_profile_tokens(rx: &ReadTransaction, profile: Uuid) -> Fallible<Vec<TokenRecord>> {
+    let tokens = rx.open_table(t::TOKENS)?;
+    let index = rx.open_table(t::TOKENS_BY_PROFILE)?;
+    let (lo, hi) = t::pair_range(profile);
+    let mut out = Vec::new();
+    for entry in index.range::<&[u8; 48]>(&lo..=&hi)? {
+        let (k, _) = entry?;
+        let mut d = [0u8; 32];
+        d.copy_from_slice(&k.value()[16..]);
+        if let Some(tok) = token_in(&tokens, &TokenDigest(d))? {
+            out.push(tok);
+        }
+    }
+    out.sort_by_key(|tok| (tok.issued_at, tok.digest.0));
+    Ok(out)
 }
 
 /// Delete the token of `kind` stored under `digest`; it, if it was live at `now`.

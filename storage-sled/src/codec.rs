@@ -1,4 +1,4 @@
-//! The on-disk record layout, format version 2. Hand-written so the bytes never drift with
+//! The on-disk record layout, format version 3. Hand-written so the bytes never drift with
 //! a serialisation library's version.
 //!
 //! **Versions.**
@@ -14,7 +14,18 @@
 //!   Opening a format-1 store with this build upgrades it in place, once: the family index
 //!   is built from the stored tokens (format-1 builds never issued family tokens, so it is
 //!   normally empty), then the version record and the marker file are rewritten (see
-//!   `store/upgrade.rs`). Any other version is refused with `StoreError::Corrupt`.
+//!   `store/upgrade.rs`).
+//! - **3** — format 2 plus the OAuth token kinds 8 (OAuth access), 9 (OAuth refresh),
+//!   10 (OAuth refresh, used), 11 (authorization code), 12 (code, exchanged) and 13 (browser
+//!   session), the trees `oauth_clients`, `owner_clients`, `oauth_grants`, `client_grants`,
+//!   `profile_grants`, `consents`, `client_consents` and `oauth_gen`, the expiry kind 4
+//!   (grant) and the `meta` key `rsa_key`. Every record of format 2 reads unchanged. Bumped
+//!   for the reason format 2 was: a format-2 build would refuse the new token kinds record
+//!   by record and, not knowing the grants, leave them behind when it purges; it now refuses
+//!   the whole store at open. A format-2 store is upgraded at open by stamping version 3
+//!   (its new trees start empty; nothing else changes); a format-1 store is first given
+//!   the family index as above, then stamped 3. Any other version is refused with
+//!   `StoreError::Corrupt`.
 //!
 //! Primitives, all little-endian:
 //!
@@ -40,10 +51,11 @@
 //!   `name opt<str>` · `roles u8` · `meta opt<str>`.
 //! - **token** (key: the 32-byte digest) — fixed 34 or 50 bytes: `profile_id uuid` ·
 //!   `kind u8` ([`TokenKind::tag`](tessera_core::TokenKind::tag): 1 authorization,
-//!   2 refresh, 5 refresh already rotated, 6 password-reset code, 7 challenge session; 3
-//!   and 4 are never stored here) · `issued_at i64` · `expires_at i64` ·
-//!   `family opt<uuid>` (the refresh family; every token with a family is also in
-//!   `family_tokens`).
+//!   2 refresh, 5 refresh already rotated, 6 password-reset code, 7 challenge session,
+//!   8 OAuth access, 9 OAuth refresh, 10 OAuth refresh already rotated, 11 authorization
+//!   code, 12 code already exchanged, 13 browser session; 3 and 4 are never stored here) ·
+//!   `issued_at i64` · `expires_at i64` · `family opt<uuid>` (the refresh family or OAuth
+//!   grant; every token with a family is also in `family_tokens`).
 //! - **QR token** (key: digest): `owner uuid` · `issued_at i64` · `expires_at i64` ·
 //!   `device_name opt<str>`.
 //! - **command** (key: id): `profile_id opt<uuid>` · `status u8` (1, 2, 3) ·
@@ -53,6 +65,19 @@
 //! - **external user** (key: the external id's UTF-8): `profile_id uuid` ·
 //!   `created_at i64` · `updated_at i64` · `email opt<str>` · `metadata opt<str>` (a JSON
 //!   object's text, stored as given).
+//! - **application** (`oauth_clients`, key: client id): `owner uuid` · `name str` ·
+//!   `flags u8` (bit 0 confidential, bit 1 first-party; other bits 0) ·
+//!   `redirect_uris list<str>` · `scopes list<str>` · `id_token_alg u8`
+//!   ([`IdTokenAlg::tag`](tessera_core::store::IdTokenAlg::tag): 1 RS256, 2 EdDSA) ·
+//!   `secret opt<[32]>` (SHA-256 of the secret) · `pending_secret opt<str>` ·
+//!   `created_at i64` · `updated_at i64` · `version u64`.
+//! - **grant** (`oauth_grants`, key: grant id): `client_id uuid` · `profile_id uuid` ·
+//!   `scopes list<str>` · `redirect_uri opt<str>` · `code_challenge opt<str>` ·
+//!   `nonce opt<str>` · `auth_time i64` · `created_at i64` · `expires_at i64`.
+//! - **consent** (`consents`, key: profile id ‖ client id): `scopes list<str>` ·
+//!   `granted_at i64`.
+//! - **OAuth generation** (`oauth_gen`): `u64`.
+//! - **RSA key** (`meta` tree, key `rsa_key`): the PKCS#8 DER bytes as given.
 //! - **family size** (`family_size` tree, key: family id): `u64`, the number of stored
 //!   tokens of the family; the entry is removed when it would become 0.
 //! - **format version** (`meta` tree, key `format_version`): `u32` = [`FORMAT_VERSION`].
@@ -65,6 +90,7 @@
 mod bytes;
 mod commands;
 mod keys;
+mod oauth;
 mod profiles;
 mod qr;
 mod throttle;
@@ -74,6 +100,9 @@ mod users;
 pub(crate) use bytes::{DecodeError, decode_fixed};
 pub(crate) use commands::{command_expiry, decode_command, encode_command};
 pub(crate) use keys::{decode_api_key, encode_api_key};
+pub(crate) use oauth::{
+    decode_client, decode_consent, decode_grant, encode_client, encode_consent, encode_grant,
+};
 pub(crate) use profiles::{decode_profile, decode_verify_prefix, encode_profile, profile_version};
 pub(crate) use qr::{decode_qr, encode_qr};
 pub(crate) use throttle::{decode_throttle, encode_throttle};
@@ -81,7 +110,7 @@ pub(crate) use tokens::{TokenView, decode_token, decode_token_view, encode_token
 pub(crate) use users::{decode_server_user, encode_server_user};
 
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
-/// The older layout this build upgrades on open (see the version history above).
-pub(crate) const UPGRADABLE_VERSION: u32 = 1;
+/// The older layouts this build upgrades on open (see the version history above).
+pub(crate) const UPGRADABLE_VERSIONS: [u32; 2] = [1, 2];

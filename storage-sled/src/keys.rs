@@ -1,7 +1,7 @@
 //! [`KeyStore`] on [`SledStore`]: the server key seed (in `meta`) and server API keys.
 //!
-//! API key names are unique without an index tree (so the format, version 2, is unchanged
-//! and older builds still open the store). A sled transaction cannot scan, so every write
+//! API key names are unique without an index tree (format 2 was not changed for them, so
+//! format-2 builds of either kind open the same stores). A sled transaction cannot scan, so every write
 //! of `api_keys` (`put_api_key`, `revoke_api_key`) holds the store's `api_key_writes`
 //! lock while it scans the tree for the name and then writes; the data directory is
 //! locked to one process, so no write of `api_keys` escapes that lock. The tree holds

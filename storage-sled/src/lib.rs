@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod keys;
 mod maintenance;
+mod oauth;
 mod profiles;
 mod qr;
 mod revoke;

@@ -7,14 +7,16 @@ use sled::Transactional;
 use sled::transaction::TransactionalTree;
 use tessera_core::store::{MaintenanceStore, StoreResult};
 use tessera_core::{StoreError, Timestamp, TokenDigest};
+use uuid::Uuid;
 
 use crate::codec::{command_expiry, decode_qr};
 use crate::error::{TxResult, abort, abort_corrupt, corrupt_entry, finish, from_sled};
+use crate::oauth::GrantTx;
 use crate::revoke::remove_qr_tx;
 use crate::store::{Inner, SledStore};
 use crate::token_index::TokenTx;
 use crate::trees::{
-    EXP_COMMAND, EXP_QR, EXP_TOKEN, ExpiryEntry, FORMAT_KEY, parse_expiry_key, time_key,
+    EXP_COMMAND, EXP_GRANT, EXP_QR, EXP_TOKEN, ExpiryEntry, FORMAT_KEY, parse_expiry_key, time_key,
 };
 
 /// The trees a purge writes.
@@ -23,6 +25,7 @@ struct PurgeTx<'a> {
     qr: &'a TransactionalTree,
     owner_qr: &'a TransactionalTree,
     commands: &'a TransactionalTree,
+    grants: GrantTx<'a>,
 }
 
 /// Delete the record an expiry entry names if it still expires at that time. An entry
@@ -74,6 +77,19 @@ fn purge_one(tx: &PurgeTx<'_>, raw_key: &[u8], e: &ExpiryEntry<'_>) -> TxResult<
             tx.commands.remove(e.key)?;
             tx.tok.expiry.remove(raw_key)?;
         }
+        EXP_GRANT => {
+            let Ok(id) = <[u8; 16]>::try_from(e.key).map(Uuid::from_bytes) else {
+                return abort(corrupt_entry("expiry", raw_key, "grant id length"));
+            };
+            // The grant only: its tokens expire by themselves (by the grant's expiry).
+            let Some(g) = tx.grants.get(id)? else {
+                return stale(tx);
+            };
+            if g.expires_at != e.at {
+                return stale(tx);
+            }
+            tx.grants.remove(&g)?;
+        }
         _ => return abort(corrupt_entry("expiry", raw_key, "unknown kind")),
     }
     Ok(1)
@@ -111,6 +127,9 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
             &t.owner_qr,
             &t.commands,
             &t.expiry,
+            &t.grants,
+            &t.client_grants,
+            &t.profile_grants,
         );
         removed += finish(trees.transaction(
             |(
@@ -122,6 +141,9 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
                 owner_qr,
                 commands,
                 expiry,
+                grants,
+                client_grants,
+                profile_grants,
             )| {
                 let tx = PurgeTx {
                     tok: TokenTx {
@@ -134,6 +156,12 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
                     qr,
                     owner_qr,
                     commands,
+                    grants: GrantTx {
+                        grants,
+                        client_grants,
+                        profile_grants,
+                        expiry,
+                    },
                 };
                 let mut n = 0;
                 for k in &batch {

@@ -11,7 +11,9 @@ use tessera_core::store::{
 use tessera_core::{StoreError, Timestamp, TokenDigest, TokenKind};
 use uuid::Uuid;
 
-use crate::codec::{decode_token, decode_token_view, decode_verify_prefix, encode_token};
+use crate::codec::{
+    TokenView, decode_token, decode_token_view, decode_verify_prefix, encode_token,
+};
 use crate::commands;
 use crate::error::{Abort, TxResult, abort, abort_corrupt, corrupt, finish, from_sled, from_tx};
 use crate::profiles::expect_version;
@@ -26,6 +28,49 @@ const EMPTY: &[u8] = &[];
 
 /// How often `resolve_token` re-reads a token that changed under it.
 const MAX_RESOLVE_TRIES: usize = 16;
+
+/// The token `digest` and what `reads` reads for it (`None` when the token or any of those
+/// records is missing), as one consistent snapshot.
+///
+/// The point reads (the token, then `reads`) are a consistent snapshot when no write of
+/// this store ran meanwhile (see `Writes`); otherwise the token is read again: if it is
+/// unchanged, it existed unchanged while `reads` ran, so the records are a consistent
+/// snapshot (each sled read is atomic with respect to transactions, and the records read
+/// after a token, its profile and its grant, are only deleted in the transaction that
+/// deletes the token or after the token has expired). If the token changed, everything is
+/// read again.
+pub(crate) fn consistent_reads<T>(
+    db: &Inner,
+    digest: &TokenDigest,
+    mut reads: impl FnMut(&TokenView) -> StoreResult<Option<T>>,
+) -> StoreResult<Option<(TokenView, T)>> {
+    let key = &digest.0;
+    let ticket = db.writes.quiet();
+    let Some(mut tok) = db.t.tokens.get(key).map_err(from_sled)? else {
+        return Ok(None);
+    };
+    for _ in 0..MAX_RESOLVE_TRIES {
+        let v = decode_token_view(&tok).map_err(|e| corrupt("tokens", key, e))?;
+        let Some(extra) = reads(&v)? else {
+            return Ok(None);
+        };
+        if !ticket.is_some_and(|n| db.writes.still_quiet(n)) {
+            match db.t.tokens.get(key).map_err(from_sled)? {
+                None => return Ok(None),
+                Some(again) if again != tok => {
+                    tok = again;
+                    continue;
+                }
+                Some(_) => {}
+            }
+        }
+        return Ok(Some((v, extra)));
+    }
+    Err(StoreError::Unavailable {
+        retryable: true,
+        message: "token kept changing while it was read".into(),
+    })
+}
 
 /// Store `batch` in one transaction: each token with its index entries, if its profile
 /// has the paired version and its digest is new (also within the batch).
@@ -75,51 +120,28 @@ impl TokenStore for SledStore {
         self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
-    /// Two point reads (token, then profile). They are a consistent snapshot when no write
-    /// of this store ran meanwhile (see `Writes`); otherwise the token is read again: if it
-    /// is unchanged, it existed unchanged when the profile was read, so the pair is a
-    /// consistent snapshot (each sled read is atomic with respect to transactions). No
+    /// Two point reads (token, then profile), made consistent by [`consistent_reads`]. No
     /// allocation but the environments.
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         let t = &self.inner.t;
-        let key = &digest.0;
-        let ticket = self.inner.writes.quiet();
-        let Some(mut tok) = t.tokens.get(key).map_err(from_sled)? else {
+        let read_profile =
+            |v: &TokenView| t.profiles.get(v.profile_id.as_bytes()).map_err(from_sled);
+        let Some((v, prof)) = consistent_reads(&self.inner, digest, read_profile)? else {
             return Ok(None);
         };
-        for _ in 0..MAX_RESOLVE_TRIES {
-            let v = decode_token_view(&tok).map_err(|e| corrupt("tokens", key, e))?;
-            let pid = v.profile_id.as_bytes();
-            let Some(prof) = t.profiles.get(pid).map_err(from_sled)? else {
-                return Ok(None);
-            };
-            if !ticket.is_some_and(|n| self.inner.writes.still_quiet(n)) {
-                match t.tokens.get(key).map_err(from_sled)? {
-                    None => return Ok(None),
-                    Some(again) if again != tok => {
-                        tok = again;
-                        continue;
-                    }
-                    Some(_) => {}
-                }
-            }
-            let p = decode_verify_prefix(&prof).map_err(|e| corrupt("profiles", pid, e))?;
-            return Ok(Some(ResolvedToken {
-                profile_id: v.profile_id,
-                kind: p.kind,
-                state: p.state,
-                owner: p.owner,
-                environments: p.environments,
-                token_kind: v.kind,
-                issued_at: v.issued_at,
-                expires_at: v.expires_at,
-                token: *digest,
-            }));
-        }
-        Err(StoreError::Unavailable {
-            retryable: true,
-            message: "token kept changing while it was read".into(),
-        })
+        let pid = v.profile_id.as_bytes();
+        let p = decode_verify_prefix(&prof).map_err(|e| corrupt("profiles", pid, e))?;
+        Ok(Some(ResolvedToken {
+            profile_id: v.profile_id,
+            kind: p.kind,
+            state: p.state,
+            owner: p.owner,
+            environments: p.environments,
+            token_kind: v.kind,
+            issued_at: v.issued_at,
+            expires_at: v.expires_at,
+            token: *digest,
+        }))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
@@ -254,16 +276,32 @@ impl TokenStore for SledStore {
         .await
     }
 
-    async fn rotate_refresh(
+    async fn spend_token(
         &self,
         old_digest: &TokenDigest,
-        new_refresh: &TokenRecord,
-        new_access: &TokenRecord,
+        issue: &[TokenRecord],
         now: Timestamp,
     ) -> StoreResult<Rotation> {
-        let (old, r, a) = (*old_digest, new_refresh.clone(), new_access.clone());
-        self.write(move |db: &Inner| rotate_refresh(db, &old, &r, &a, now))
+        let old = *old_digest;
+        let issue: Vec<NewToken> = issue.iter().map(NewToken::new).collect();
+        self.write(move |db: &Inner| spend_token(db, &old, &issue, now))
             .await
+    }
+
+    /// A prefix scan of `profile_tokens`, then a point read of each token (one removed
+    /// between the two is left out).
+    async fn list_profile_tokens(&self, profile: Uuid) -> StoreResult<Vec<TokenRecord>> {
+        let t = &self.inner.t;
+        let digests = scan_digests(&t.profile_tokens, "profile_tokens", profile.as_bytes())?;
+        let mut out = Vec::with_capacity(digests.len());
+        for d in digests {
+            let d = TokenDigest(d);
+            if let Some(tok) = read(&t.tokens, "tokens", &d.0, |b| decode_token(d, b))? {
+                out.push(tok);
+            }
+        }
+        out.sort_by_key(|t| (t.issued_at, t.digest.0));
+        Ok(out)
     }
 
     async fn revoke_family(&self, family: Uuid) -> StoreResult<u64> {
@@ -288,30 +326,21 @@ impl TokenStore for SledStore {
     }
 }
 
-/// Rotate the refresh token `old` into `new_refresh` and `new_access` (see the trait), in
-/// one transaction that decides and writes.
+/// Spend the token `old` and store `issue` (see the trait), in one transaction that
+/// decides and writes.
 ///
-/// The common case (a live refresh token) needs no scan: the transaction marks the old
-/// token used and stores both new ones. Reuse (a used refresh token presented again) must
+/// The common case (a live refresh token or code) needs no scan: the transaction marks the
+/// old token spent and stores the new ones. Reuse (a spent token presented again) must
 /// delete the whole family, which a transaction cannot list; so the first attempt, finding
-/// a used token, aborts with [`Abort::Stale`], the family is scanned, and the transaction
-/// runs again with the list, re-checking everything (see [`revoke_family`]).
-fn rotate_refresh(
+/// a spent token, notes its family and aborts with [`Abort::Stale`], the family is
+/// scanned, and the transaction runs again with the list, re-checking everything (see
+/// [`revoke_family`]).
+fn spend_token(
     db: &Inner,
     old: &TokenDigest,
-    new_refresh: &TokenRecord,
-    new_access: &TokenRecord,
+    issue: &[NewToken],
     now: Timestamp,
 ) -> StoreResult<Rotation> {
-    // `old.family` must be `Some` and equal both new families.
-    let Some(family) = new_refresh.family else {
-        return Ok(Rotation::Unknown);
-    };
-    if new_access.family != Some(family) || new_access.profile_id != new_refresh.profile_id {
-        return Ok(Rotation::Unknown);
-    }
-    let profile = new_refresh.profile_id;
-    let (refresh, access) = (NewToken::new(new_refresh), NewToken::new(new_access));
     let old = old.0;
     let t = &db.t;
     let trees = (
@@ -322,11 +351,12 @@ fn rotate_refresh(
         &t.expiry,
         &t.attach_gen,
     );
-    let mut scanned: Option<Vec<[u8; 32]>> = None;
-    let mut first = true;
+    // The family of a spent `old`, found by an attempt that aborted to have it scanned.
+    let reused = std::cell::Cell::new(None::<Uuid>);
+    let mut scanned: Option<(Uuid, Vec<[u8; 32]>)> = None;
     with_retry(|| {
-        if !std::mem::take(&mut first) {
-            scanned = Some(scan_family(db, family).map_err(Abort::Store)?);
+        if let Some(family) = reused.get() {
+            scanned = Some((family, scan_family(db, family).map_err(Abort::Store)?));
         }
         from_tx(trees.transaction(
             |(tokens, profile_tokens, family_tokens, family_size, expiry, attach)| {
@@ -340,32 +370,42 @@ fn rotate_refresh(
                 let Some(mut v) = tx.view(&old)? else {
                     return Ok(Rotation::Unknown);
                 };
-                if v.family != Some(family) || v.profile_id != profile || v.expires_at <= now {
+                let Some(family) = v.family else {
+                    return Ok(Rotation::Unknown);
+                };
+                let matches = issue
+                    .iter()
+                    .all(|n| n.profile == v.profile_id && n.family == Some(family));
+                if !matches || v.expires_at <= now {
                     return Ok(Rotation::Unknown);
                 }
-                match v.kind {
-                    TokenKind::Refresh => {
-                        if refresh.digest == access.digest
-                            || tx.exists(&refresh.digest)?
-                            || tx.exists(&access.digest)?
+                if let Some(spent) = v.kind.spent() {
+                    for (i, n) in issue.iter().enumerate() {
+                        if tx.exists(&n.digest)? || issue[..i].iter().any(|m| m.digest == n.digest)
                         {
                             return abort(StoreError::Conflict(Conflict::Exists));
                         }
-                        v.kind = TokenKind::RefreshUsed;
-                        tx.rewrite(&old, &v)?;
-                        tx.insert(attach, &refresh)?;
-                        tx.insert(attach, &access)?;
-                        Ok(Rotation::Rotated)
                     }
-                    TokenKind::RefreshUsed => match &scanned {
-                        // Reuse: scan the family, then decide again.
-                        None => Err(ConflictableTransactionError::Abort(Abort::Stale)),
-                        Some(list) => {
+                    v.kind = spent;
+                    tx.rewrite(&old, &v)?;
+                    for n in issue {
+                        tx.insert(attach, n)?;
+                    }
+                    Ok(Rotation::Rotated)
+                } else if v.kind.is_spent() {
+                    match &scanned {
+                        Some((f, list)) if *f == family => {
                             revoke_family_tx(&tx, family, list)?;
                             Ok(Rotation::Reused)
                         }
-                    },
-                    _ => Ok(Rotation::Unknown),
+                        // Reuse: scan the family, then decide again.
+                        _ => {
+                            reused.set(Some(family));
+                            Err(ConflictableTransactionError::Abort(Abort::Stale))
+                        }
+                    }
+                } else {
+                    Ok(Rotation::Unknown)
                 }
             },
         ))
@@ -415,7 +455,11 @@ fn scan_family(db: &Inner, family: Uuid) -> StoreResult<Vec<[u8; 32]>> {
 
 /// Delete the `scanned` tokens of `family`; abort with `Stale` if the family still has
 /// tokens afterwards. Returns how many were deleted.
-fn revoke_family_tx(tx: &TokenTx<'_>, family: Uuid, scanned: &[[u8; 32]]) -> TxResult<u64> {
+pub(crate) fn revoke_family_tx(
+    tx: &TokenTx<'_>,
+    family: Uuid,
+    scanned: &[[u8; 32]],
+) -> TxResult<u64> {
     let mut n = 0;
     for d in scanned {
         if let Some(v) = tx.view(d)?

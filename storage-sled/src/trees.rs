@@ -2,7 +2,7 @@
 //!
 //! | tree             | key                                   | value                       |
 //! |------------------|---------------------------------------|-----------------------------|
-//! | `meta`           | `format_version`, `server_key`        | `u32` LE / 32-byte seed     |
+//! | `meta`           | `format_version`, `server_key`, `rsa_key` | `u32` LE / 32-byte seed / PKCS#8 DER |
 //! | `profiles`       | profile id (16)                       | profile record              |
 //! | `usernames`      | canonical username (UTF-8)            | profile id (16)             |
 //! | `public_keys`    | Ed25519 key (32)                      | profile id (16)             |
@@ -18,11 +18,20 @@
 //! | `throttle`       | throttle key (UTF-8)                  | throttle record             |
 //! | `api_keys`       | API key digest (32)                   | API key record              |
 //! | `external_users` | external id (UTF-8)                   | server-registered user record |
-//! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command) ‖ key in its tree | empty |
+//! | `oauth_clients`  | client id (16)                        | application record          |
+//! | `owner_clients`  | owner id (16) ‖ client id (16)        | empty                       |
+//! | `oauth_grants`   | grant id (16)                         | grant record                |
+//! | `client_grants`  | client id (16) ‖ grant id (16)        | empty                       |
+//! | `profile_grants` | profile id (16) ‖ client id (16) ‖ grant id (16) | empty            |
+//! | `consents`       | profile id (16) ‖ client id (16)      | consent record              |
+//! | `client_consents`| client id (16) ‖ profile id (16)      | empty                       |
+//! | `oauth_gen`      | client id (16), or client id (16) ‖ profile id (16) | `u64` LE: +1 whenever a grant or consent of the client (of the pair) is stored; removed with the client |
+//! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command, 4: grant) ‖ key in its tree | empty |
 //!
 //! Every index entry is written in the same transaction as its record, so an index entry
 //! never outlives or precedes its record. `family_tokens`, `family_size` and
-//! `external_users` are new in format 2 (see [`crate::codec`]).
+//! `external_users` are new in format 2, the OAuth trees (`oauth_clients` to `oauth_gen`),
+//! expiry kind 4 and `meta`'s `rsa_key` in format 3 (see [`crate::codec`]).
 
 use sled::{Db, Tree};
 use tessera_core::Timestamp;
@@ -32,6 +41,8 @@ use uuid::Uuid;
 pub(crate) const FORMAT_KEY: &[u8] = b"format_version";
 /// `meta` key of the server key seed.
 pub(crate) const SERVER_KEY: &[u8] = b"server_key";
+/// `meta` key of the RSA signing key (PKCS#8 DER).
+pub(crate) const RSA_KEY: &[u8] = b"rsa_key";
 
 /// Expiry index kind of a token.
 pub(crate) const EXP_TOKEN: u8 = 1;
@@ -39,6 +50,8 @@ pub(crate) const EXP_TOKEN: u8 = 1;
 pub(crate) const EXP_QR: u8 = 2;
 /// Expiry index kind of a command.
 pub(crate) const EXP_COMMAND: u8 = 3;
+/// Expiry index kind of an OAuth grant.
+pub(crate) const EXP_GRANT: u8 = 4;
 
 /// Every tree of the store, opened once.
 #[derive(Clone)]
@@ -61,6 +74,14 @@ pub(crate) struct Trees {
     /// Server-registered users (the tree kept its format-2 name, `external_users`).
     pub server_users: Tree,
     pub expiry: Tree,
+    pub clients: Tree,
+    pub owner_clients: Tree,
+    pub grants: Tree,
+    pub client_grants: Tree,
+    pub profile_grants: Tree,
+    pub consents: Tree,
+    pub client_consents: Tree,
+    pub oauth_gen: Tree,
 }
 
 impl Trees {
@@ -84,6 +105,14 @@ impl Trees {
             api_keys: db.open_tree("api_keys")?,
             server_users: db.open_tree("external_users")?,
             expiry: db.open_tree("expiry")?,
+            clients: db.open_tree("oauth_clients")?,
+            owner_clients: db.open_tree("owner_clients")?,
+            grants: db.open_tree("oauth_grants")?,
+            client_grants: db.open_tree("client_grants")?,
+            profile_grants: db.open_tree("profile_grants")?,
+            consents: db.open_tree("consents")?,
+            client_consents: db.open_tree("client_consents")?,
+            oauth_gen: db.open_tree("oauth_gen")?,
         })
     }
 
@@ -106,6 +135,14 @@ impl Trees {
             &self.api_keys,
             &self.server_users,
             &self.expiry,
+            &self.clients,
+            &self.owner_clients,
+            &self.grants,
+            &self.client_grants,
+            &self.profile_grants,
+            &self.consents,
+            &self.client_consents,
+            &self.oauth_gen,
         ]
         .iter()
         .any(|t| !t.is_empty())
@@ -117,6 +154,23 @@ pub(crate) fn pair_key(id: Uuid, digest: &[u8; 32]) -> [u8; 48] {
     let mut k = [0u8; 48];
     k[..16].copy_from_slice(id.as_bytes());
     k[16..].copy_from_slice(digest);
+    k
+}
+
+/// `a ‖ b`: an `owner_clients`, `client_grants`, `consents`, `client_consents` or
+/// `oauth_gen` key.
+pub(crate) fn id_pair(a: Uuid, b: Uuid) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..16].copy_from_slice(a.as_bytes());
+    k[16..].copy_from_slice(b.as_bytes());
+    k
+}
+
+/// `profile ‖ client ‖ grant`: a `profile_grants` key.
+pub(crate) fn id_triple(profile: Uuid, client: Uuid, grant: Uuid) -> [u8; 48] {
+    let mut k = [0u8; 48];
+    k[..32].copy_from_slice(&id_pair(profile, client));
+    k[32..].copy_from_slice(grant.as_bytes());
     k
 }
 
@@ -138,7 +192,7 @@ pub(crate) fn expiry_key(at: Timestamp, kind: u8, key: &[u8]) -> Vec<u8> {
 pub(crate) struct ExpiryEntry<'a> {
     /// When the record expires.
     pub at: Timestamp,
-    /// [`EXP_TOKEN`], [`EXP_QR`] or [`EXP_COMMAND`].
+    /// [`EXP_TOKEN`], [`EXP_QR`], [`EXP_COMMAND`] or [`EXP_GRANT`].
     pub kind: u8,
     /// The record's key in its tree.
     pub key: &'a [u8],
@@ -151,7 +205,7 @@ pub(crate) fn parse_expiry_key(k: &[u8]) -> Option<ExpiryEntry<'_>> {
     let at = Timestamp((u64::from_be_bytes(*time) ^ (1 << 63)) as i64);
     let ok = match kind {
         EXP_TOKEN | EXP_QR => key.len() == 32,
-        EXP_COMMAND => key.len() == 16,
+        EXP_COMMAND | EXP_GRANT => key.len() == 16,
         _ => false,
     };
     ok.then_some(ExpiryEntry { at, kind, key })

@@ -149,6 +149,32 @@ impl TestApp {
         }
     }
 
+    /// The router over `store` with the test engine's settings (cheap hashing, a manual
+    /// clock) changed by `tweak`.
+    pub fn with_config(store: Arc<dyn Store>, tweak: impl FnOnce(&mut EngineConfig)) -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let mut config = EngineConfig {
+            hash_params: HashParams::INSECURE_FOR_TESTS,
+            allow_weak_hash_params: true,
+            hash_workers: 2,
+            ..EngineConfig::default()
+        };
+        tweak(&mut config);
+        let engine = Arc::new(
+            Engine::builder()
+                .store(store)
+                .clock(clock.clone())
+                .config(config)
+                .build()
+                .expect("test engine"),
+        );
+        Self {
+            router: router(Arc::clone(&engine), HttpConfig::default()),
+            engine,
+            clock,
+        }
+    }
+
     /// An app on a memory store whose hash pool has one worker, a queue of one and slow
     /// hashing (8 MiB, t = 2), so that a burst of password calls fills it.
     pub fn with_tiny_hash_pool() -> Self {

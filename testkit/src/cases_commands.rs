@@ -17,7 +17,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
 ];
 
 /// A fresh command record of `profile`.
-fn command(profile: Uuid, body: &str) -> CommandRecord {
+pub(super) fn command(profile: Uuid, body: &str) -> CommandRecord {
     CommandRecord {
         id: Uuid::new_v4(),
         profile_id: Some(profile),
@@ -30,7 +30,7 @@ fn command(profile: Uuid, body: &str) -> CommandRecord {
 }
 
 /// Whether `c` is stored, and stored as given.
-async fn stored(s: &Arc<dyn Store>, c: &CommandRecord) -> bool {
+pub(super) async fn stored(s: &Arc<dyn Store>, c: &CommandRecord) -> bool {
     match s.get_command(c.id).await.unwrap() {
         Some(got) => {
             assert_eq!(&got, c, "the command is stored as given");

@@ -14,10 +14,12 @@
 //!
 //! It covers every trait method, the concurrency cases (32 registrations of one username,
 //! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
-//! token, 20 takes of one single-use token, 16 creations of one server-registered user, 32
-//! registrations of one directory short name, 20 accepts of one invitation, a member
-//! listing walked while members join and leave) and
-//! the engine end to end on the store. Each case panics with its name on failure. [`crash`]
+//! token, 20 takes of one single-use token, 16 creations of one server-registered user, 8
+//! first calls for the RSA key, 20 exchanges of one OAuth code, 20 rotations of one OAuth
+//! refresh token, consent withdrawal racing refresh rotations, 32 registrations of one
+//! directory short name, 20 accepts of one invitation, a member listing walked while
+//! members join and leave) and the engine end to end on the store. Each case panics with
+//! its name on failure. [`crash`]
 //! is the SIGKILL harness; [`faulty`] is the one fault-injecting store (one chosen call, or
 //! every call) and, with [`model`], the fault-injection model test;
 //! [`fuzz`] holds the bodies of the cargo-fuzz targets.
@@ -26,6 +28,10 @@
 //!
 //! - `app` (feature `http`): the router on a `MemoryStore` with a manual clock and cheap
 //!   hashing, driven in process (`tower::ServiceExt::oneshot`).
+//! - `browser` (feature `browser`): chromedriver and headless Chromium over WebDriver,
+//!   the router on real TCP, a request-recording loopback server.
+//! - `pages` (feature `http`): a cookie-keeping client of the OAuth pages, hidden form
+//!   fields, applications registered in the store, PKCE pairs.
 //! - `ws` (feature `http`): the router on the real accept loop and a WebSocket client.
 //! - `binary` (feature `http`): the real `tessera` binary on a free loopback port and an
 //!   HTTP client of it.
@@ -45,6 +51,8 @@ macro_rules! case_list {
 pub mod app;
 #[cfg(feature = "http")]
 pub mod binary;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod cases_commands;
 mod cases_directories;
 mod cases_directories_engine;
@@ -52,6 +60,10 @@ mod cases_directories_race;
 mod cases_directories_rules;
 mod cases_engine;
 mod cases_external;
+mod cases_oauth;
+mod cases_oauth_engine;
+mod cases_oauth_race;
+mod cases_oauth_tokens;
 mod cases_race;
 mod cases_reset;
 mod cases_store;
@@ -63,6 +75,8 @@ pub mod faulty;
 mod fixtures;
 pub mod fuzz;
 pub mod model;
+#[cfg(feature = "http")]
+pub mod pages;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "http")]
@@ -94,6 +108,10 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
+    v.extend(cases_oauth::CASES.iter().copied());
+    v.extend(cases_oauth_tokens::CASES.iter().copied());
+    v.extend(cases_oauth_race::CASES.iter().copied());
+    v.extend(cases_oauth_engine::CASES.iter().copied());
     v.extend(cases_directories::CASES.iter().copied());
     v.extend(cases_directories_race::CASES.iter().copied());
     v.extend(cases_directories_engine::CASES.iter().copied());

@@ -82,8 +82,15 @@ impl<'a, F: Fields + ?Sized> FieldValue<'a, F> for Option<&'a str> {
     }
 }
 
-/// A repeatable form field: every value, in body order (none → empty).
+/// A repeatable form field, given at least once (`redirectUri=a&redirectUri=b`).
 impl<'a> FieldValue<'a, Form> for Vec<&'a str> {
+    fn check(src: &'a Form, name: &'static str, errors: &mut Errors) -> Result<(), ApiError> {
+        if src.all(name).is_empty() {
+            errors.insert(name.to_owned(), vec![format!("{name} is required")]);
+        }
+        Ok(())
+    }
+
     fn read(src: &'a Form, name: &'static str) -> Result<Self, ApiError> {
         Ok(src.all(name))
     }

@@ -120,7 +120,7 @@ impl Form {
 }
 
 /// `+` → space, then percent-decode to bytes, then strict UTF-8.
-fn decode(raw: &[u8]) -> Result<Zeroizing<String>, ()> {
+pub(crate) fn decode(raw: &[u8]) -> Result<Zeroizing<String>, ()> {
     let plus: Zeroizing<Vec<u8>> = Zeroizing::new(
         raw.iter()
             .map(|&b| if b == b'+' { b' ' } else { b })

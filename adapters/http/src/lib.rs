@@ -1,7 +1,10 @@
 //! # tessera-http
 //!
 //! The HTTP adapter: the Privicore-compatible API of `docs/API.md` on axum, plus the JSON
-//! token API (`/v1/login`…), the users API (`/v1/users/…`) and `/.well-known/jwks.json`.
+//! token API (`/v1/login`…), the users API (`/v1/users/…`), `/.well-known/jwks.json` and
+//! the OAuth 2.1 / OpenID Connect provider's back channel (`/oauth-application/…`,
+//! `/oauth2/token`, `/oauth2/userinfo`, `/oauth2/introspect`, `/oauth2/revoke`,
+//! `/oauth2/jwks`, the discovery documents).
 //!
 //! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
 //! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
@@ -32,7 +35,9 @@ pub mod form;
 mod health;
 mod json;
 pub mod metrics;
+mod oauth_wire;
 pub mod openapi;
+mod pages;
 mod query;
 mod reply;
 mod request_id;
@@ -152,6 +157,13 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::password_reset::routes())
         .merge(routes::users::routes(state.cfg.body_limit))
         .merge(routes::jwks::routes())
+        .merge(routes::oauth_applications::routes())
+        .merge(routes::oauth_access_token::routes())
+        .merge(routes::oauth_token::routes())
+        .merge(routes::oauth_userinfo::routes())
+        .merge(routes::oauth_introspection::routes())
+        .merge(routes::oauth_discovery::routes())
+        .merge(routes::authorize::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
         app = app.merge(metrics_router());
@@ -199,7 +211,8 @@ fn json_error(res: Response, request_id: &str) -> Response {
         // rendered by ApiError: complete unless the request id is missing
         Some(_) if !status.is_server_error() => return res,
         Some(b) => b.clone(),
-        None if is_json(&res) => return res,
+        // JSON already, or an HTML error page of the OAuth front channel
+        None if is_json(&res) || is_html(&res) => return res,
         None => ApiError::from_status(status).body(),
     };
     if status.is_server_error() {
@@ -213,6 +226,12 @@ fn json_error(res: Response, request_id: &str) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(body.clone());
     Response::from_parts(parts, json_bytes(&body).into())
+}
+
+fn is_html(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == pages::HTML.as_bytes())
 }
 
 fn is_json(res: &Response) -> bool {

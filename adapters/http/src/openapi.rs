@@ -5,12 +5,14 @@
 
 use std::sync::OnceLock;
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::routes::{
-    device, directory, jwks, keys, password_reset, profile, token_api, users, utility,
+    authorization_code, device, directory, jwks, keys, oauth_access_token, oauth_applications,
+    oauth_discovery, oauth_introspection, oauth_token, oauth_userinfo, password_reset, profile,
+    token_api, users, utility,
 };
 
 /// The document, built once.
@@ -47,6 +49,15 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         password_reset::forgot_password, password_reset::forgot_password_confirm,
         token_api::change_password, token_api::new_password_required, jwks::jwks,
         users::upsert, users::read_user, users::logout,
+        oauth_applications::register_application, oauth_applications::retrieve_application_configuration,
+        oauth_applications::rotate_application_secret, oauth_applications::remove_application, oauth_applications::list_applications,
+        oauth_applications::application_scope, oauth_applications::list_consents,
+        oauth_applications::revoke_consent, oauth_access_token::obtain_access_token,
+        oauth_access_token::refresh_access_token, oauth_token::oauth_token, oauth_userinfo::userinfo,
+        oauth_userinfo::userinfo_post, oauth_introspection::oauth_introspect,
+        oauth_introspection::oauth_revoke, oauth_discovery::openid_configuration,
+        oauth_discovery::authorization_server, oauth_discovery::oauth_jwks,
+        authorization_code::retrieve_authorization_code,
         directory::register_directory, directory::retrieve_owned_directories,
         directory::retrieve_assigned_directories, directory::retrieve_directory,
         directory::store_directory_meta, directory::remove_directory,
@@ -69,6 +80,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "channel", description = "The WebSocket command channel"),
         (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
         (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),
+        (name = "oauth-application", description = "OAuth applications (Privicore conventions: form bodies, X-DPT-AUTHORIZATION, commands, ErrorBody)"),
+        (name = "oauth2", description = "The OAuth 2.1 / OpenID Connect endpoints (OAuth conventions: form bodies, OAuth error objects {error, error_description}); the HTML pages of /oauth2/authorize, its forms and /oauth2/continue are not listed"),
         (name = "utility", description = "Health, command status, documents")
     )
 )]
@@ -87,6 +100,30 @@ impl Modify for TokenScheme {
                     "An authorization token (tsa_…) from /profile/authenticate. Header only: \
                      never the query string or Authorization: Bearer. Given twice → 401.",
                 ))),
+            );
+            c.add_security_scheme(
+                "basic",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Basic)
+                        .description(Some(
+                            "An OAuth client: base64 of the form-urlencoded client id, `:`, \
+                             the form-urlencoded secret (RFC 6749 §2.3.1).",
+                        ))
+                        .build(),
+                ),
+            );
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "An OAuth access token (tso_…) from /oauth2/token, in \
+                             Authorization: Bearer.",
+                        ))
+                        .build(),
+                ),
             );
             c.add_security_scheme(
                 "api_key",

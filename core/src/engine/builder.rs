@@ -269,8 +269,10 @@ impl EngineBuilder {
             stripe_hasher: std::collections::hash_map::RandomState::new(),
             server_key: OnceCell::new(),
             id_key: OnceCell::new(),
+            oauth_rsa: OnceCell::new(),
             notifier: self.notifier.unwrap_or_else(|| Arc::new(DiscardNotifier)),
             events,
+            interactions: super::oauth::Interactions::new(super::oauth::MAX_INTERACTIONS),
         })
     }
 }

@@ -201,21 +201,30 @@ impl Engine {
     ) -> Result<Issued> {
         let ttl = ttl.unwrap_or(self.cfg.default_ttl);
         let check = self.check_login(username, password).await?;
-        let mut profile = check.profile.clone();
-        if profile.password_temporary {
+        if check.profile.password_temporary {
             return Err(Error::Unauthorized);
         }
-        // Issue against the version whose password we checked: a concurrent password
-        // change makes this fail rather than hand out a token for the old password.
+        let issued = self
+            .issue_checked(&check.profile, TokenKind::Authorization, ttl.secs())
+            .await?;
+        check.succeeded(self).await;
+        Ok(issued)
+    }
+
+    /// Issue a token of `kind` to the profile whose password was just checked, against the
+    /// version whose password we checked: a concurrent password change makes this fail
+    /// rather than hand out a token for the old password (retried while the checked
+    /// password still stands).
+    pub(super) async fn issue_checked(
+        &self,
+        checked: &ProfileRecord,
+        kind: TokenKind,
+        ttl_secs: u64,
+    ) -> Result<Issued> {
+        let mut profile = checked.clone();
         for _ in 0..OPTIMISTIC_RETRIES {
-            match self
-                .issue(&profile, TokenKind::Authorization, ttl.secs(), None)
-                .await
-            {
-                Ok(issued) => {
-                    check.succeeded(self).await;
-                    return Ok(issued);
-                }
+            match self.issue(&profile, kind, ttl_secs, None).await {
+                Ok(issued) => return Ok(issued),
                 Err(StoreError::VersionMismatch) => profile = self.recheck(&profile).await?,
                 Err(StoreError::NotFound) => return Err(Error::Unauthorized),
                 Err(e) => return Err(e.into()),

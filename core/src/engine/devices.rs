@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use uuid::Uuid;
 
+use super::oauth::ClientSecret;
 use super::{Accepted, Engine};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -71,6 +72,12 @@ pub struct DeviceConfiguration {
     pub owner: Uuid,
     /// The server's public key.
     pub server_key: PublicKey,
+    /// The device's OAuth client id (its profile id): the device is a confidential client
+    /// of its own and gets access tokens for itself with `client_credentials`.
+    pub client_id: Uuid,
+    /// The device's OAuth client secret (derived from the server key, never stored; ends
+    /// with the device).
+    pub client_secret: ClientSecret,
 }
 
 /// The owner's view of a device profile (`None` for a user).
@@ -450,6 +457,8 @@ impl Engine {
         let device = device_view(&dev).ok_or(Error::NotFound)?;
         Ok(DeviceConfiguration {
             owner: dev.owner.ok_or(Error::NotFound)?,
+            client_id: dev.id,
+            client_secret: self.device_client_secret(dev.id).await?,
             device,
             server_key: self.server_public_key().await?,
         })

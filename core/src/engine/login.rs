@@ -214,7 +214,7 @@ impl Engine {
         })
     }
 
-    async fn id_key(&self) -> Result<&IdTokenKey> {
+    pub(super) async fn id_key(&self) -> Result<&IdTokenKey> {
         self.id_key
             .get_or_try_init(|| async { Ok(IdTokenKey::new(self.server_key().await?)) })
             .await

@@ -20,7 +20,7 @@
 //! | `reset.rs` | [`Engine::forgot_password`], [`Engine::confirm_forgot_password`] |
 //! | `users.rs` | server-registered users: [`Engine::upsert_external_user`], [`Engine::external_user`], [`Engine::logout_external_user`] (their field limits in `user_rules.rs`) |
 //! | `throttle.rs` | [`Engine::unlock`] (the credential-check backoff itself is private here) |
-//! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]) |
+//! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]): applications, codes, the token endpoint, id tokens and their JWKS, userinfo, introspection, revocation |
 //! | `directories/` | directories: organisations of profiles with roles and invitations (its own index in [`directories`], the role table in [`directories::permissions`]) |
 //! | `mod.rs` | [`Engine::now`], [`Engine::hash_queue_depth`], [`Engine::health`], [`Engine::purge_expired`], [`Engine::spawn_purger`] |
 
@@ -108,8 +108,11 @@ pub struct Engine {
     stripe_hasher: std::collections::hash_map::RandomState,
     server_key: OnceCell<KeyPair>,
     id_key: OnceCell<IdTokenKey>,
+    oauth_rsa: OnceCell<oauth::signing::RsaKey>,
     notifier: Arc<dyn Notifier>,
     events: broadcast::Sender<CommandEvent>,
+    /// The pending authorizations of the login and consent pages.
+    interactions: oauth::Interactions,
 }
 
 impl std::fmt::Debug for Engine {

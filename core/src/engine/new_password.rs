@@ -44,6 +44,21 @@ impl Engine {
         session: &str,
         new_password: &str,
     ) -> Result<TokenSet> {
+        let profile = self
+            .replace_temporary_password(username, session, new_password)
+            .await?;
+        self.issue_token_set(profile).await
+    }
+
+    /// The change of [`Engine::complete_new_password`] without the login: check the
+    /// session, set the password (every token of the profile revoked in the same store
+    /// transaction), and return the updated profile. The pages' sign-in uses it too.
+    pub(super) async fn replace_temporary_password(
+        &self,
+        username: &str,
+        session: &str,
+        new_password: &str,
+    ) -> Result<ProfileRecord> {
         let Ok(name) = Username::parse(username) else {
             return Err(Error::Unauthorized);
         };
@@ -58,17 +73,15 @@ impl Engine {
             .await?
             .filter(|t| t.profile_id == owner)
             .ok_or(Error::Unauthorized)?;
-        let profile = self
-            .update_profile(taken.profile_id, Revoke::All, |p| {
-                if !p.password_temporary || p.state == ProfileState::Removed {
-                    return Err(Error::Unauthorized);
-                }
-                p.password_hash = Some(hash.clone());
-                p.password_temporary = false;
-                Ok(())
-            })
-            .await?;
-        self.issue_token_set(profile).await
+        self.update_profile(taken.profile_id, Revoke::All, |p| {
+            if !p.password_temporary || p.state == ProfileState::Removed {
+                return Err(Error::Unauthorized);
+            }
+            p.password_hash = Some(hash.clone());
+            p.password_temporary = false;
+            Ok(())
+        })
+        .await
     }
 
     /// Open a NEW_PASSWORD_REQUIRED session for `profile`; a newer one voids the older.

@@ -222,7 +222,10 @@ pub trait OAuthStore: Send + Sync {
 
     /// Store a grant and the first token issued under it (an authorization code, or the
     /// access token of `client_credentials`) in one transaction, if the token's profile
-    /// still has `profile_version` and the client still exists. The caller guarantees
+    /// still has `profile_version` and the client still exists. The client is an
+    /// application, or a device acting as its own client: `grant.client_id ==
+    /// grant.profile_id` naming a device profile (devices have no client record; see the
+    /// engine's `device_client.rs`). The caller guarantees
     /// `token.family == Some(grant.id)` and `token.profile_id == grant.profile_id`.
     /// Errors: `NotFound` (no profile or no client), `VersionMismatch`, `Conflict(Exists)`
     /// (grant id or digest taken). Nothing is written on an error.

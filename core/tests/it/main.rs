@@ -5,3 +5,4 @@ mod crash_harness;
 mod engine_faults;
 mod engine_model;
 mod engine_rules;
+mod oauth_engine;

@@ -6,7 +6,7 @@ use tessera_testkit::postgres as common;
 use std::time::{Duration, Instant};
 
 use tessera_core::StoreError;
-use tessera_core::store::{MaintenanceStore as _, ProfileStore as _};
+use tessera_core::store::{MaintenanceStore as _, OAuthStore as _, ProfileStore as _};
 use tessera_storage_postgres::{PostgresConfig, PostgresStore, SCHEMA_VERSION};
 use tessera_testkit::profile;
 
@@ -249,5 +249,23 @@ async fn an_older_schema_is_upgraded_at_connect() {
     }
     let store = PostgresStore::connect_with(config).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
-    assert_eq!(store.get_profile(p.id).await.unwrap(), Some(p));
+    assert_eq!(store.get_profile(p.id).await.unwrap(), Some(p.clone()));
+    // the tables of the later migrations are there: an application of the old profile
+    let app = tessera_core::store::OAuthClientRecord {
+        id: uuid::Uuid::new_v4(),
+        owner: p.id,
+        name: "after the upgrade".into(),
+        confidential: false,
+        redirect_uris: vec!["https://a.example/cb".into()],
+        scopes: Vec::new(),
+        id_token_alg: tessera_core::store::IdTokenAlg::EdDsa,
+        secret: None,
+        pending_secret: None,
+        first_party: true,
+        created_at: tessera_core::Timestamp(1),
+        updated_at: tessera_core::Timestamp(1),
+        version: 1,
+    };
+    store.create_client(&app, None).await.unwrap();
+    assert_eq!(store.list_clients(p.id).await.unwrap(), vec![app]);
 }

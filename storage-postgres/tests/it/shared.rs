@@ -257,3 +257,126 @@ async fn family_revocation_racing_rotations_leaves_no_token() {
         }
     }
 }
+
+/// A public application of `owner`.
+fn oauth_client(owner: Uuid) -> tessera_core::store::OAuthClientRecord {
+    tessera_core::store::OAuthClientRecord {
+        id: Uuid::new_v4(),
+        owner,
+        name: "Photos".into(),
+        confidential: false,
+        redirect_uris: vec!["https://a.example/cb".into()],
+        scopes: vec!["openid".into(), "offline_access".into()],
+        id_token_alg: tessera_core::store::IdTokenAlg::Rs256,
+        secret: None,
+        pending_secret: None,
+        first_party: false,
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+        version: 1,
+    }
+}
+
+/// A grant of `profile` to `client`, expiring at t = 90 000.
+fn oauth_grant(client: Uuid, profile: Uuid) -> tessera_core::store::OAuthGrantRecord {
+    tessera_core::store::OAuthGrantRecord {
+        id: Uuid::new_v4(),
+        client_id: client,
+        profile_id: profile,
+        scopes: vec!["openid".into(), "offline_access".into()],
+        redirect_uri: None,
+        code_challenge: None,
+        nonce: None,
+        auth_time: Timestamp(1),
+        created_at: Timestamp(1),
+        expires_at: Timestamp(90_000),
+    }
+}
+
+/// Removing an application on one node while the other signs in to it and rotates refresh
+/// tokens of it: afterwards no grant, consent or token of the application is left, whatever
+/// the interleaving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn application_removal_racing_sign_ins_and_rotations_leaves_nothing() {
+    use tessera_core::TokenKind;
+    use tessera_core::store::{ConsentRecord, Rotation, TokenRecord};
+    let Some(url) = common::url("application_removal_racing_sign_ins_and_rotations_leaves_nothing")
+    else {
+        return;
+    };
+    let schemas = common::Schemas::new(url);
+    let config = schemas.fresh();
+    let a: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config.clone()).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(config).await.unwrap());
+    let (owner, alice) = (profile("owner"), profile("alice"));
+    a.create_profile(&owner, None).await.unwrap();
+    a.create_profile(&alice, None).await.unwrap();
+    let pid = alice.id;
+    let token = move |kind: TokenKind, grant: Uuid| -> TokenRecord {
+        let mut t = token_record(pid, 90_000);
+        t.kind = kind;
+        t.family = Some(grant);
+        t
+    };
+    let sign_in = move |s: Arc<dyn Store>, client: Uuid| async move {
+        let g = oauth_grant(client, pid);
+        let code = token(TokenKind::OAuthCode, g.id);
+        s.put_grant(&g, &code, 1).await.map(|()| (g.id, code))
+    };
+    for round in 0..20u64 {
+        let x = oauth_client(owner.id);
+        a.create_client(&x, None).await.unwrap();
+        let c = ConsentRecord {
+            profile_id: pid,
+            client_id: x.id,
+            scopes: vec!["openid".into()],
+            granted_at: Timestamp(1),
+        };
+        a.put_consent(&c).await.unwrap();
+        let b2 = Arc::clone(&b);
+        let client = x.id;
+        let other = tokio::spawn(async move {
+            let mut issued = Vec::new();
+            for _ in 0..4 {
+                let Ok((grant, code)) = sign_in(Arc::clone(&b2), client).await else {
+                    break;
+                };
+                issued.push(code.digest);
+                let mut old = code.digest;
+                for _ in 0..3 {
+                    let (acc, r) = (
+                        token(TokenKind::OAuthAccess, grant),
+                        token(TokenKind::OAuthRefresh, grant),
+                    );
+                    issued.extend([acc.digest, r.digest]);
+                    match b2
+                        .spend_token(&old, &[acc, r.clone()], Timestamp(10))
+                        .await
+                        .unwrap()
+                    {
+                        Rotation::Rotated => old = r.digest,
+                        _ => break,
+                    }
+                }
+            }
+            issued
+        });
+        tokio::time::sleep(std::time::Duration::from_micros(round * 400)).await;
+        assert!(a.remove_client(x.id, None).await.unwrap());
+        let issued = other.await.unwrap();
+        for d in &issued {
+            assert_eq!(
+                a.get_token(d).await.unwrap(),
+                None,
+                "round {round}: a token of the removed application is left"
+            );
+        }
+        assert_eq!(a.get_consent(pid, x.id).await.unwrap(), None);
+        assert!(a.list_profile_tokens(pid).await.unwrap().is_empty());
+        // a sign-in after the removal is refused
+        assert_eq!(
+            sign_in(Arc::clone(&a), x.id).await.unwrap_err(),
+            StoreError::NotFound
+        );
+    }
+}

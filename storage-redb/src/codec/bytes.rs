@@ -51,6 +51,14 @@ impl Writer {
         self.0.extend_from_slice(v.as_bytes());
     }
 
+    /// A `u32` count, then that many `str`.
+    pub(super) fn strs(&mut self, v: &[String]) {
+        self.u32(v.len() as u32);
+        for s in v {
+            self.str(s);
+        }
+    }
+
     pub(super) fn finish(self) -> Vec<u8> {
         self.0
     }
@@ -130,6 +138,17 @@ impl<'a> Reader<'a> {
             what: "string is not UTF-8",
             offset: at,
         })
+    }
+
+    /// A `u32` count, then that many `str` (an absurd count fails when the record ends,
+    /// without reserving more than could follow: each string takes at least 4 bytes).
+    pub(super) fn strs(&mut self) -> Result<Vec<String>, DecodeError> {
+        let n = self.u32()? as usize;
+        let mut out = Vec::with_capacity(n.min(self.remaining() / 4));
+        for _ in 0..n {
+            out.push(self.str()?.to_owned());
+        }
+        Ok(out)
     }
 
     /// The record must end here.

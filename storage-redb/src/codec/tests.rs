@@ -1,6 +1,7 @@
 use tessera_core::store::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
-    ServerUserRecord, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandRecord, CommandStatus, ConsentRecord, DeviceInfo, DeviceRoles, IdTokenAlg,
+    OAuthClientRecord, OAuthGrantRecord, ProfileRecord, QrRecord, ServerUserRecord, ThrottleRecord,
+    TokenRecord,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 use tessera_core::{ProfileKind, ProfileState, Timestamp};
@@ -244,4 +245,141 @@ fn bad_enums_and_flags_are_errors() {
         decode_api_key(TokenDigest([4; 32]), &s).unwrap_err().what,
         "string is not UTF-8"
     );
+}
+
+fn oauth_client(all: bool) -> OAuthClientRecord {
+    OAuthClientRecord {
+        id: Uuid::from_u128(11),
+        owner: Uuid::from_u128(7),
+        name: "Fotoalbum – Ünïcødé".into(),
+        confidential: all,
+        redirect_uris: if all {
+            vec![
+                "https://app.example/cb".into(),
+                "http://127.0.0.1/cb".into(),
+            ]
+        } else {
+            vec![]
+        },
+        scopes: if all {
+            vec!["openid".into(), "offline_access".into()]
+        } else {
+            vec![]
+        },
+        id_token_alg: if all {
+            IdTokenAlg::EdDsa
+        } else {
+            IdTokenAlg::Rs256
+        },
+        secret: all.then_some(TokenDigest([5; 32])),
+        pending_secret: all.then(|| "tsx_secret".into()),
+        first_party: all,
+        created_at: Timestamp(-7),
+        updated_at: Timestamp(1_767_225_600),
+        version: u64::MAX,
+    }
+}
+
+fn oauth_grant(all: bool) -> OAuthGrantRecord {
+    OAuthGrantRecord {
+        id: Uuid::from_u128(12),
+        client_id: Uuid::from_u128(11),
+        profile_id: Uuid::from_u128(7),
+        scopes: if all {
+            vec!["openid".into(), String::new()]
+        } else {
+            vec![]
+        },
+        redirect_uri: all.then(|| "https://app.example/cb".into()),
+        code_challenge: all.then(|| "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        nonce: all.then(|| "n-0S6".into()),
+        auth_time: Timestamp(990),
+        created_at: Timestamp(1000),
+        expires_at: Timestamp(i64::MAX),
+    }
+}
+
+#[test]
+fn oauth_records_round_trip() {
+    for all in [false, true] {
+        let c = oauth_client(all);
+        let bytes = encode_client(&c);
+        assert_eq!(decode_client(c.id, &bytes).unwrap(), c);
+        rejects_damage(&bytes, |b| decode_client(c.id, b));
+        let g = oauth_grant(all);
+        let bytes = encode_grant(&g);
+        assert_eq!(decode_grant(g.id, &bytes).unwrap(), g);
+        rejects_damage(&bytes, |b| decode_grant(g.id, b));
+    }
+    for scopes in [vec![], vec!["openid".to_owned(), "profile".to_owned()]] {
+        let c = ConsentRecord {
+            profile_id: Uuid::from_u128(7),
+            client_id: Uuid::from_u128(11),
+            scopes,
+            granted_at: Timestamp(3),
+        };
+        let bytes = encode_consent(&c);
+        assert_eq!(
+            decode_consent(c.profile_id, c.client_id, &bytes).unwrap(),
+            c
+        );
+        rejects_damage(&bytes, |b| decode_consent(c.profile_id, c.client_id, b));
+    }
+}
+
+#[test]
+fn oauth_layouts_are_fixed() {
+    let c = oauth_client(true);
+    let b = encode_client(&c);
+    assert_eq!(&b[..16], c.owner.as_bytes());
+    assert_eq!(
+        b[16], 15,
+        "flags: confidential, first party, secret, pending secret"
+    );
+    assert_eq!(b[17], 2, "EdDSA");
+    assert_eq!(&b[18..26], &(-7i64).to_le_bytes());
+    assert_eq!(&b[26..34], &1_767_225_600i64.to_le_bytes());
+    assert_eq!(&b[34..42], &u64::MAX.to_le_bytes());
+    assert_eq!(&b[42..74], &[5; 32]);
+    assert!(b.ends_with(b"\x0a\0\0\0tsx_secret"));
+    let b = encode_client(&oauth_client(false));
+    assert_eq!((b[16], b[17]), (0, 1), "no flags, RS256");
+    assert_eq!(b.len(), 42 + 4 + "Fotoalbum – Ünïcødé".len() + 4 + 4);
+    let g = oauth_grant(true);
+    let b = encode_grant(&g);
+    assert_eq!(&b[..16], g.client_id.as_bytes());
+    assert_eq!(&b[16..32], g.profile_id.as_bytes());
+    assert_eq!(&b[32..40], &990i64.to_le_bytes());
+    assert_eq!(&b[40..48], &1000i64.to_le_bytes());
+    assert_eq!(&b[48..56], &i64::MAX.to_le_bytes());
+    assert_eq!(b[56], 7, "flags: redirect URI, code challenge, nonce");
+    assert_eq!(&b[57..61], &2u32.to_le_bytes(), "two scopes");
+    assert!(b.ends_with(b"\x05\0\0\0n-0S6"));
+    let b = encode_consent(&ConsentRecord {
+        profile_id: Uuid::nil(),
+        client_id: Uuid::nil(),
+        scopes: vec!["a".into()],
+        granted_at: Timestamp(3),
+    });
+    assert_eq!(b, b"\x03\0\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0a");
+}
+
+#[test]
+fn bad_oauth_flags_and_enums_are_errors() {
+    let mut b = encode_client(&oauth_client(true));
+    b[16] |= 0x10;
+    let e = decode_client(Uuid::nil(), &b).unwrap_err();
+    assert_eq!((e.what, e.offset), ("unknown client flag bits", 16));
+    let mut b = encode_client(&oauth_client(true));
+    b[17] = 0;
+    let e = decode_client(Uuid::nil(), &b).unwrap_err();
+    assert_eq!((e.what, e.offset), ("unknown id token algorithm", 17));
+    let mut b = encode_grant(&oauth_grant(true));
+    b[56] = 8;
+    let e = decode_grant(Uuid::nil(), &b).unwrap_err();
+    assert_eq!((e.what, e.offset), ("unknown grant flag bits", 56));
+    // an absurd scope count must not allocate or panic
+    let mut b = encode_grant(&oauth_grant(false));
+    b[57..61].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decode_grant(Uuid::nil(), &b).is_err());
 }

@@ -1,11 +1,11 @@
-//! The format version at open: stamp a new file, upgrade a version-1 file in place, refuse
-//! any other (see "Format versions" in [`crate::codec`]).
+//! The format version at open: stamp a new file, upgrade a version-1 or version-2 file in
+//! place, refuse any other (see "Format versions" in [`crate::codec`]).
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use tessera_core::token::TokenDigest;
 
 use super::Inner;
-use crate::codec::{self, FORMAT_VERSION, UPGRADABLE_VERSION};
+use crate::codec::{self, FORMAT_VERSION, UPGRADABLE_VERSIONS};
 use crate::error::{Failure, Fallible, corrupt};
 use crate::tables as t;
 
@@ -13,8 +13,8 @@ const PLACE: &str = "table `meta`, key format_version";
 
 impl Inner {
     /// Stamp a new file with [`FORMAT_VERSION`] and create every table; upgrade a file of
-    /// [`UPGRADABLE_VERSION`]; refuse a file stamped with another version, or one with
-    /// tables but no stamp.
+    /// one of [`UPGRADABLE_VERSIONS`] (in one durable write transaction); refuse a file
+    /// stamped with another version, or one with tables but no stamp.
     pub(super) fn check_format(&self) -> Fallible<()> {
         let tx = self.db.begin_write()?;
         if tx.list_tables()?.next().is_none() {
@@ -24,7 +24,15 @@ impl Inner {
         tx.abort()?;
         match self.read(format_version)? {
             Some(FORMAT_VERSION) => Ok(()),
-            Some(UPGRADABLE_VERSION) => self.write(upgrade_from_v1),
+            Some(1) => self.write(|tx| {
+                upgrade_1_to_2(tx)?;
+                create_oauth_tables(tx)?;
+                stamp(tx)
+            }),
+            Some(2) => self.write(|tx| {
+                create_oauth_tables(tx)?;
+                stamp(tx)
+            }),
             Some(v) => Err(self.unknown_version(v)),
             None => Err(corrupt(&self.file, PLACE, "the format version record is missing").into()),
         }
@@ -36,7 +44,8 @@ impl Inner {
             PLACE,
             format!(
                 "unknown format version {v} (this build reads {FORMAT_VERSION} and upgrades \
-                 {UPGRADABLE_VERSION})"
+                 {} and {})",
+                UPGRADABLE_VERSIONS[0], UPGRADABLE_VERSIONS[1]
             ),
         )
         .into()
@@ -60,7 +69,7 @@ fn create_tables(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::THROTTLE)?;
     tx.open_table(t::API_KEYS)?;
     tx.open_table(t::SERVER_USERS)?;
-    Ok(())
+    create_oauth_tables(tx)
 }
 
 fn stamp(tx: &WriteTransaction) -> Fallible<()> {
@@ -71,10 +80,10 @@ fn stamp(tx: &WriteTransaction) -> Fallible<()> {
     Ok(())
 }
 
-/// Version 1 → 2, in the caller's one transaction: the two new tables, the family index
-/// of every stored token, the new stamp. A token that does not decode aborts the upgrade
-/// (`Corrupt`, naming it), leaving the version-1 file untouched.
-fn upgrade_from_v1(tx: &WriteTransaction) -> Fallible<()> {
+/// Version 1 → 2, in the caller's one transaction: the two new tables and the family index
+/// of every stored token. A token that does not decode aborts the upgrade (`Corrupt`,
+/// naming it), leaving the version-1 file untouched.
+fn upgrade_1_to_2(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::SERVER_USERS)?;
     let tokens = tx.open_table(t::TOKENS)?;
     let mut by_family = tx.open_table(t::TOKENS_BY_FAMILY)?;
@@ -87,7 +96,20 @@ fn upgrade_from_v1(tx: &WriteTransaction) -> Fallible<()> {
             by_family.insert(&t::pair_key(family, &digest), ())?;
         }
     }
-    stamp(tx)
+    Ok(())
+}
+
+/// The tables new in version 3, empty: all of version 2 → 3 (no older build stored OAuth
+/// data; the new token kinds, expiry kind and `meta` key need no table).
+fn create_oauth_tables(tx: &WriteTransaction) -> Fallible<()> {
+    tx.open_table(t::OAUTH_CLIENTS)?;
+    tx.open_table(t::OAUTH_CLIENTS_BY_OWNER)?;
+    tx.open_table(t::OAUTH_GRANTS)?;
+    tx.open_table(t::OAUTH_GRANTS_BY_CLIENT)?;
+    tx.open_table(t::OAUTH_GRANTS_BY_PROFILE)?;
+    tx.open_table(t::OAUTH_CONSENTS)?;
+    tx.open_table(t::OAUTH_CONSENTS_BY_CLIENT)?;
+    Ok(())
 }
 
 /// The stamped format version (a cheap read that proves the store can serve).

@@ -85,7 +85,7 @@ mod tests {
         assert_eq!(&b[17..25], &10i64.to_le_bytes());
         assert_eq!(decode_token(t.digest, &b).unwrap(), t);
         let mut bad = b.clone();
-        bad[16] = 9;
+        bad[16] = 14;
         assert_eq!(
             decode_token_view(&bad).unwrap_err().what,
             "unknown token kind"
@@ -106,6 +106,12 @@ mod tests {
             (TokenKind::RefreshUsed, 5),
             (TokenKind::ResetCode, 6),
             (TokenKind::Session, 7),
+            (TokenKind::OAuthAccess, 8),
+            (TokenKind::OAuthRefresh, 9),
+            (TokenKind::OAuthRefreshUsed, 10),
+            (TokenKind::OAuthCode, 11),
+            (TokenKind::OAuthCodeUsed, 12),
+            (TokenKind::Browser, 13),
         ] {
             let t = TokenRecord {
                 digest: TokenDigest([3; 32]),

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! <dir>/sled/                 sled's own files (db, conf, blobs/, snap.*)
-//! <dir>/tessera-sled.format   "tessera-storage-sled format 2\n", written once the store
+//! <dir>/tessera-sled.format   "tessera-storage-sled format 3\n", written once the store
 //!                             is initialised (and rewritten after an upgrade)
 //! ```
 //!
@@ -12,9 +12,10 @@
 //! file makes a store whose data file was truncated or replaced detectable: sled recovers
 //! a damaged log by dropping its tail, which could otherwise silently yield an empty store.
 //!
-//! A format-1 store is upgraded in place (`upgrade.rs`): its version record is rewritten
-//! first, the marker last, so a marker saying 1 on a format-2 store is an upgrade
-//! interrupted before its last step and is rewritten.
+//! A format-1 or format-2 store is upgraded in place (`upgrade.rs`): its version record is
+//! rewritten first, the marker last, so a marker naming an older upgradable version than
+//! the store's is an upgrade interrupted before its last step (by this build or an older
+//! one) and the store is upgraded on, and the marker rewritten.
 
 use std::fs;
 use std::io::Write;
@@ -27,7 +28,7 @@ use tessera_core::store::StoreResult;
 use super::Inner;
 use super::release::LockRelease;
 use super::upgrade;
-use crate::codec::{FORMAT_VERSION, UPGRADABLE_VERSION, decode_fixed};
+use crate::codec::{FORMAT_VERSION, UPGRADABLE_VERSIONS, decode_fixed};
 use crate::config::SledConfig;
 use crate::error::{corrupt, from_io, from_open, from_sled};
 use crate::trees::{FORMAT_KEY, Trees};
@@ -54,11 +55,11 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
             let v = decode_fixed::<4>(&v)
                 .map(u32::from_le_bytes)
                 .map_err(|e| corrupt("meta", FORMAT_KEY, e))?;
-            if v != FORMAT_VERSION && v != UPGRADABLE_VERSION {
+            if v != FORMAT_VERSION && !UPGRADABLE_VERSIONS.contains(&v) {
                 return Err(StoreError::Corrupt {
                     what: format!(
                         "unknown format version {v} (this build reads version {FORMAT_VERSION} \
-                         and upgrades version {UPGRADABLE_VERSION})"
+                         and upgrades versions {UPGRADABLE_VERSIONS:?})"
                     ),
                     location: format_location(),
                 });
@@ -66,7 +67,7 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
             // The marker names the stored version, or the one an interrupted upgrade
             // started from; it is missing if the store crashed right after initialising.
             match marker {
-                Some(m) if m != v && !(m == UPGRADABLE_VERSION && v == FORMAT_VERSION) => {
+                Some(m) if m != v && !(UPGRADABLE_VERSIONS.contains(&m) && m < v) => {
                     return Err(StoreError::Corrupt {
                         what: format!("the marker says format {m} but the store says {v}"),
                         location: dir.join(MARKER).display().to_string(),
@@ -74,8 +75,8 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
                 }
                 _ => {}
             }
-            if v == UPGRADABLE_VERSION {
-                upgrade::from_v1(&db, &t)?;
+            if v != FORMAT_VERSION {
+                upgrade::upgrade(&db, &t, v)?;
             }
             if marker != Some(FORMAT_VERSION) {
                 write_marker(dir)?;

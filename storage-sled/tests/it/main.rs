@@ -1,4 +1,4 @@
-//! The integration tests of this crate, as one test binary (one link instead of 9).
+//! The integration tests of this crate, as one test binary (one link instead of 10).
 
 mod bulk;
 mod common;
@@ -7,6 +7,7 @@ mod corruption;
 mod crash;
 mod family;
 mod lock;
+mod oauth;
 mod purge;
 mod scale;
 mod upgrade;

@@ -1,6 +1,6 @@
-//! A format-1 store is upgraded to format 2 on open: the family index is built from its
-//! tokens, the version record and the marker are rewritten, and an interrupted upgrade
-//! completes on the next open.
+//! A format-1 or format-2 store is upgraded to format 3 on open: the family index is built
+//! from a format-1 store's tokens, the version record and the marker are rewritten, and an
+//! interrupted upgrade completes on the next open.
 
 use crate::common;
 
@@ -26,6 +26,17 @@ fn stored_version(dir: &Path) -> u32 {
     u32::from_le_bytes(v.unwrap()[..].try_into().unwrap())
 }
 
+/// Make the closed store in `dir` look like format 2: version 2, marker 2.
+fn downgrade_to_v2(dir: &Path) {
+    let db = raw(dir);
+    db.open_tree("meta")
+        .unwrap()
+        .insert("format_version", &2u32.to_le_bytes())
+        .unwrap();
+    db.flush().unwrap();
+    fs::write(dir.join(MARKER), "tessera-storage-sled format 2\n").unwrap();
+}
+
 /// Make the closed store in `dir` look like format 1: no family index, version 1,
 /// marker 1 (`marker` false: no marker at all).
 fn downgrade_to_v1(dir: &Path, marker: bool) {
@@ -46,7 +57,7 @@ fn downgrade_to_v1(dir: &Path, marker: bool) {
 
 #[tokio::test]
 async fn a_format_1_store_is_upgraded_on_open() {
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
     for with_marker in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let family = Uuid::new_v4();
@@ -74,7 +85,7 @@ async fn a_format_1_store_is_upgraded_on_open() {
             assert!(s.resolve_token(&plain.digest).await.unwrap().is_some());
         }
         assert_eq!(stored_version(dir.path()), FORMAT_VERSION);
-        assert_eq!(marker(dir.path()), "tessera-storage-sled format 2\n");
+        assert_eq!(marker(dir.path()), "tessera-storage-sled format 3\n");
         assert_eq!(check_family_index(dir.path()), 2);
         let s = open(dir.path());
         assert_eq!(s.revoke_family(family).await.unwrap(), 2);
@@ -86,28 +97,76 @@ async fn a_format_1_store_is_upgraded_on_open() {
 }
 
 #[tokio::test]
+async fn a_format_2_store_is_upgraded_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let family = Uuid::new_v4();
+    let (p, member) = {
+        let s = open(dir.path());
+        let p = stored_profile(&s, "alice").await;
+        let member = family_token(p.id, TokenKind::Refresh, family, 9000);
+        s.put_token(&member, 1).await.unwrap();
+        (p, member)
+    };
+    downgrade_to_v2(dir.path());
+    {
+        let s = open(dir.path());
+        assert_eq!(s.get_profile(p.id).await.unwrap(), Some(p));
+        assert_eq!(s.get_token(&member.digest).await.unwrap(), Some(member));
+    }
+    assert_eq!(stored_version(dir.path()), FORMAT_VERSION);
+    assert_eq!(marker(dir.path()), "tessera-storage-sled format 3\n");
+    assert_eq!(check_family_index(dir.path()), 1);
+    let s = open(dir.path());
+    assert_eq!(s.revoke_family(family).await.unwrap(), 1);
+}
+
+#[tokio::test]
 async fn an_upgrade_interrupted_before_the_marker_completes() {
+    for older in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()));
+        // The version record says 3, the marker still names the version the upgrade
+        // started from: the last step did not happen.
+        fs::write(
+            dir.path().join(MARKER),
+            format!("tessera-storage-sled format {older}\n"),
+        )
+        .unwrap();
+        drop(open(dir.path()));
+        assert_eq!(marker(dir.path()), "tessera-storage-sled format 3\n");
+    }
+    // An older build's upgrade 1 → 2 interrupted before its marker: upgraded on to 3.
     let dir = tempfile::tempdir().unwrap();
     drop(open(dir.path()));
-    // The version record says 2, the marker still 1: the last step did not happen.
+    downgrade_to_v2(dir.path());
     fs::write(dir.path().join(MARKER), "tessera-storage-sled format 1\n").unwrap();
     drop(open(dir.path()));
-    assert_eq!(marker(dir.path()), "tessera-storage-sled format 2\n");
+    assert_eq!(stored_version(dir.path()), FORMAT_VERSION);
+    assert_eq!(marker(dir.path()), "tessera-storage-sled format 3\n");
 }
 
 #[test]
 fn a_marker_newer_than_the_store_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(open(dir.path()));
-    downgrade_to_v1(dir.path(), true);
-    fs::write(dir.path().join(MARKER), "tessera-storage-sled format 2\n").unwrap();
-    match open_err(dir.path()) {
-        StoreError::Corrupt { what, .. } => {
-            assert!(
-                what.contains("marker says format 2 but the store says 1"),
-                "{what}"
-            );
+    for (marker_says, store_says) in [(2, 1), (3, 1), (3, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()));
+        if store_says == 1 {
+            downgrade_to_v1(dir.path(), true);
+        } else {
+            downgrade_to_v2(dir.path());
         }
-        other => panic!("expected Corrupt, got {other:?}"),
+        fs::write(
+            dir.path().join(MARKER),
+            format!("tessera-storage-sled format {marker_says}\n"),
+        )
+        .unwrap();
+        match open_err(dir.path()) {
+            StoreError::Corrupt { what, .. } => {
+                let want =
+                    format!("marker says format {marker_says} but the store says {store_says}");
+                assert!(what.contains(&want), "{what}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
     }
 }

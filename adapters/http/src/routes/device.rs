@@ -124,6 +124,13 @@ pub(crate) struct DeviceConfigurationReply {
     /// The server's key, 200-hex.
     #[serde(rename = "cab-public-key")]
     cab_public_key: String,
+    /// The device's OAuth client id (its profile id): it gets access tokens for itself
+    /// with `client_credentials` at `/oauth2/token`.
+    #[serde(rename = "client-id")]
+    client_id: String,
+    /// The device's OAuth client secret (`tsd_…`, derived, ends with the device).
+    #[serde(rename = "client-secret")]
+    client_secret: String,
 }
 
 /// Stored meta text as a JSON value (`None`, serialized `null`, when unset).
@@ -318,5 +325,7 @@ pub(crate) async fn retrieve_device_configuration(
         state: c.device.state.as_str(),
         meta: meta_value(c.device.meta.as_deref()),
         cab_public_key: c.server_key.to_privicore_hex(),
+        client_id: c.client_id.hyphenated().to_string(),
+        client_secret: c.client_secret.expose().to_owned(),
     }))
 }

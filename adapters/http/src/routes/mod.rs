@@ -1,12 +1,21 @@
 //! The route handlers, one file per API.md section. Each handler extracts, makes one
 //! engine call and maps the result.
 
+pub(super) mod authorization_code;
+pub(super) mod authorize;
 pub(super) mod device;
 pub(super) mod directory;
 pub(super) mod jwks;
 pub(super) mod keys;
+pub(super) mod oauth_access_token;
+pub(super) mod oauth_applications;
+pub(super) mod oauth_discovery;
+pub(super) mod oauth_introspection;
+pub(super) mod oauth_token;
+pub(super) mod oauth_userinfo;
 pub(super) mod password_reset;
 pub(super) mod profile;
+mod sign_in;
 pub(super) mod token_api;
 pub(super) mod users;
 pub(super) mod utility;

@@ -5,9 +5,10 @@ use tessera_testkit::app as common;
 use axum::http::{Method, StatusCode};
 use common::{TestApp, password};
 
-/// Every route of the router (API.md Utility, Profile, Public key, Device onboarding, Token
-/// API, Server-registered users, Directories).
-const ROUTES: [(&str, &str); 55] = [
+/// Every JSON route of the router (API.md Utility, Profile, Public key, Device onboarding,
+/// Token API, Server-registered users, OAuth, Directories; the OAuth pages are HTML and not
+/// here).
+const ROUTES: [(&str, &str); 56] = [
     ("post", "/profile/register-profile"),
     ("post", "/profile/authenticate"),
     ("get", "/profile/retrieve-profile-id"),
@@ -47,6 +48,7 @@ const ROUTES: [(&str, &str); 55] = [
     ("put", "/v1/users/{externalId}"),
     ("get", "/v1/users/{externalId}"),
     ("delete", "/v1/users/{externalId}/tokens"),
+    ("post", "/oauth-application/retrieve-authorization-code"),
     ("post", "/directory/register-directory"),
     ("get", "/directory/retrieve-owned-directories"),
     ("get", "/directory/retrieve-assigned-directories"),
@@ -100,13 +102,14 @@ async fn openapi_documents_every_route_field_and_error() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     let operations = count_operations(paths);
+    let routes = ROUTES.iter().chain(super::oauth_back::ROUTES.iter());
     assert_eq!(
         operations,
-        ROUTES.len(),
+        routes.clone().count(),
         "{:?}",
         paths.keys().collect::<Vec<_>>()
     );
-    for (method, path) in ROUTES {
+    for &(method, path) in routes {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} undocumented");
         // every documented route exists in the router (not 404)

@@ -14,7 +14,8 @@ use super::openapi_contract::Contract;
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one walk over every route
 async fn every_reply_matches_its_documented_response() {
-    let app = TestApp::new();
+    let store = std::sync::Arc::new(tessera_core::MemoryStore::new());
+    let app = TestApp::with(store.clone(), tessera_http::HttpConfig::default());
     let mut c = Contract::new(&app).await;
     let pw = common::password("contract");
 
@@ -494,8 +495,57 @@ async fn every_reply_matches_its_documented_response() {
         c.check("delete", logout, &r);
     }
 
+    // ---- OAuth (Privicore "OAuth Application")
+    let owner = app.active_user("contractoauth").await;
+    let client = tessera_testkit::pages::register_client(
+        &*store,
+        owner.profile_id.parse().unwrap(),
+        tessera_testkit::pages::ClientSpec::public("http://127.0.0.1/cb"),
+    )
+    .await;
+    let (_, challenge) = tessera_testkit::pages::pkce("contract");
+    let code = "/oauth-application/retrieve-authorization-code";
+    let fields = |client: &str| {
+        vec![
+            ("client_id".to_owned(), client.to_owned()),
+            (
+                "redirect_uri".to_owned(),
+                "http://127.0.0.1:4000/cb".to_owned(),
+            ),
+            ("scope".to_owned(), "openid".to_owned()),
+            ("code_challenge".to_owned(), challenge.clone()),
+            ("code_challenge_method".to_owned(), "S256".to_owned()),
+        ]
+    };
+    let pairs = |v: &[(String, String)]| -> Vec<(String, String)> { v.to_vec() };
+    let incomplete = app.incomplete_user("contractoauth2").await;
+    for (token, body) in [
+        (
+            Some(owner.token.as_str()),
+            pairs(&fields(&client.to_string())),
+        ),
+        (
+            Some(owner.token.as_str()),
+            pairs(&fields(&uuid::Uuid::new_v4().to_string())),
+        ),
+        (
+            Some(owner.token.as_str()),
+            pairs(&fields(&client.to_string())[..2]),
+        ),
+        (
+            Some(incomplete.token.as_str()),
+            pairs(&fields(&client.to_string())),
+        ),
+        (None, pairs(&fields(&client.to_string()))),
+    ] {
+        let b: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = app.post(code, token, &b).await;
+        c.check("post", code, &r);
+    }
+
     super::openapi_directory::check_directory_replies(&app, &mut c).await;
 
-    c.all_operations_checked();
+    // the OAuth back channel's routes are walked by `oauth_back`
+    c.all_operations_checked_except(&super::oauth_back::ROUTES);
     assert!(c.checked.len() > 100, "{}", c.checked.len());
 }

@@ -242,6 +242,10 @@ async fn device_onboarding() {
         .await
         .json()["publicKey"]
         .clone();
+    let got = app.get(&cfg_path, Some(&owner.token)).await.json();
+    // the device's own OAuth client: its profile id and a derived secret
+    let secret = got["client-secret"].as_str().unwrap();
+    assert!(secret.starts_with("tsd_") && secret.len() == 47, "{secret}");
     let expected = json!({
         "device-identifier": device_id,
         "profile-id": d.user.profile_id,
@@ -250,11 +254,10 @@ async fn device_onboarding() {
         "state": "active",
         "meta": {"room": "kitchen", "floor": 1},
         "cab-public-key": cab,
+        "client-id": d.user.profile_id,
+        "client-secret": secret,
     });
-    assert_eq!(
-        app.get(&cfg_path, Some(&owner.token)).await.json(),
-        expected
-    );
+    assert_eq!(got, expected);
     assert_eq!(app.get(&cfg_path, Some(&dtoken)).await.json(), expected);
     // the active device operates
     let r = app

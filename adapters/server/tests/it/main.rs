@@ -4,6 +4,8 @@ mod blackbox;
 mod cli;
 mod log_secrets;
 mod notifiers;
+mod oauth_rp;
+mod oauth_support;
 mod password_reset;
 mod token_api_blackbox;
 mod two_nodes;

@@ -10,8 +10,89 @@
 //! |---|---|
 //! | `mod.rs` | [`OAuthConfig`], [`OAuthError`] / [`OAuthErrorCode`], [`ClientAuth`], [`CodeRequest`], scope rules ([`SUPPORTED_SCOPES`], [`parse_scopes`]) |
 //! | `redirect.rs` | [`redirect::check_registrable`], [`redirect::matches`] (exact, loopback port free) |
+//! | `applications.rs` | [`Engine::register_application`], [`Engine::application_configuration`], [`Engine::rotate_application_secret`], [`Engine::remove_application`], [`Engine::list_applications`], [`Engine::application_scope`], [`Engine::consents`], [`Engine::revoke_consent`] → [`Application`], [`ApplicationConfiguration`], [`ApplicationScope`], [`Consent`] |
+//! | `codes.rs` | [`Engine::issue_code`] → [`IssuedCode`] (what the front channel calls after login and consent) |
+//! | `tokens.rs` | the token endpoint: [`Engine::exchange_code`] ([`CodeExchange`]), [`Engine::refresh_oauth`], [`Engine::client_credentials`] → [`OAuthTokens`] |
+//! | `clients.rs` | client authentication ([`ClientAuth`] → application or device), [`ClientSecret`] |
+//! | `device_client.rs` | the derived client secret of a device (its client id is its profile id) |
+//! | `id_tokens.rs` | RS256 / EdDSA id tokens (`at_hash`, `nonce`, `auth_time`), [`Engine::oauth_jwks`], [`Engine::verify_id_token_hint`] |
+//! | `signing.rs` | the RSA signing key (generated once, kept in the store, cached) |
+//! | `userinfo.rs` | [`Engine::userinfo`] → [`UserInfo`] |
+//! | `introspect.rs` | [`Engine::introspect`] (RFC 7662, [`Introspector`] → [`ActiveToken`]), [`Engine::verify_oauth_access`] (the same check in process), [`Engine::revoke_oauth_token`] (RFC 7009) |
+//! | `failure.rs` | [`OAuthFailure`]: a protocol refusal or an engine failure |
+//! | `authorize.rs` | checking an authorization request: [`AuthorizeParams`] → [`Engine::check_authorize`] → [`AuthorizeRequest`] or [`AuthorizeRefusal`] |
+//! | `answers.rs` | what a request is answered with besides the pages: [`ClientRedirect`] (code or error, with `state` and `iss`), [`PageProblem`] (the error page), [`AuthorizeRefusal`] |
+//! | `interactions.rs` | the pending authorizations of the login and consent pages: bounded, in memory, opaque ids, CSRF token and browser binding ([`InteractionView`], [`FormProof`]) |
+//! | `browser.rs` | the pages' sign-in: [`Engine::browser_login`], [`Engine::browser_new_password`], [`Engine::browser_session`], [`Engine::browser_sign_out`], [`Engine::new_browser_binding`] |
+//! | `consent.rs` | the decision after sign-in: [`Engine::authorize`] → [`AuthorizeStep`], [`Engine::interaction_page`], [`Engine::decide_consent`], [`Engine::cancel_interaction`]; without the browser: [`Engine::retrieve_authorization_code`] → [`RetrievedCode`] |
+//!
+//! [`Engine`]: crate::Engine
+//! [`Engine::register_application`]: crate::Engine::register_application
+//! [`Engine::application_configuration`]: crate::Engine::application_configuration
+//! [`Engine::rotate_application_secret`]: crate::Engine::rotate_application_secret
+//! [`Engine::remove_application`]: crate::Engine::remove_application
+//! [`Engine::list_applications`]: crate::Engine::list_applications
+//! [`Engine::application_scope`]: crate::Engine::application_scope
+//! [`Engine::consents`]: crate::Engine::consents
+//! [`Engine::revoke_consent`]: crate::Engine::revoke_consent
+//! [`Engine::issue_code`]: crate::Engine::issue_code
+//! [`Engine::exchange_code`]: crate::Engine::exchange_code
+//! [`Engine::refresh_oauth`]: crate::Engine::refresh_oauth
+//! [`Engine::client_credentials`]: crate::Engine::client_credentials
+//! [`Engine::oauth_jwks`]: crate::Engine::oauth_jwks
+//! [`Engine::verify_id_token_hint`]: crate::Engine::verify_id_token_hint
+//! [`Engine::userinfo`]: crate::Engine::userinfo
+//! [`Engine::introspect`]: crate::Engine::introspect
+//! [`Engine::verify_oauth_access`]: crate::Engine::verify_oauth_access
+//! [`Engine::revoke_oauth_token`]: crate::Engine::revoke_oauth_token
+//! [`Engine::check_authorize`]: crate::Engine::check_authorize
+//! [`Engine::browser_login`]: crate::Engine::browser_login
+//! [`Engine::browser_new_password`]: crate::Engine::browser_new_password
+//! [`Engine::browser_session`]: crate::Engine::browser_session
+//! [`Engine::browser_sign_out`]: crate::Engine::browser_sign_out
+//! [`Engine::new_browser_binding`]: crate::Engine::new_browser_binding
+//! [`Engine::authorize`]: crate::Engine::authorize
+//! [`Engine::interaction_page`]: crate::Engine::interaction_page
+//! [`Engine::decide_consent`]: crate::Engine::decide_consent
+//! [`Engine::cancel_interaction`]: crate::Engine::cancel_interaction
+//! [`Engine::retrieve_authorization_code`]: crate::Engine::retrieve_authorization_code
 
+mod answers;
+mod applications;
+mod authorize;
+mod browser;
+mod clients;
+mod codes;
+mod consent;
+mod device_client;
+mod failure;
+mod id_tokens;
+mod interactions;
+mod introspect;
 pub mod redirect;
+pub(crate) mod signing;
+mod tokens;
+mod userinfo;
+
+pub use applications::{
+    Application, ApplicationConfiguration, ApplicationRef, ApplicationScope, Consent,
+    MAX_APPLICATION_NAME, MAX_REDIRECT_URIS, NewApplication,
+};
+pub use clients::{CLIENT_SECRET_PREFIX, ClientSecret, MAX_CLIENT_CREDENTIAL_LEN};
+pub use codes::{CODE_CHALLENGE_LEN, IssuedCode};
+pub use device_client::DEVICE_SECRET_PREFIX;
+pub use failure::OAuthFailure;
+pub use id_tokens::MAX_ID_TOKEN_HINT_LEN;
+pub use introspect::{ActiveToken, Introspector};
+pub use tokens::{CODE_VERIFIER_LEN, CodeExchange, OAuthTokens};
+pub use userinfo::UserInfo;
+
+pub use answers::{AuthorizeRefusal, ClientRedirect, PageProblem};
+pub use authorize::{AuthorizeParams, AuthorizeRequest, MAX_NONCE_LEN, Prompt};
+pub use browser::{BrowserLogin, BrowserSession, FrontError};
+pub use consent::{AuthorizeStep, BrowserContext, RetrievedCode};
+pub(crate) use interactions::Interactions;
+pub use interactions::{FormProof, InteractionView, MAX_INTERACTIONS};
 
 use std::fmt;
 

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{Inner, MemoryStore};
+use crate::profile::ProfileKind;
 use crate::store::{
     CommandRecord, Conflict, ConsentRecord, OAuthClientRecord, OAuthGrantRecord, OAuthStore,
     ResolvedGrant, ResolvedToken, StoreError, StoreResult, TokenRecord,
@@ -100,7 +101,11 @@ impl OAuthStore for MemoryStore {
     ) -> StoreResult<()> {
         let mut g = self.write();
         g.profile_version(token.profile_id, profile_version)?;
-        if !g.clients.contains_key(&grant.client_id) {
+        let device_itself = grant.client_id == grant.profile_id
+            && g.profiles
+                .get(&grant.client_id)
+                .is_some_and(|p| p.kind == ProfileKind::Device);
+        if !device_itself && !g.clients.contains_key(&grant.client_id) {
             return Err(StoreError::NotFound);
         }
         if g.grants.contains_key(&grant.id) || g.tokens.contains_key(&token.digest) {

@@ -154,7 +154,7 @@ impl TokenStore for MemoryStore {
             .flatten()
             .filter_map(|d| g.tokens.get(d).map(|t| t.record(*d)))
             .collect();
-        out.sort_by_key(|t| (t.issued_at, t.digest.0));
+        out.sort_by_key(|a| (a.issued_at, a.digest.0));
         Ok(out)
     }
 
