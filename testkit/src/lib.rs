@@ -108,14 +108,14 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
-    v.extend(cases_oauth::CASES.iter().copied());
-    v.extend(cases_oauth_tokens::CASES.iter().copied());
-    v.extend(cases_oauth_race::CASES.iter().copied());
-    v.extend(cases_oauth_engine::CASES.iter().copied());
     v.extend(cases_directories::CASES.iter().copied());
     v.extend(cases_directories_race::CASES.iter().copied());
     v.extend(cases_directories_engine::CASES.iter().copied());
     v.extend(cases_directories_rules::CASES.iter().copied());
+    v.extend(cases_oauth::CASES.iter().copied());
+    v.extend(cases_oauth_tokens::CASES.iter().copied());
+    v.extend(cases_oauth_race::CASES.iter().copied());
+    v.extend(cases_oauth_engine::CASES.iter().copied());
     v
 }
 
