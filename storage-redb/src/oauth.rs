@@ -39,9 +39,10 @@ impl OAuthStore for RedbStore {
         .await
     }
 
+    /// On the shared verify snapshot, on the calling thread: every token request and
+    /// introspection authenticates its client first, so this is on their hot path.
     async fn get_client(&self, id: Uuid) -> StoreResult<Option<OAuthClientRecord>> {
-        self.read(move |rx| client_in(&rx.open_table(t::OAUTH_CLIENTS)?, id))
-            .await
+        self.read_snapshot(|s| client_in(&s.clients, id))
     }
 
     /// One range read of `oauth_clients_by_owner`, already in the listed order.

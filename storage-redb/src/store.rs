@@ -35,7 +35,7 @@ pub const FILE_NAME: &str = "tessera.redb";
 /// open, until the next commit of this store drops it (see [`Inner::verify_snapshot`]), so
 /// a verify is two B-tree lookups and no transaction setup. Cloning is cheap and shares the
 /// database. `resolve_oauth`, the hot path of introspection and userinfo, reads the same
-/// snapshot (three lookups).
+/// snapshot (three lookups), and so does `get_client` (client authentication).
 #[derive(Clone)]
 pub struct RedbStore {
     inner: Arc<Inner>,
@@ -161,6 +161,8 @@ pub(crate) struct Snapshot {
     pub profiles: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
     /// `oauth_grants`.
     pub grants: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
+    /// `oauth_clients` (client authentication at the token and introspection endpoints).
+    pub clients: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
 }
 
 /// The shared verify snapshot and the number of commits so far.
@@ -216,6 +218,7 @@ impl Inner {
             tokens: rx.open_table(t::TOKENS)?,
             profiles: rx.open_table(t::PROFILES)?,
             grants: rx.open_table(t::OAUTH_GRANTS)?,
+            clients: rx.open_table(t::OAUTH_CLIENTS)?,
         });
         let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
         if v.commits == commits && v.current.is_none() {

@@ -8,11 +8,15 @@
 mod form_body;
 #[cfg(feature = "http")]
 mod message;
+#[cfg(feature = "http")]
+mod oauth_params;
 
 #[cfg(feature = "http")]
 pub use form_body::form_body;
 #[cfg(feature = "http")]
 pub use message::message;
+#[cfg(feature = "http")]
+pub use oauth_params::oauth_params;
 
 use crate::model::{self, Step};
 use tessera_core::key::PublicKey;
@@ -90,6 +94,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("form_body", form_body),
     #[cfg(feature = "http")]
     ("message", message),
+    #[cfg(feature = "http")]
+    ("oauth_params", oauth_params),
 ];
 
 /// Replay every input saved under `regressions/<name>/` through its target, for each of

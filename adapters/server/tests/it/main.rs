@@ -4,6 +4,7 @@ mod blackbox;
 mod cli;
 mod log_secrets;
 mod notifiers;
+mod oauth_browser;
 mod oauth_rp;
 mod oauth_support;
 mod password_reset;
