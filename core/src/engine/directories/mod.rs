@@ -3,7 +3,7 @@
 //!
 //! Every operation takes the caller's [`Principal`] (an active user: others get their
 //! state's 403, devices `Forbidden`) and, for operations on a directory, checks the
-//! caller's membership first ([`Engine::acting_member`]): a profile that is not a member
+//! caller's membership first: a profile that is not a member
 //! gets [`Error::NotFound`] for everything of a directory, exactly as for an unknown id; a
 //! member whose role may not do the operation gets [`Error::Forbidden`]. Who may do what is
 //! the one table of [`permissions`].
