@@ -21,11 +21,14 @@ CREATE TABLE oauth_clients (
 );
 CREATE INDEX oauth_clients_owner_idx ON oauth_clients (owner_id, created_at, id);
 
--- Removing an application removes its grants and consents with it (the cascades); the
--- grants' tokens are deleted by the same transaction (see src/oauth.rs).
+-- A grant's client is an application or, for a device's client_credentials, the device
+-- itself (client_id = profile_id, a device profile; devices have no oauth_clients row), so
+-- client_id is no foreign key: put_grant checks the client in its transaction, and
+-- removing an application deletes its grants, their tokens and (the cascade) its consents
+-- in one transaction (see src/oauth.rs).
 CREATE TABLE oauth_grants (
     id             uuid PRIMARY KEY,             -- = the family of its tokens
-    client_id      uuid NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    client_id      uuid NOT NULL,                -- oauth_clients (id), or = profile_id
     profile_id     uuid NOT NULL REFERENCES profiles (id),
     scopes         text[] NOT NULL,              -- in request order
     redirect_uri   text,

@@ -3,22 +3,27 @@
 //!
 //! Locking, on top of the order of `tokens.rs` (the profile row, then token rows):
 //!
-//! - `put_grant` reads its profile `FOR SHARE` (the version check, as `put_token`) and then
-//!   the application `FOR SHARE`; `remove_client` takes the application `FOR UPDATE` first.
-//!   So a grant is either committed before the removal looks for grants, or finds the
-//!   application gone. The removal then deletes the grants' tokens pass after pass until a
-//!   pass finds none (a refresh rotation already writing is waited for, and the next pass
-//!   sees what it inserted; one starting later finds its token deleted), then the
-//!   application, whose `ON DELETE CASCADE` takes its grants and consents.
+//! - `put_grant` reads its profile `FOR SHARE` (the version check, as `put_token`, and the
+//!   kind) and then the application `FOR SHARE`, unless the client is the device itself
+//!   (`client_id == profile_id` naming a device profile: devices have no application row,
+//!   and `oauth_grants.client_id` is no foreign key for that reason); `remove_client` takes
+//!   the application `FOR UPDATE` first. So a grant is either committed before the removal
+//!   looks for grants, or finds the application gone. The removal then deletes the grants'
+//!   tokens pass after pass until a pass finds none (a refresh rotation already writing is
+//!   waited for, and the next pass sees what it inserted; one starting later finds its
+//!   token deleted), then the grants, then the application, whose `ON DELETE CASCADE`
+//!   takes its consents.
 //! - `revoke_consent` takes the application `FOR SHARE` (so it and a removal of the
 //!   application, which would delete the same rows in another order, run one after the
-//!   other), then the profile row `FOR NO KEY UPDATE`, as a password change does:
+//!   other; a device's own grants have no application to take and no removal to race),
+//!   then the profile row `FOR NO KEY UPDATE`, as a password change does:
 //!   every writer of the profile's tokens or grants (`put_token`, `put_grant`, a rotation)
 //!   holds it `FOR SHARE` until it commits, so one statement deleting the pair's grants,
 //!   their tokens and the consent sees everything committed before it, and nothing can be
 //!   added meanwhile.
 
 use async_trait::async_trait;
+use tessera_core::profile::ProfileKind;
 use tessera_core::store::{
     CommandRecord, ConsentRecord, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ResolvedGrant,
     StoreError, StoreResult, TokenRecord,
@@ -26,7 +31,9 @@ use tessera_core::store::{
 use tessera_core::token::TokenDigest;
 use uuid::Uuid;
 
-use crate::codec::{self, CLIENT_COLUMNS, CONSENT_COLUMNS, GRANT_COLUMNS, alg_to_i16, to_i64};
+use crate::codec::{
+    self, CLIENT_COLUMNS, CONSENT_COLUMNS, GRANT_COLUMNS, alg_to_i16, kind_to_i16, to_i64,
+};
 use crate::commands;
 use crate::error::{corrupt, from_sqlx};
 use crate::store::PostgresStore;
@@ -170,7 +177,7 @@ impl OAuthStore for PostgresStore {
     }
 
     /// One transaction: the application `FOR UPDATE`, its grants' tokens pass after pass,
-    /// the application (cascading to its grants and consents), the command.
+    /// its grants, the application (cascading to its consents), the command.
     async fn remove_client(&self, id: Uuid, command: Option<&CommandRecord>) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
         let found = sqlx::query("SELECT 1 FROM oauth_clients WHERE id = $1 FOR UPDATE")
@@ -191,6 +198,11 @@ impl OAuthStore for PostgresStore {
                 break;
             }
         }
+        sqlx::query("DELETE FROM oauth_grants WHERE client_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
         sqlx::query("DELETE FROM oauth_clients WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -201,8 +213,8 @@ impl OAuthStore for PostgresStore {
         Ok(true)
     }
 
-    /// One transaction: the profile `FOR SHARE` with its version, the application
-    /// `FOR SHARE`, the grant, the token.
+    /// One transaction: the profile `FOR SHARE` with its version and kind, the application
+    /// `FOR SHARE` (unless the client is the device itself), the grant, the token.
     async fn put_grant(
         &self,
         grant: &OAuthGrantRecord,
@@ -210,26 +222,31 @@ impl OAuthStore for PostgresStore {
         profile_version: u64,
     ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(from_sqlx)?;
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM profiles WHERE id = $1 FOR SHARE")
+        let profile: Option<(i64, i16)> =
+            sqlx::query_as("SELECT version, kind FROM profiles WHERE id = $1 FOR SHARE")
                 .bind(token.profile_id)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(from_sqlx)?;
-        match version {
+        let kind = match profile {
             None => return Err(StoreError::NotFound),
-            Some(v) if u64::try_from(v).ok() != Some(profile_version) => {
+            Some((v, _)) if u64::try_from(v).ok() != Some(profile_version) => {
                 return Err(StoreError::VersionMismatch);
             }
-            Some(_) => {}
-        }
-        let client = sqlx::query("SELECT 1 FROM oauth_clients WHERE id = $1 FOR SHARE")
-            .bind(grant.client_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        if client.is_none() {
-            return Err(StoreError::NotFound);
+            Some((_, kind)) => kind,
+        };
+        let device_itself = grant.client_id == grant.profile_id
+            && token.profile_id == grant.profile_id
+            && kind == kind_to_i16(ProfileKind::Device);
+        if !device_itself {
+            let client = sqlx::query("SELECT 1 FROM oauth_clients WHERE id = $1 FOR SHARE")
+                .bind(grant.client_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            if client.is_none() {
+                return Err(StoreError::NotFound);
+            }
         }
         sqlx::query(
             "INSERT INTO oauth_grants (id, client_id, profile_id, scopes, redirect_uri, \
@@ -332,7 +349,8 @@ impl OAuthStore for PostgresStore {
 
     /// One transaction: the application `FOR SHARE` (a removal of it runs before or after,
     /// never interleaved), the profile row `FOR NO KEY UPDATE`, one statement deleting the
-    /// grants, their tokens and the consent, the command.
+    /// grants, their tokens and the consent, the command. A device withdrawing its
+    /// "consent" to itself (no application row) ends its own grants the same way.
     async fn revoke_consent(
         &self,
         profile: Uuid,
@@ -345,8 +363,9 @@ impl OAuthStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        if found.is_none() {
-            // its grants and consents went with it
+        if found.is_none() && client != profile {
+            // its grants and consents went with it (only a device's own grants, client ==
+            // profile, have no application row)
             return Ok(false);
         }
         lock_profile(&mut tx, profile, false).await?;

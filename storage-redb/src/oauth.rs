@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, Table, WriteTransaction};
+use tessera_core::profile::ProfileKind;
 use tessera_core::store::{
     CommandRecord, Conflict, ConsentRecord, OAuthClientRecord, OAuthGrantRecord, OAuthStore,
     ResolvedGrant, ResolvedToken, StoreError, StoreResult, TokenRecord,
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use crate::codec;
 use crate::commands;
 use crate::error::{Failure, Fallible};
-use crate::profiles::expect_version;
+use crate::profiles::versioned_profile;
 use crate::store::{RedbStore, Snapshot};
 use crate::tables::{self as t, Expiring};
 use crate::token_index::TokenTables;
@@ -379,18 +380,23 @@ fn remove_client(tx: &WriteTransaction, id: Uuid) -> Fallible<bool> {
 }
 
 /// Store grant `g` and its first token, if the token's profile has `version` and the
-/// client exists.
+/// client exists: an application, or the device itself (`client_id == profile_id` and the
+/// profile, read in this transaction, is a device; devices have no client record).
 fn put_grant(
     tx: &WriteTransaction,
     g: &OAuthGrantRecord,
     tok: &TokenRecord,
     version: u64,
 ) -> Fallible<()> {
-    expect_version(tx, tok.profile_id, version)?;
-    if tx
-        .open_table(t::OAUTH_CLIENTS)?
-        .get(g.client_id.as_bytes())?
-        .is_none()
+    let profile = versioned_profile(tx, tok.profile_id, version)?;
+    let device_itself = g.client_id == g.profile_id
+        && profile.id == g.profile_id
+        && profile.kind == ProfileKind::Device;
+    if !device_itself
+        && tx
+            .open_table(t::OAUTH_CLIENTS)?
+            .get(g.client_id.as_bytes())?
+            .is_none()
     {
         return Err(StoreError::NotFound.into());
     }

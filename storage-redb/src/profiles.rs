@@ -124,8 +124,19 @@ fn stored_profile(tx: &WriteTransaction, id: Uuid) -> Fallible<ProfileRecord> {
 /// `NotFound` or `VersionMismatch` unless profile `id` has `version` (the check of every
 /// versioned insert: tokens, QR tokens).
 pub(crate) fn expect_version(tx: &WriteTransaction, id: Uuid, version: u64) -> Fallible<()> {
-    if stored_profile(tx, id)?.version == version {
-        Ok(())
+    versioned_profile(tx, id, version).map(drop)
+}
+
+/// The stored profile `id` if it has `version`, else `NotFound` or `VersionMismatch`
+/// ([`expect_version`] for callers that also read the record).
+pub(crate) fn versioned_profile(
+    tx: &WriteTransaction,
+    id: Uuid,
+    version: u64,
+) -> Fallible<ProfileRecord> {
+    let p = stored_profile(tx, id)?;
+    if p.version == version {
+        Ok(p)
     } else {
         Err(StoreError::VersionMismatch.into())
     }

@@ -48,6 +48,10 @@
 //! `oauth_grants_by_client` and `oauth_consents_by_client` are what removing an application
 //! reads, `oauth_grants_by_profile` what withdrawing a consent reads: each is one range read.
 //! Every grant also has an `expiry` entry (kind 4), so the purge removes expired grants.
+//! A device acting as its own client has grants whose client id is its own profile id
+//! (there is no `oauth_clients` record of it): they are indexed the same way, no removal
+//! of an application reaches them, and they go with the purge once expired (their tokens
+//! with the device's, by profile).
 //!
 //! The eight directory tables are part of format version 3 too (it was not released before
 //! they were added). `members_by_seq` is the member listing, in join order;

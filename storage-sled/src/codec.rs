@@ -125,7 +125,9 @@ pub(crate) use keys::{decode_api_key, encode_api_key};
 pub(crate) use oauth::{
     decode_client, decode_consent, decode_grant, encode_client, encode_consent, encode_grant,
 };
-pub(crate) use profiles::{decode_profile, decode_verify_prefix, encode_profile, profile_version};
+pub(crate) use profiles::{
+    decode_profile, decode_verify_prefix, encode_profile, profile_kind_version,
+};
 pub(crate) use qr::{decode_qr, encode_qr};
 pub(crate) use throttle::{decode_throttle, encode_throttle};
 pub(crate) use tokens::{TokenView, decode_token, decode_token_view, encode_token};

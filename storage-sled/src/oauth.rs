@@ -11,6 +11,10 @@
 //! `TokenStore::revoke_family` deletes a family, which proves the family empty by its
 //! `family_size` (a refresh rotation racing with the removal either is seen by the scan or
 //! makes the transaction rescan).
+//!
+//! `put_grant` also takes a device as its own client (`client_id == profile_id`, the
+//! profile read in its transaction is a device; devices have no application record). Such
+//! grants bump only their pair counter: no application removal can reach them.
 
 use async_trait::async_trait;
 use sled::Transactional;
@@ -19,7 +23,7 @@ use tessera_core::store::{
     CommandRecord, Conflict, ConsentRecord, OAuthClientRecord, OAuthGrantRecord, OAuthStore,
     ResolvedGrant, ResolvedToken, StoreResult, TokenRecord,
 };
-use tessera_core::{StoreError, TokenDigest};
+use tessera_core::{ProfileKind, StoreError, TokenDigest};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -31,7 +35,7 @@ use crate::commands;
 use crate::error::{
     Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, finish, from_sled, from_tx,
 };
-use crate::profiles::expect_version;
+use crate::profiles::versioned_kind;
 use crate::revoke::{scan_digests, with_retry};
 use crate::store::{Inner, SledStore, read};
 use crate::token_index::{NewToken, TokenTx};
@@ -99,10 +103,20 @@ fn generation(gen_tree: &TransactionalTree, key: &[u8]) -> TxResult<u64> {
 /// Bump the counters of `client` and of `(profile, client)` (key `client ‖ profile`, so
 /// that a client's counters are one prefix): a grant or consent of them is being stored.
 fn bump(gen_tree: &TransactionalTree, profile: Uuid, client: Uuid) -> TxResult<()> {
-    for key in [&client.as_bytes()[..], &id_pair(client, profile)[..]] {
-        let g = generation(gen_tree, key)?;
-        gen_tree.insert(key, &(g + 1).to_le_bytes()[..])?;
-    }
+    bump_key(gen_tree, client.as_bytes())?;
+    bump_pair(gen_tree, profile, client)
+}
+
+/// Bump the counter of `(profile, client)` only: a grant of a device acting as its own
+/// client is being stored (there is no application whose removal checks the client's).
+fn bump_pair(gen_tree: &TransactionalTree, profile: Uuid, client: Uuid) -> TxResult<()> {
+    bump_key(gen_tree, &id_pair(client, profile))
+}
+
+/// Bump the counter under `key`.
+fn bump_key(gen_tree: &TransactionalTree, key: &[u8]) -> TxResult<()> {
+    let g = generation(gen_tree, key)?;
+    gen_tree.insert(key, &(g + 1).to_le_bytes()[..])?;
     Ok(())
 }
 
@@ -377,8 +391,12 @@ fn put_grant(
             expiry,
             attach,
         )| {
-            expect_version(profiles, token.profile, profile_version)?;
-            if clients.get(grant.client_id.as_bytes())?.is_none() {
+            let kind = versioned_kind(profiles, token.profile, profile_version)?;
+            // the client: an application, or the device itself (no client record)
+            let device_itself = grant.client_id == grant.profile_id
+                && token.profile == grant.profile_id
+                && kind == ProfileKind::Device;
+            if !device_itself && clients.get(grant.client_id.as_bytes())?.is_none() {
                 return abort(StoreError::NotFound);
             }
             let tok = TokenTx {
@@ -398,7 +416,13 @@ fn put_grant(
                 expiry,
             };
             gtx.insert(grant, &value)?;
-            bump(oauth_gen, grant.profile_id, grant.client_id)?;
+            if device_itself {
+                // Only `revoke_consent` can remove it: its (profile, client) counter, kept
+                // as long as the device (no removal of an application reaches it).
+                bump_pair(oauth_gen, grant.profile_id, grant.client_id)?;
+            } else {
+                bump(oauth_gen, grant.profile_id, grant.client_id)?;
+            }
             tok.insert(attach, token)
         },
     ))

@@ -6,10 +6,10 @@ use sled::transaction::TransactionalTree;
 use tessera_core::store::{
     CommandRecord, Conflict, ProfileRecord, ProfileStore, Revoke, StoreResult,
 };
-use tessera_core::{StoreError, Timestamp, TokenDigest};
+use tessera_core::{ProfileKind, StoreError, Timestamp, TokenDigest};
 use uuid::Uuid;
 
-use crate::codec::{decode_fixed, decode_profile, decode_qr, encode_profile, profile_version};
+use crate::codec::{decode_fixed, decode_profile, decode_qr, encode_profile, profile_kind_version};
 use crate::commands;
 use crate::error::{
     Abort, TxResult, abort, abort_corrupt, corrupt, corrupt_entry, finish, from_tx,
@@ -352,12 +352,21 @@ impl ProfileStore for SledStore {
 /// `NotFound` or `VersionMismatch` unless the profile `id` has `version` (inside a
 /// transaction; the check of every versioned insert: tokens, QR tokens).
 pub(crate) fn expect_version(profiles: &TransactionalTree, id: Uuid, version: u64) -> TxResult<()> {
+    versioned_kind(profiles, id, version).map(drop)
+}
+
+/// [`expect_version`], returning the profile's kind (read in the same transaction).
+pub(crate) fn versioned_kind(
+    profiles: &TransactionalTree,
+    id: Uuid,
+    version: u64,
+) -> TxResult<ProfileKind> {
     let key = id.as_bytes();
     let Some(raw) = profiles.get(key)? else {
         return abort(StoreError::NotFound);
     };
-    match profile_version(&raw) {
-        Ok(v) if v == version => Ok(()),
+    match profile_kind_version(&raw) {
+        Ok((kind, v)) if v == version => Ok(kind),
         Ok(_) => abort(StoreError::VersionMismatch),
         Err(e) => abort_corrupt("profiles", key, e),
     }

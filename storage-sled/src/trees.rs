@@ -43,6 +43,11 @@
 //! directory trees (`directories` to `profile_invitations`) and expiry kind 5: format 3 was
 //! not released before they were added. The directory trees are written only under the
 //! store's directory lock (see `directory.rs`), so their scans are current.
+//!
+//! A device acting as its own client has grants whose client id is its own profile id,
+//! with no `oauth_clients` record: they are indexed the same way, and their only counter
+//! is the pair `device ‖ device` (only withdrawing a consent reads it; it is kept as long
+//! as the device, there being no application to remove).
 
 use sled::{Db, Tree};
 use tessera_core::Timestamp;

@@ -35,7 +35,7 @@ pub(super) const CASES: &[(&str, super::Case)] = case_list![
     oauth_consent_revocation_and_removal_end_tokens,
     oauth_id_token_hint_and_eddsa_clients,
     // the two that need a backend to take a device as its own client (last, so that a
-    // backend without it still runs the others)
+    // backend without it still runs the others; memory, redb, sled and PostgreSQL take it)
     oauth_client_credentials_for_apps_and_devices,
     oauth_store_put_grant_takes_a_device_as_its_own_client,
 ];
@@ -1197,7 +1197,10 @@ async fn oauth_id_token_hint_and_eddsa_clients(s: Arc<dyn Store>) {
 }
 
 /// `OAuthStore::put_grant`: a device is its own client (`client_id == profile_id`, a
-/// device profile, no client record); a user profile is not.
+/// device profile, no client record); a user profile is not. A device's grant: no
+/// application removal reaches it, no consent can be given to it, its tokens go with the
+/// device's (by profile), the purge takes it once expired, and withdrawing the device's
+/// "consent" to itself ends it with its tokens.
 async fn oauth_store_put_grant_takes_a_device_as_its_own_client(s: Arc<dyn Store>) {
     use tessera_core::clock::Timestamp;
     use tessera_core::store::{OAuthGrantRecord, StoreError, TokenRecord};
@@ -1230,11 +1233,47 @@ async fn oauth_store_put_grant_takes_a_device_as_its_own_client(s: Arc<dyn Store
     let t = token(&g);
     s.put_grant(&g, &t, dev.version).await.unwrap();
     let r = s.resolve_oauth(&t.digest).await.unwrap().expect("resolved");
-    assert_eq!((r.grant, r.token.profile_id), (g, dev.id));
+    assert_eq!((&r.grant, r.token.profile_id), (&g, dev.id));
     // a user is no client of its own
-    let g = grant(owner.id);
+    let refused = grant(owner.id);
+    let refused_token = token(&refused);
     assert_eq!(
-        s.put_grant(&g, &token(&g), owner.version).await,
+        s.put_grant(&refused, &refused_token, owner.version).await,
         Err(StoreError::NotFound)
     );
+    assert_eq!(s.get_grant(refused.id).await.unwrap(), None);
+    assert_eq!(s.get_token(&refused_token.digest).await.unwrap(), None);
+    // a version check as for any grant
+    let stale = grant(dev.id);
+    assert_eq!(
+        s.put_grant(&stale, &token(&stale), dev.version + 1).await,
+        Err(StoreError::VersionMismatch)
+    );
+    assert_eq!(s.get_grant(stale.id).await.unwrap(), None);
+    // the device is no application: removing one by its id is nothing, consents are refused
+    assert!(!s.remove_client(dev.id, None).await.unwrap());
+    assert_eq!(s.get_grant(g.id).await.unwrap(), Some(g.clone()));
+    let consent = ConsentRecord {
+        profile_id: dev.id,
+        client_id: dev.id,
+        scopes: vec!["directories".into()],
+        granted_at: Timestamp(1000),
+    };
+    assert_eq!(s.put_consent(&consent).await, Err(StoreError::NotFound));
+    assert_eq!(s.list_consents(dev.id).await.unwrap(), vec![]);
+    // its tokens go with the device's; the grant stays until the purge
+    assert_eq!(s.revoke_profile_tokens(dev.id, None).await.unwrap(), 1);
+    assert_eq!(s.resolve_oauth(&t.digest).await.unwrap(), None);
+    assert_eq!(s.get_grant(g.id).await.unwrap(), Some(g.clone()));
+    assert_eq!(s.purge_expired(Timestamp(4999), 100).await.unwrap(), 0);
+    assert_eq!(s.purge_expired(Timestamp(5000), 100).await.unwrap(), 1);
+    assert_eq!(s.get_grant(g.id).await.unwrap(), None);
+    // withdrawing the device's "consent" to itself ends its grants and their tokens
+    let g = grant(dev.id);
+    let t = token(&g);
+    s.put_grant(&g, &t, dev.version).await.unwrap();
+    assert!(s.revoke_consent(dev.id, dev.id, None).await.unwrap());
+    assert_eq!(s.get_grant(g.id).await.unwrap(), None);
+    assert_eq!(s.get_token(&t.digest).await.unwrap(), None);
+    assert!(!s.revoke_consent(dev.id, dev.id, None).await.unwrap());
 }

@@ -18,7 +18,7 @@ use tessera_core::store::{
 use tessera_core::token::TokenKind;
 use tessera_core::{ProfileKind, Timestamp};
 use tessera_storage_redb::{FILE_NAME, RedbStore};
-use tessera_testkit::{profile, token_record};
+use tessera_testkit::{device, profile, token_record};
 use uuid::Uuid;
 
 const TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("tokens");
@@ -469,6 +469,41 @@ async fn every_oauth_path_keeps_the_oauth_indexes_exact() {
             assert!(s.remove_client(xi, None).await.unwrap());
             assert!(s.list_consents(b).await.unwrap().is_empty());
         })
+        .await,
+        0
+    );
+    // a device acting as its own client (no application record): indexed as any grant
+    let dev = device(a, "alice-phone");
+    let di = dev.id;
+    let (gd, gd_old) = (grant(di, di, 90_000), grant(di, di, 300));
+    assert_eq!(
+        oauth_step(d, "a device's own grants", |s| async move {
+            s.create_profile(&dev, None).await.unwrap();
+            for g in [&gd, &gd_old] {
+                let code = fam(di, TokenKind::OAuthCode, g.id, 60);
+                s.put_grant(g, &code, 1).await.unwrap();
+            }
+            assert!(!s.remove_client(di, None).await.unwrap());
+        })
+        .await,
+        2
+    );
+    assert_eq!(
+        oauth_step(d, "purge a device's grant", |s| async move {
+            // the two codes (60) and the grant expiring at 300
+            assert_eq!(s.purge_expired(Timestamp(300), 100).await.unwrap(), 3);
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        oauth_step(
+            d,
+            "a device withdraws its consent to itself",
+            |s| async move {
+                assert!(s.revoke_consent(di, di, None).await.unwrap());
+            }
+        )
         .await,
         0
     );

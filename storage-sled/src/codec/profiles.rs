@@ -111,12 +111,12 @@ pub(crate) fn decode_profile(b: &[u8]) -> Result<ProfileRecord> {
     })
 }
 
-/// The version field of an encoded profile, without decoding the rest of it.
-pub(crate) fn profile_version(b: &[u8]) -> Result<u64> {
+/// The kind and the version of an encoded profile, without decoding the rest of it.
+pub(crate) fn profile_kind_version(b: &[u8]) -> Result<(ProfileKind, u64)> {
     let mut r = Reader::new(b);
-    verify_prefix(&mut r)?;
+    let kind = verify_prefix(&mut r)?.kind;
     r.take(16)?;
-    r.u64()
+    Ok((kind, r.u64()?))
 }
 
 #[cfg(test)]
@@ -153,7 +153,7 @@ mod tests {
         let p = profile();
         let b = encode_profile(&p);
         assert_eq!(decode_profile(&b).unwrap(), p);
-        assert_eq!(profile_version(&b).unwrap(), 9);
+        assert_eq!(profile_kind_version(&b).unwrap(), (p.kind, 9));
         let v = decode_verify_prefix(&b).unwrap();
         assert_eq!((v.kind, v.state, v.owner), (p.kind, p.state, p.owner));
         assert_eq!(v.environments, p.environments);

@@ -104,8 +104,8 @@ fn time_key(t: i64) -> [u8; 8] {
 }
 
 /// Check the OAuth trees of a closed store: every index entry has its record and every
-/// record its index entries, every counter belongs to a stored application. Returns the
-/// numbers of applications, grants and consents.
+/// record its index entries, every counter belongs to a stored application (or is a
+/// device's own pair counter). Returns the numbers of applications, grants and consents.
 fn check_oauth_index(dir: &Path) -> (usize, usize, usize) {
     let db = raw(dir);
     let cat = |parts: &[&[u8]]| parts.concat();
@@ -145,7 +145,12 @@ fn check_oauth_index(dir: &Path) -> (usize, usize, usize) {
         .collect();
     assert_eq!(keys(&db, "client_consents"), mirrored, "client_consents");
     for k in keys(&db, "oauth_gen") {
-        assert!(clients.contains(&k[..16]), "a counter outlived its client");
+        // a device's own grants count under `device ‖ device` (it has no application)
+        let device_itself = k.len() == 32 && k[..16] == k[16..];
+        assert!(
+            device_itself || clients.contains(&k[..16]),
+            "a counter outlived its client"
+        );
     }
     (clients.len(), grants, consents.len())
 }
@@ -158,6 +163,8 @@ async fn every_oauth_path_keeps_the_indexes_exact() {
         let owner = stored_profile(&s, "owner").await.id;
         let alice = stored_profile(&s, "alice").await.id;
         let bob = stored_profile(&s, "bob").await.id;
+        let dev = tessera_testkit::device(owner, "owner-phone");
+        s.create_profile(&dev, None).await.unwrap();
         let (x, y) = (client(owner), client(owner));
         s.create_client(&x, None).await.unwrap();
         s.create_client(&y, None).await.unwrap();
@@ -177,10 +184,14 @@ async fn every_oauth_path_keeps_the_indexes_exact() {
         assert_eq!(spend(&s, &code_b, 90_000).await.0, Rotation::Reused);
         sign_in(&s, y.id, alice, 90_000).await.unwrap();
         sign_in(&s, y.id, bob, 90_000).await.unwrap();
-        // a grant that expires, purged with its expired code
+        // the device as its own client (no application record)
+        let (gd, _) = sign_in(&s, dev.id, dev.id, 90_000).await.unwrap();
+        // grants that expire, purged with their expired codes
         let (old, _) = sign_in(&s, x.id, bob, 500).await.unwrap();
-        assert_eq!(s.purge_expired(Timestamp(500), 100).await.unwrap(), 2);
+        let (old_d, _) = sign_in(&s, dev.id, dev.id, 500).await.unwrap();
+        assert_eq!(s.purge_expired(Timestamp(500), 100).await.unwrap(), 4);
         assert_eq!(s.get_grant(old.id).await.unwrap(), None);
+        assert_eq!(s.get_grant(old_d.id).await.unwrap(), None);
         // withdrawal of alice's consent to x: her grant and its tokens go
         assert!(s.revoke_consent(alice, x.id, None).await.unwrap());
         assert_eq!(s.get_grant(ga.id).await.unwrap(), None);
@@ -191,8 +202,11 @@ async fn every_oauth_path_keeps_the_indexes_exact() {
         assert!(!s.remove_client(y.id, None).await.unwrap());
         assert_eq!(s.list_consents(alice).await.unwrap(), vec![]);
         assert_eq!(s.list_clients(owner).await.unwrap(), vec![x2]);
+        // no application removal reaches the device's grant
+        assert!(!s.remove_client(dev.id, None).await.unwrap());
+        assert_eq!(s.get_grant(gd.id).await.unwrap(), Some(gd));
     }
-    assert_eq!(check_oauth_index(dir.path()), (1, 1, 1));
+    assert_eq!(check_oauth_index(dir.path()), (1, 2, 1));
     check_family_index(dir.path());
     {
         let s = open(dir.path());
@@ -200,10 +214,33 @@ async fn every_oauth_path_keeps_the_indexes_exact() {
         let x = s.list_clients(owner.id).await.unwrap().remove(0);
         assert!(s.remove_client(x.id, None).await.unwrap());
     }
+    assert_eq!(check_oauth_index(dir.path()), (0, 1, 0));
+    assert_eq!(
+        check_family_index(dir.path()),
+        1,
+        "the device's code is left"
+    );
+    let dev = {
+        let s = open(dir.path());
+        let dev = s
+            .get_profile_by_username("owner-phone")
+            .await
+            .unwrap()
+            .unwrap();
+        // withdrawing the device's "consent" to itself ends its grants
+        assert!(s.revoke_consent(dev.id, dev.id, None).await.unwrap());
+        assert!(!s.revoke_consent(dev.id, dev.id, None).await.unwrap());
+        dev.id
+    };
     assert_eq!(check_oauth_index(dir.path()), (0, 0, 0));
     assert_eq!(check_family_index(dir.path()), 0, "no OAuth token is left");
     let db = raw(dir.path());
-    assert!(keys(&db, "oauth_gen").is_empty(), "the counters went too");
+    let device_pair = [dev.as_bytes().as_slice(), dev.as_bytes()].concat();
+    assert_eq!(
+        keys(&db, "oauth_gen"),
+        BTreeSet::from([device_pair]),
+        "the applications' counters went too (the device's own is kept with it)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
