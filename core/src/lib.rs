@@ -40,6 +40,8 @@
 //! - The token API ([`Engine::login`], [`Engine::refresh`], [`Engine::jwks`]), password
 //!   reset through a [`Notifier`], and server-registered users
 //!   ([`Engine::upsert_external_user`]).
+//! - Directories (organisations of profiles with roles and invitations): the operations in
+//!   [`engine::directories`], the role table in [`engine::directories::permissions`].
 //! - [`store`]: the storage traits and [`MemoryStore`]; the `tessera-testkit` crate holds
 //!   the conformance suite every backend passes.
 //! - [`Error`]: every refusal, with a stable machine code ([`Error::code`]).

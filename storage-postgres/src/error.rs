@@ -57,6 +57,7 @@ fn from_database(db: &dyn DatabaseError) -> StoreError {
         "23505" => StoreError::Conflict(match db.constraint() {
             Some("profiles_username_key") => Conflict::Username,
             Some("profiles_public_key_key") => Conflict::PublicKey,
+            Some("directories_short_name_key") => Conflict::ShortName,
             _ => Conflict::Exists,
         }),
         // foreign_key_violation: the referenced record (a profile, an application) is gone

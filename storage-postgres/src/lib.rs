@@ -4,6 +4,7 @@
 mod codec;
 mod commands;
 mod config;
+mod directory;
 mod error;
 mod keys;
 mod maintenance;

@@ -28,11 +28,17 @@ impl MaintenanceStore for PostgresStore {
         Ok(())
     }
 
-    /// Tokens first, then QR tokens, then commands, then OAuth grants, each in one bounded
+    /// Tokens first, then QR tokens, commands, OAuth grants and directory invitations, each in one bounded
     /// `DELETE`, until `limit` rows are gone.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize> {
         let mut n = 0usize;
-        for table in ["tokens", "qr_tokens", "commands", "oauth_grants"] {
+        for table in [
+            "tokens",
+            "qr_tokens",
+            "commands",
+            "oauth_grants",
+            "directory_invitations",
+        ] {
             let left = limit - n;
             if left == 0 {
                 break;

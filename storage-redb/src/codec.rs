@@ -21,13 +21,17 @@
 //! - **3** (this build): adds the seven `oauth_` tables (applications, grants, consents and
 //!   their indexes, see [`crate::tables`]), the `expiry` record kind 4 (grants), the `meta`
 //!   key `rsa_key`, and token kinds 8–13 (`OAuthAccess`, `OAuthRefresh`, `OAuthRefreshUsed`,
-//!   `OAuthCode`, `OAuthCodeUsed`, `Browser`). Every record layout of version 2 is unchanged.
+//!   `OAuthCode`, `OAuthCodeUsed`, `Browser`); and the eight directory tables (directories,
+//!   memberships, invitations and their indexes) with the `expiry` record kind 5
+//!   (invitations). Every record layout of version 2 is unchanged.
 //!
 //! An older store is upgraded at open, in one write transaction committed with
 //! `Durability::Immediate`. From version 1: `tokens_by_family` and `external_users` are
 //! created and `tokens_by_family` is filled from the family field of every stored token
-//! (then on as from version 2). From version 2: the `oauth_` tables are created (empty:
-//! nothing older holds OAuth data). Then the version is stamped 3. A crash before the
+//! (then on as from version 2). From version 2: the `oauth_` and directory tables are
+//! created (empty: nothing older holds OAuth or directory data). Then the version is
+//! stamped 3. (A version-3 file written before the directory tables were added, by an
+//! unreleased build, gets them, empty, at open.) A crash before the
 //! commit leaves the older store as it was, upgraded again at the next open. After it,
 //! older builds refuse the store (they would not keep the new indexes, and would fail on
 //! the new token and expiry kinds). Any other version (0, 4, …) is refused with `Corrupt`.
@@ -135,6 +139,46 @@
 //!
 //! granted_at (ts) ‖ scope count (u32) ‖ that many × scope (str).
 //!
+//! ## Directory (`directories`, key = directory id)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 16 | owner id |
+//! | 16 | 8 | created_at (ts) |
+//! | 24 | 8 | updated_at (ts) |
+//! | 32 | 8 | version (u64) |
+//! | 40 | 8 | last_member_seq (u64) |
+//! | 48 | 1 | flags: 1 meta |
+//! | 49 | str | name |
+//! | | str | canonical short name |
+//! | | str | meta, a JSON object's text (only with flag 1) |
+//!
+//! ## Membership (`memberships`, key = directory id ‖ profile id)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 1 | role (`DirectoryRole::tag`): 1 owner, 2 admin, 3 member |
+//! | 1 | 1 | flags: 1 given name, 2 family name, 4 meta, 8 created by the directory |
+//! | 2 | 8 | joined_at (ts) |
+//! | 10 | 8 | seq (u64) |
+//! | 18 | 8 | version (u64) |
+//! | 26 | str | given name (only with flag 1) |
+//! | | str | family name (only with flag 2) |
+//! | | str | meta, a JSON object's text (only with flag 4) |
+//!
+//! ## Invitation (`invitations`, key = invitation id)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 16 | directory id |
+//! | 16 | 16 | invited_by (profile id) |
+//! | 32 | 8 | created_at (ts) |
+//! | 40 | 8 | expires_at (ts) |
+//! | 48 | 1 | role (`DirectoryRole::tag`) |
+//! | 49 | 1 | flags: 1 invitee |
+//! | 50 | 16 | invitee profile id (zero without flag 1) |
+//! | 66 | str | canonical username |
+//!
 //! ## Meta (`meta`)
 //!
 //! `format_version`: u32; `device_seq`: u64 (last device sequence number used);
@@ -143,6 +187,7 @@
 
 mod bytes;
 mod commands;
+mod directory;
 mod keys;
 mod oauth;
 mod profiles;
@@ -153,6 +198,10 @@ mod users;
 
 pub(crate) use bytes::{DecodeError, decode_fixed};
 pub(crate) use commands::{decode_command, encode_command};
+pub(crate) use directory::{
+    decode_directory, decode_invitation, decode_membership, encode_directory, encode_invitation,
+    encode_membership,
+};
 pub(crate) use keys::{decode_api_key, encode_api_key};
 pub(crate) use oauth::{
     decode_client, decode_consent, decode_grant, encode_client, encode_consent, encode_grant,

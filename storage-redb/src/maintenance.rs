@@ -1,5 +1,6 @@
 //! [`MaintenanceStore`] on [`RedbStore`]: the health check and the bounded purge, which
-//! walks the `expiry` index earliest first (tokens, QR tokens, commands and OAuth grants).
+//! walks the `expiry` index earliest first (tokens, QR tokens, commands, OAuth grants and
+//! directory invitations).
 
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
@@ -9,6 +10,7 @@ use tessera_core::token::TokenDigest;
 use uuid::Uuid;
 
 use crate::codec;
+use crate::directory::InvitationTables;
 use crate::error::{Failure, Fallible};
 use crate::oauth::GrantTables;
 use crate::store::{RedbStore, format_version};
@@ -47,6 +49,7 @@ fn purge_expired(tx: &WriteTransaction, now: Timestamp, limit: usize) -> Fallibl
     };
     let mut tables = TokenTables::open(tx)?;
     let mut grants = GrantTables::open(tx)?;
+    let mut invitations = InvitationTables::open(tx)?;
     let mut commands = tx.open_table(t::COMMANDS)?;
     let mut n = 0;
     for key in &due {
@@ -78,6 +81,15 @@ fn purge_expired(tx: &WriteTransaction, now: Timestamp, limit: usize) -> Fallibl
                 let gid = Uuid::from_bytes(gid);
                 match grants.grant(gid)? {
                     Some(g) if g.expires_at <= now => grants.take_grant(gid)?.is_some(),
+                    _ => false,
+                }
+            }
+            Some(Expiring::Invitation) => {
+                let mut iid = [0u8; 16];
+                iid.copy_from_slice(&id[..16]);
+                let iid = Uuid::from_bytes(iid);
+                match invitations.invitation(iid)? {
+                    Some(i) if i.expires_at <= now => invitations.take(iid)?.is_some(),
                     _ => false,
                 }
             }

@@ -29,6 +29,14 @@
 //! | `oauth_grants_by_profile` | profile id (16) ‖ client id (16) ‖ grant id (16) | `()`  |
 //! | `oauth_consents`    | profile id (16) ‖ client id (16)             | consent record   |
 //! | `oauth_consents_by_client` | client id (16) ‖ profile id (16)      | `()`             |
+//! | `directories`       | directory id (16)                            | directory record |
+//! | `directory_short_names` | canonical short name (str)               | directory id (16) |
+//! | `memberships`       | directory id (16) ‖ profile id (16)          | membership record |
+//! | `members_by_seq`    | directory id (16) ‖ member seq (u64 BE)      | profile id (16)  |
+//! | `memberships_by_profile` | profile id (16) ‖ directory id (16)     | role tag (u8)    |
+//! | `invitations`       | invitation id (16)                           | invitation record |
+//! | `invitations_by_directory` | directory id (16) ‖ invitation id (16) | expires_at (i64) |
+//! | `invitations_by_profile` | invitee id (16) ‖ invitation id (16)    | `()`             |
 //!
 //! `tokens_by_family` and `external_users` are new in format version 2 (see
 //! [`crate::codec`] for the upgrade of a version-1 file). `tokens_by_family` lists every
@@ -44,6 +52,14 @@
 //! (there is no `oauth_clients` record of it): they are indexed the same way, no removal
 //! of an application reaches them, and they go with the purge once expired (their tokens
 //! with the device's, by profile).
+//!
+//! The eight directory tables are part of format version 3 too (it was not released before
+//! they were added). `members_by_seq` is the member listing, in join order;
+//! `memberships_by_profile` (with the role, so counting owned directories reads no record)
+//! what a profile's directories and the bounds read; the two invitation indexes what
+//! listing, counting live invitations (the value is the expiry) and removing a directory
+//! read. Every invitation also has an `expiry` entry (kind 5), so the purge removes expired
+//! invitations.
 //!
 //! Big-endian integers in keys make byte order equal numeric order, so `devices` lists
 //! an owner's devices in creation order and `expiry` yields the earliest expiry first.
@@ -110,6 +126,31 @@ pub(crate) const OAUTH_CONSENTS: TableDefinition<&[u8; 32], &[u8]> =
 pub(crate) const OAUTH_CONSENTS_BY_CLIENT: TableDefinition<&[u8; 32], ()> =
     TableDefinition::new("oauth_consents_by_client");
 
+/// Directory records by id.
+pub(crate) const DIRECTORIES: TableDefinition<&[u8; 16], &[u8]> =
+    TableDefinition::new("directories");
+/// Canonical short name → directory id.
+pub(crate) const DIRECTORY_SHORT_NAMES: TableDefinition<&str, &[u8; 16]> =
+    TableDefinition::new("directory_short_names");
+/// Membership records by directory id ‖ profile id.
+pub(crate) const MEMBERSHIPS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("memberships");
+/// Directory id ‖ member seq → profile id: the listing order.
+pub(crate) const MEMBERS_BY_SEQ: TableDefinition<&[u8; 24], &[u8; 16]> =
+    TableDefinition::new("members_by_seq");
+/// Profile id ‖ directory id → role tag.
+pub(crate) const MEMBERSHIPS_BY_PROFILE: TableDefinition<&[u8; 32], u8> =
+    TableDefinition::new("memberships_by_profile");
+/// Invitation records by id.
+pub(crate) const INVITATIONS: TableDefinition<&[u8; 16], &[u8]> =
+    TableDefinition::new("invitations");
+/// Directory id ‖ invitation id → expires_at.
+pub(crate) const INVITATIONS_BY_DIRECTORY: TableDefinition<&[u8; 32], i64> =
+    TableDefinition::new("invitations_by_directory");
+/// Invitee id ‖ invitation id.
+pub(crate) const INVITATIONS_BY_PROFILE: TableDefinition<&[u8; 32], ()> =
+    TableDefinition::new("invitations_by_profile");
+
 /// `meta` key of the format version.
 pub(crate) const META_FORMAT_VERSION: &str = "format_version";
 /// `meta` key of the device creation counter.
@@ -131,6 +172,8 @@ pub(crate) enum Expiring {
     Command = 3,
     /// An OAuth grant; the id is its uuid followed by 16 zero bytes.
     Grant = 4,
+    /// A directory invitation; the id is its uuid followed by 16 zero bytes.
+    Invitation = 5,
 }
 
 impl Expiring {
@@ -141,6 +184,7 @@ impl Expiring {
             2 => Some(Self::Qr),
             3 => Some(Self::Command),
             4 => Some(Self::Grant),
+            5 => Some(Self::Invitation),
             _ => None,
         }
     }

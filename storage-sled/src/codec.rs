@@ -25,7 +25,11 @@
 //!   the whole store at open. A format-2 store is upgraded at open by stamping version 3
 //!   (its new trees start empty; nothing else changes); a format-1 store is first given
 //!   the family index as above, then stamped 3. Any other version is refused with
-//!   `StoreError::Corrupt`.
+//!   `StoreError::Corrupt`. The directory trees (`directories`, `directory_short_names`,
+//!   `memberships`, `members_by_seq`, `profile_memberships`, `invitations`,
+//!   `directory_invitations`, `profile_invitations`) and the expiry kind 5 (invitation)
+//!   belong to format 3 as well (it was not released without them); they start empty in
+//!   every upgraded store.
 //!
 //! Primitives, all little-endian:
 //!
@@ -77,6 +81,19 @@
 //! - **consent** (`consents`, key: profile id ‖ client id): `scopes list<str>` ·
 //!   `granted_at i64`.
 //! - **OAuth generation** (`oauth_gen`): `u64`.
+//! - **directory** (`directories`, key: directory id): `owner uuid` · `name str` ·
+//!   `short_name str` (canonical) · `meta opt<str>` (a JSON object's text) ·
+//!   `created_at i64` · `updated_at i64` · `version u64` · `last_member_seq u64`.
+//! - **membership** (`memberships`, key: directory id ‖ profile id): `role u8`
+//!   ([`DirectoryRole::tag`](tessera_core::store::DirectoryRole::tag): 1 owner, 2 admin,
+//!   3 member) · `given_name opt<str>` · `family_name opt<str>` · `meta opt<str>` ·
+//!   `flags u8` (bit 0: the directory created the profile; other bits 0) ·
+//!   `joined_at i64` · `seq u64` · `version u64`.
+//! - **invitation** (`invitations`, key: invitation id): `directory_id uuid` ·
+//!   `username str` · `invitee opt<uuid>` · `role u8` · `invited_by uuid` ·
+//!   `created_at i64` · `expires_at i64`.
+//! - **membership role** (`profile_memberships`): the role tag, 1 byte.
+//! - **invitation expiry** (`directory_invitations`): `expires_at i64`.
 //! - **RSA key** (`meta` tree, key `rsa_key`): the PKCS#8 DER bytes as given.
 //! - **family size** (`family_size` tree, key: family id): `u64`, the number of stored
 //!   tokens of the family; the entry is removed when it would become 0.
@@ -89,6 +106,7 @@
 
 mod bytes;
 mod commands;
+mod directory;
 mod keys;
 mod oauth;
 mod profiles;
@@ -99,6 +117,10 @@ mod users;
 
 pub(crate) use bytes::{DecodeError, decode_fixed};
 pub(crate) use commands::{command_expiry, decode_command, encode_command};
+pub(crate) use directory::{
+    decode_directory, decode_invitation, decode_membership, encode_directory, encode_invitation,
+    encode_membership,
+};
 pub(crate) use keys::{decode_api_key, encode_api_key};
 pub(crate) use oauth::{
     decode_client, decode_consent, decode_grant, encode_client, encode_consent, encode_grant,

@@ -1,4 +1,5 @@
-//! [`MaintenanceStore`]: health check and the bounded purge over the `expiry` index.
+//! [`MaintenanceStore`]: health check and the bounded purge over the `expiry` index
+//! (tokens, QR tokens, commands, OAuth grants, directory invitations).
 
 use std::ops::Bound;
 
@@ -10,13 +11,15 @@ use tessera_core::{StoreError, Timestamp, TokenDigest};
 use uuid::Uuid;
 
 use crate::codec::{command_expiry, decode_qr};
+use crate::directory::InvitationTx;
 use crate::error::{TxResult, abort, abort_corrupt, corrupt_entry, finish, from_sled};
 use crate::oauth::GrantTx;
 use crate::revoke::remove_qr_tx;
 use crate::store::{Inner, SledStore};
 use crate::token_index::TokenTx;
 use crate::trees::{
-    EXP_COMMAND, EXP_GRANT, EXP_QR, EXP_TOKEN, ExpiryEntry, FORMAT_KEY, parse_expiry_key, time_key,
+    EXP_COMMAND, EXP_GRANT, EXP_INVITATION, EXP_QR, EXP_TOKEN, ExpiryEntry, FORMAT_KEY,
+    parse_expiry_key, time_key,
 };
 
 /// The trees a purge writes.
@@ -26,6 +29,7 @@ struct PurgeTx<'a> {
     owner_qr: &'a TransactionalTree,
     commands: &'a TransactionalTree,
     grants: GrantTx<'a>,
+    invitations: InvitationTx<'a>,
 }
 
 /// Delete the record an expiry entry names if it still expires at that time. An entry
@@ -90,6 +94,18 @@ fn purge_one(tx: &PurgeTx<'_>, raw_key: &[u8], e: &ExpiryEntry<'_>) -> TxResult<
             }
             tx.grants.remove(&g)?;
         }
+        EXP_INVITATION => {
+            let Ok(id) = <[u8; 16]>::try_from(e.key).map(Uuid::from_bytes) else {
+                return abort(corrupt_entry("expiry", raw_key, "invitation id length"));
+            };
+            let Some(i) = tx.invitations.get(id)? else {
+                return stale(tx);
+            };
+            if i.expires_at != e.at {
+                return stale(tx);
+            }
+            tx.invitations.remove(&i)?;
+        }
         _ => return abort(corrupt_entry("expiry", raw_key, "unknown kind")),
     }
     Ok(1)
@@ -130,6 +146,9 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
             &t.grants,
             &t.client_grants,
             &t.profile_grants,
+            &t.invitations,
+            &t.directory_invitations,
+            &t.profile_invitations,
         );
         removed += finish(trees.transaction(
             |(
@@ -144,6 +163,9 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
                 grants,
                 client_grants,
                 profile_grants,
+                invitations,
+                directory_invitations,
+                profile_invitations,
             )| {
                 let tx = PurgeTx {
                     tok: TokenTx {
@@ -160,6 +182,12 @@ fn purge(db: &Inner, now: Timestamp, limit: usize) -> StoreResult<usize> {
                         grants,
                         client_grants,
                         profile_grants,
+                        expiry,
+                    },
+                    invitations: InvitationTx {
+                        invitations,
+                        directory_invitations,
+                        profile_invitations,
                         expiry,
                     },
                 };

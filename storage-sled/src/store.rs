@@ -58,6 +58,9 @@ pub(crate) struct Inner {
     /// Held by every write of `api_keys` (see `keys.rs`): name uniqueness needs a scan,
     /// which a sled transaction cannot do.
     pub(crate) api_key_writes: std::sync::Mutex<()>,
+    /// Held by every write of the directory trees (see `directory.rs`): the bounds and
+    /// the removal of a directory need scans, which a sled transaction cannot do.
+    pub(crate) directory_writes: std::sync::Mutex<()>,
     /// Last: dropped after `db` and `t`, it waits for sled to release the directory.
     _release: release::LockRelease,
 }

@@ -26,12 +26,23 @@
 //! | `consents`       | profile id (16) ‖ client id (16)      | consent record              |
 //! | `client_consents`| client id (16) ‖ profile id (16)      | empty                       |
 //! | `oauth_gen`      | client id (16), or client id (16) ‖ profile id (16) | `u64` LE: +1 whenever a grant or consent of the client (of the pair) is stored; removed with the client |
-//! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command, 4: grant) ‖ key in its tree | empty |
+//! | `directories`    | directory id (16)                     | directory record            |
+//! | `directory_short_names` | canonical short name (UTF-8)   | directory id (16)           |
+//! | `memberships`    | directory id (16) ‖ profile id (16)   | membership record           |
+//! | `members_by_seq` | directory id (16) ‖ member seq (u64 BE) | profile id (16): the listing, in join order |
+//! | `profile_memberships` | profile id (16) ‖ directory id (16) | role tag (1 byte)        |
+//! | `invitations`    | invitation id (16)                    | invitation record           |
+//! | `directory_invitations` | directory id (16) ‖ invitation id (16) | `expires_at` (i64 LE) |
+//! | `profile_invitations` | invitee id (16) ‖ invitation id (16) | empty                   |
+//! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command, 4: grant, 5: invitation) ‖ key in its tree | empty |
 //!
 //! Every index entry is written in the same transaction as its record, so an index entry
 //! never outlives or precedes its record. `family_tokens`, `family_size` and
 //! `external_users` are new in format 2, the OAuth trees (`oauth_clients` to `oauth_gen`),
-//! expiry kind 4 and `meta`'s `rsa_key` in format 3 (see [`crate::codec`]).
+//! expiry kind 4 and `meta`'s `rsa_key` in format 3 (see [`crate::codec`]), and so are the
+//! directory trees (`directories` to `profile_invitations`) and expiry kind 5: format 3 was
+//! not released before they were added. The directory trees are written only under the
+//! store's directory lock (see `directory.rs`), so their scans are current.
 //!
 //! A device acting as its own client has grants whose client id is its own profile id,
 //! with no `oauth_clients` record: they are indexed the same way, and their only counter
@@ -57,6 +68,8 @@ pub(crate) const EXP_QR: u8 = 2;
 pub(crate) const EXP_COMMAND: u8 = 3;
 /// Expiry index kind of an OAuth grant.
 pub(crate) const EXP_GRANT: u8 = 4;
+/// Expiry index kind of a directory invitation.
+pub(crate) const EXP_INVITATION: u8 = 5;
 
 /// Every tree of the store, opened once.
 #[derive(Clone)]
@@ -87,6 +100,14 @@ pub(crate) struct Trees {
     pub consents: Tree,
     pub client_consents: Tree,
     pub oauth_gen: Tree,
+    pub directories: Tree,
+    pub short_names: Tree,
+    pub memberships: Tree,
+    pub members_by_seq: Tree,
+    pub profile_memberships: Tree,
+    pub invitations: Tree,
+    pub directory_invitations: Tree,
+    pub profile_invitations: Tree,
 }
 
 impl Trees {
@@ -118,6 +139,14 @@ impl Trees {
             consents: db.open_tree("consents")?,
             client_consents: db.open_tree("client_consents")?,
             oauth_gen: db.open_tree("oauth_gen")?,
+            directories: db.open_tree("directories")?,
+            short_names: db.open_tree("directory_short_names")?,
+            memberships: db.open_tree("memberships")?,
+            members_by_seq: db.open_tree("members_by_seq")?,
+            profile_memberships: db.open_tree("profile_memberships")?,
+            invitations: db.open_tree("invitations")?,
+            directory_invitations: db.open_tree("directory_invitations")?,
+            profile_invitations: db.open_tree("profile_invitations")?,
         })
     }
 
@@ -148,6 +177,14 @@ impl Trees {
             &self.consents,
             &self.client_consents,
             &self.oauth_gen,
+            &self.directories,
+            &self.short_names,
+            &self.memberships,
+            &self.members_by_seq,
+            &self.profile_memberships,
+            &self.invitations,
+            &self.directory_invitations,
+            &self.profile_invitations,
         ]
         .iter()
         .any(|t| !t.is_empty())
@@ -197,7 +234,7 @@ pub(crate) fn expiry_key(at: Timestamp, kind: u8, key: &[u8]) -> Vec<u8> {
 pub(crate) struct ExpiryEntry<'a> {
     /// When the record expires.
     pub at: Timestamp,
-    /// [`EXP_TOKEN`], [`EXP_QR`], [`EXP_COMMAND`] or [`EXP_GRANT`].
+    /// [`EXP_TOKEN`], [`EXP_QR`], [`EXP_COMMAND`], [`EXP_GRANT`] or [`EXP_INVITATION`].
     pub kind: u8,
     /// The record's key in its tree.
     pub key: &'a [u8],
@@ -210,7 +247,7 @@ pub(crate) fn parse_expiry_key(k: &[u8]) -> Option<ExpiryEntry<'_>> {
     let at = Timestamp((u64::from_be_bytes(*time) ^ (1 << 63)) as i64);
     let ok = match kind {
         EXP_TOKEN | EXP_QR => key.len() == 32,
-        EXP_COMMAND | EXP_GRANT => key.len() == 16,
+        EXP_COMMAND | EXP_GRANT | EXP_INVITATION => key.len() == 16,
         _ => false,
     };
     ok.then_some(ExpiryEntry { at, kind, key })

@@ -43,6 +43,9 @@ use tessera_core::store::{
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 
+#[path = "faulty_directory.rs"]
+mod directory;
+
 /// No fault armed.
 const DISARMED: u64 = u64::MAX;
 

@@ -16,8 +16,10 @@
 //! 20 redemptions of one QR token, revoke racing reauthorize, 20 rotations of one refresh
 //! token, 20 takes of one single-use token, 16 creations of one server-registered user, 8
 //! first calls for the RSA key, 20 exchanges of one OAuth code, 20 rotations of one OAuth
-//! refresh token, consent withdrawal racing refresh rotations) and the engine end to end on
-//! the store. Each case panics with its name on failure. [`crash`]
+//! refresh token, consent withdrawal racing refresh rotations, 32 registrations of one
+//! directory short name, 20 accepts of one invitation, a member listing walked while
+//! members join and leave) and the engine end to end on the store. Each case panics with
+//! its name on failure. [`crash`]
 //! is the SIGKILL harness; [`faulty`] is the one fault-injecting store (one chosen call, or
 //! every call) and, with [`model`], the fault-injection model test;
 //! [`fuzz`] holds the bodies of the cargo-fuzz targets.
@@ -52,6 +54,10 @@ pub mod binary;
 #[cfg(feature = "browser")]
 pub mod browser;
 mod cases_commands;
+mod cases_directories;
+mod cases_directories_engine;
+mod cases_directories_race;
+mod cases_directories_rules;
 mod cases_engine;
 mod cases_external;
 mod cases_oauth;
@@ -102,6 +108,10 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());
     v.extend(cases_users::CASES.iter().copied());
+    v.extend(cases_directories::CASES.iter().copied());
+    v.extend(cases_directories_race::CASES.iter().copied());
+    v.extend(cases_directories_engine::CASES.iter().copied());
+    v.extend(cases_directories_rules::CASES.iter().copied());
     v.extend(cases_oauth::CASES.iter().copied());
     v.extend(cases_oauth_tokens::CASES.iter().copied());
     v.extend(cases_oauth_race::CASES.iter().copied());

@@ -39,6 +39,7 @@ mod oauth_wire;
 pub mod openapi;
 mod pages;
 mod qr_svg;
+mod query;
 mod reply;
 mod request_id;
 mod routes;
@@ -151,6 +152,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
     let mut app = routes::profile::routes()
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
+        .merge(routes::directory::routes())
         .merge(routes::utility::routes())
         .merge(routes::token_api::routes())
         .merge(routes::password_reset::routes())

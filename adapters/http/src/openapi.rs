@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::routes::{
-    authorization_code, device, jwks, keys, oauth_access_token, oauth_applications,
+    authorization_code, device, directory, jwks, keys, oauth_access_token, oauth_applications,
     oauth_discovery, oauth_introspection, oauth_token, oauth_userinfo, password_reset, profile,
     token_api, users, utility,
 };
@@ -57,7 +57,18 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         oauth_userinfo::userinfo_post, oauth_introspection::oauth_introspect,
         oauth_introspection::oauth_revoke, oauth_discovery::openid_configuration,
         oauth_discovery::authorization_server, oauth_discovery::oauth_jwks,
-        authorization_code::retrieve_authorization_code
+        authorization_code::retrieve_authorization_code,
+        directory::register_directory, directory::retrieve_owned_directories,
+        directory::retrieve_assigned_directories, directory::retrieve_directory,
+        directory::store_directory_meta, directory::remove_directory,
+        directory::members::create_directory_user, directory::members::update_user_information,
+        directory::members::set_profile_password,
+        directory::members::retrieve_directory_profile, directory::members::list_directory_users,
+        directory::members::directory_profiles_info, directory::members::change_role,
+        directory::members::remove_member, directory::invitations::invite_profile,
+        directory::invitations::list_directory_invites,
+        directory::invitations::process_invitation, directory::devices::create_profile_device,
+        directory::devices::list_directory_devices
     ),
     components(schemas(ErrorBody)),
     modifiers(&TokenScheme),
@@ -65,6 +76,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "profile", description = "Profiles and sessions"),
         (name = "public-key", description = "Ed25519 public keys"),
         (name = "device", description = "Device onboarding and management"),
+        (name = "directory", description = "Directories: organisations of profiles with roles (owner, admin, member) and invitations. A profile that is not a member gets 404 for everything of a directory"),
         (name = "channel", description = "The WebSocket command channel"),
         (name = "token-api", description = "JSON token API: login, refresh, revoke, password reset, id tokens"),
         (name = "users", description = "Server-registered users (X-Tessera-Api-Key)"),

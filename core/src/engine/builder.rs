@@ -79,6 +79,9 @@ pub struct EngineConfig {
     pub challenge_ttl_secs: u64,
     /// The OAuth 2.1 / OpenID Connect provider.
     pub oauth: super::oauth::OAuthConfig,
+    /// Bounds of directories (directories per owner, memberships per profile, pending
+    /// invitations per directory).
+    pub directories: super::directories::DirectoryLimits,
 }
 
 impl Default for EngineConfig {
@@ -104,6 +107,7 @@ impl Default for EngineConfig {
             reset_code_ttl_secs: 600,
             challenge_ttl_secs: 300,
             oauth: super::oauth::OAuthConfig::default(),
+            directories: super::directories::DirectoryLimits::default(),
         }
     }
 }
@@ -158,6 +162,7 @@ impl EngineConfig {
                 "reset code and challenge session TTLs must be 60-3600 s".into(),
             ));
         }
+        self.directories.validate()?;
         Ok(())
     }
 

@@ -147,11 +147,30 @@ impl Engine {
         temporary: bool,
         command: Option<&CommandRecord>,
     ) -> Result<()> {
+        let rec = self
+            .new_user_record(id, username, password, temporary)
+            .await?;
+        match self.store.create_profile(&rec, command).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The record of a new `incomplete` user profile `id` (not yet stored): the username
+    /// canonicalised, `password` checked against the policy and hashed.
+    pub(super) async fn new_user_record(
+        &self,
+        id: Uuid,
+        username: &str,
+        password: &str,
+        temporary: bool,
+    ) -> Result<ProfileRecord> {
         let name = Username::parse(username)?;
         let password = self.check_new_password(password, name.as_str()).await?;
         let hash = self.hash_password(password).await?;
         let now = self.clock.now();
-        let rec = ProfileRecord {
+        Ok(ProfileRecord {
             id,
             kind: ProfileKind::User,
             username: name.as_str().to_owned(),
@@ -165,12 +184,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
             version: 1,
-        };
-        match self.store.create_profile(&rec, command).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Conflict(Conflict::Username)) => Err(Error::UsernameTaken),
-            Err(e) => Err(e.into()),
-        }
+        })
     }
 
     /// Authenticate with username and password; returns a new authorization token with

@@ -80,6 +80,7 @@ pub struct DeviceConfiguration {
     pub client_secret: ClientSecret,
 }
 
+/// The owner's view of a device profile (`None` for a user).
 pub(super) fn device_view(p: &ProfileRecord) -> Option<Device> {
     let d = p.device.as_ref()?;
     Some(Device {
@@ -132,6 +133,19 @@ impl Engine {
         if principal.kind != ProfileKind::User {
             return Err(Error::Forbidden);
         }
+        let owner = self.profile(principal.profile_id).await?;
+        self.issue_qr(&owner, ttl_secs, device_name, None).await
+    }
+
+    /// Issue a QR token owned by the user `owner`; `roles`, when given, are named in the
+    /// URI (`&role=…`) for the device to ask for when it redeems the token.
+    pub(super) async fn issue_qr(
+        &self,
+        owner: &ProfileRecord,
+        ttl_secs: Option<u64>,
+        device_name: Option<&str>,
+        roles: Option<DeviceRoles>,
+    ) -> Result<QrIssued> {
         let ttl = ttl_secs.unwrap_or(self.cfg.qr_ttl_default);
         if ttl < self.cfg.qr_ttl_min || ttl > self.cfg.qr_ttl_max {
             return Err(Error::validation(
@@ -143,7 +157,6 @@ impl Engine {
             ));
         }
         let device_name = check_device_name(device_name)?;
-        let owner = self.profile(principal.profile_id).await?;
         // The signing key before the write: failing to get it must not leave a stored QR
         // token behind.
         let server_key = self.server_key().await?;
@@ -163,11 +176,14 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         }
-        let uri = format!(
+        let mut uri = format!(
             "tessera://onboard?token={}&server={}",
             token.expose(),
             percent_encode(&self.cfg.public_url)
         );
+        if let Some(r) = roles {
+            let _ = write!(uri, "&role={}", percent_encode(&r.names().join(",")));
+        }
         let signature = hex::encode(server_key.sign(uri.as_bytes()));
         Ok(QrIssued {
             token,

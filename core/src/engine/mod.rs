@@ -22,6 +22,7 @@
 //! | `throttle.rs` | [`Engine::unlock`] (the credential-check backoff itself is private here) |
 //! | `account/` | the account console's own calls (its own index in [`account`]): [`Engine::account_sign_in`], [`Engine::account_session`], [`Engine::account_profile`], [`Engine::account_csrf`], [`Engine::check_account_csrf`], [`Engine::account_sessions`], [`Engine::account_revoke_session`] |
 //! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]): applications, codes, the token endpoint, id tokens and their JWKS, userinfo, introspection, revocation |
+//! | `directories/` | directories: organisations of profiles with roles and invitations (its own index in [`directories`], the role table in [`directories::permissions`]) |
 //! | `mod.rs` | [`Engine::now`], [`Engine::hash_queue_depth`], [`Engine::health`], [`Engine::purge_expired`], [`Engine::spawn_purger`] |
 
 pub mod account;
@@ -29,6 +30,7 @@ mod builder;
 mod commands;
 mod credentials;
 mod devices;
+pub mod directories;
 mod keys;
 mod login;
 mod new_password;
@@ -42,6 +44,10 @@ mod users;
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
 pub use commands::{Accepted, CommandEvent};
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
+pub use directories::{
+    DevicePage, Directory, DirectoryClaim, DirectoryDevice, DirectoryLimits, DirectoryOperation,
+    DirectoryProfile, Invitation, InvitationDecision, MemberPage, MemberUpdate, NewDirectoryUser,
+};
 pub use keys::ApiKeyInfo;
 pub use login::{Login, TokenSet};
 pub use reset::RESET_CODE_LEN;
@@ -151,7 +157,8 @@ impl Engine {
         Ok(self.store.ping().await?)
     }
 
-    /// Remove at most `limit` expired tokens, QR tokens and old command records.
+    /// Remove at most `limit` expired tokens, QR tokens, old command records and expired
+    /// directory invitations.
     pub async fn purge_expired(&self, limit: usize) -> Result<usize> {
         Ok(self.store.purge_expired(self.clock.now(), limit).await?)
     }

@@ -9,6 +9,14 @@ pub enum Conflict {
     PublicKey,
     /// A record with this key already exists.
     Exists,
+    /// The directory short name is taken.
+    ShortName,
+    /// The change would remove a directory owner's membership or change its role, or give
+    /// another membership the owner role.
+    Owner,
+    /// A bounded count (directories per owner, memberships per profile, pending
+    /// invitations per directory) is reached.
+    Limit,
 }
 
 /// Why a storage call failed.

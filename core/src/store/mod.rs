@@ -6,11 +6,16 @@
 //! methods, so a backend can make them one transaction; the engine never does
 //! check-then-write across two calls where correctness depends on it.
 
+mod directory;
 mod error;
 mod memory;
 mod oauth;
 mod records;
 
+pub use directory::{
+    DirectoryMember, DirectoryRecord, DirectoryRole, DirectoryStore, InvitationRecord,
+    MembershipLimits, MembershipRecord,
+};
 pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
 pub use oauth::{
@@ -324,8 +329,9 @@ pub trait MaintenanceStore: Send + Sync {
     /// Cheap read that fails when the store cannot serve.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Delete at most `limit` expired records (tokens, QR tokens and OAuth grants with
-    /// `expires_at <= now`, command records past their retention). Never removes a record
+    /// Delete at most `limit` expired records (tokens, QR tokens, OAuth grants and
+    /// directory invitations with `expires_at <= now`, command records past their
+    /// retention). Never removes a record
     /// that expires after `now`. Returns how many were removed.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize>;
 }
@@ -340,6 +346,7 @@ pub trait Store:
     + KeyStore
     + ServerUserStore
     + OAuthStore
+    + DirectoryStore
     + MaintenanceStore
     + std::fmt::Debug
 {
@@ -354,6 +361,7 @@ impl<T> Store for T where
         + KeyStore
         + ServerUserStore
         + OAuthStore
+        + DirectoryStore
         + MaintenanceStore
         + std::fmt::Debug
 {

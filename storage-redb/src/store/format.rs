@@ -1,7 +1,7 @@
 //! The format version at open: stamp a new file, upgrade a version-1 or version-2 file in
 //! place, refuse any other (see "Format versions" in [`crate::codec`]).
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableHandle as _, WriteTransaction};
 use tessera_core::token::TokenDigest;
 
 use super::Inner;
@@ -23,14 +23,18 @@ impl Inner {
         }
         tx.abort()?;
         match self.read(format_version)? {
-            Some(FORMAT_VERSION) => Ok(()),
+            Some(FORMAT_VERSION) if self.read(has_directory_tables)? => Ok(()),
+            // written by an unreleased version-3 build from before the directory tables
+            Some(FORMAT_VERSION) => self.write(create_directory_tables),
             Some(1) => self.write(|tx| {
                 upgrade_1_to_2(tx)?;
                 create_oauth_tables(tx)?;
+                create_directory_tables(tx)?;
                 stamp(tx)
             }),
             Some(2) => self.write(|tx| {
                 create_oauth_tables(tx)?;
+                create_directory_tables(tx)?;
                 stamp(tx)
             }),
             Some(v) => Err(self.unknown_version(v)),
@@ -69,7 +73,8 @@ fn create_tables(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::THROTTLE)?;
     tx.open_table(t::API_KEYS)?;
     tx.open_table(t::SERVER_USERS)?;
-    create_oauth_tables(tx)
+    create_oauth_tables(tx)?;
+    create_directory_tables(tx)
 }
 
 fn stamp(tx: &WriteTransaction) -> Fallible<()> {
@@ -110,6 +115,36 @@ fn create_oauth_tables(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::OAUTH_CONSENTS)?;
     tx.open_table(t::OAUTH_CONSENTS_BY_CLIENT)?;
     Ok(())
+}
+
+/// The directory tables of version 3, empty (no older build stored directories).
+fn create_directory_tables(tx: &WriteTransaction) -> Fallible<()> {
+    tx.open_table(t::DIRECTORIES)?;
+    tx.open_table(t::DIRECTORY_SHORT_NAMES)?;
+    tx.open_table(t::MEMBERSHIPS)?;
+    tx.open_table(t::MEMBERS_BY_SEQ)?;
+    tx.open_table(t::MEMBERSHIPS_BY_PROFILE)?;
+    tx.open_table(t::INVITATIONS)?;
+    tx.open_table(t::INVITATIONS_BY_DIRECTORY)?;
+    tx.open_table(t::INVITATIONS_BY_PROFILE)?;
+    Ok(())
+}
+
+/// Whether every directory table exists.
+fn has_directory_tables(rx: &ReadTransaction) -> Fallible<bool> {
+    let names: Vec<String> = rx.list_tables()?.map(|h| h.name().to_owned()).collect();
+    Ok([
+        t::DIRECTORIES.name(),
+        t::DIRECTORY_SHORT_NAMES.name(),
+        t::MEMBERSHIPS.name(),
+        t::MEMBERS_BY_SEQ.name(),
+        t::MEMBERSHIPS_BY_PROFILE.name(),
+        t::INVITATIONS.name(),
+        t::INVITATIONS_BY_DIRECTORY.name(),
+        t::INVITATIONS_BY_PROFILE.name(),
+    ]
+    .iter()
+    .all(|n| names.iter().any(|have| have == n)))
 }
 
 /// The stamped format version (a cheap read that proves the store can serve).

@@ -33,11 +33,23 @@ const OAUTH_TABLES: [&str; 7] = [
     "oauth_consents_by_client",
 ];
 
-fn db(dir: &Path) -> Database {
+/// The directory tables, also new in version 3.
+pub(crate) const DIRECTORY_TABLES: [&str; 8] = [
+    "directories",
+    "directory_short_names",
+    "memberships",
+    "members_by_seq",
+    "memberships_by_profile",
+    "invitations",
+    "invitations_by_directory",
+    "invitations_by_profile",
+];
+
+pub(crate) fn db(dir: &Path) -> Database {
     Database::open(dir.join(FILE_NAME)).expect("redb open")
 }
 
-fn version(dir: &Path) -> u32 {
+pub(crate) fn version(dir: &Path) -> u32 {
     let db = db(dir);
     let rx = db.begin_read().unwrap();
     let v = rx
@@ -51,7 +63,7 @@ fn version(dir: &Path) -> u32 {
     u32::from_le_bytes(v.try_into().unwrap())
 }
 
-fn tables(dir: &Path) -> Vec<String> {
+pub(crate) fn tables(dir: &Path) -> Vec<String> {
     let db = db(dir);
     let rx = db.begin_read().unwrap();
     rx.list_tables()
@@ -61,10 +73,10 @@ fn tables(dir: &Path) -> Vec<String> {
 }
 
 /// Turn a closed store into what a version-2 build left: no `oauth_` tables, stamped 2.
-fn make_v2(dir: &Path) {
+pub(crate) fn make_v2(dir: &Path) {
     let db = db(dir);
     let tx = db.begin_write().unwrap();
-    for name in OAUTH_TABLES {
+    for name in OAUTH_TABLES.into_iter().chain(DIRECTORY_TABLES) {
         let table: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
         assert!(tx.delete_table(table).unwrap(), "{name}");
     }
@@ -96,6 +108,7 @@ fn has_every_table(dir: &Path) -> bool {
     ["tokens_by_family", "external_users"]
         .into_iter()
         .chain(OAUTH_TABLES)
+        .chain(DIRECTORY_TABLES)
         .all(|t| names.iter().any(|n| n == t))
 }
 

@@ -4,6 +4,7 @@ mod conformance;
 mod corruption;
 mod crash;
 mod exclusive;
+mod format_directories;
 mod format_upgrade;
 mod indexes;
 mod purge;

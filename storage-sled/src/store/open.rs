@@ -111,6 +111,7 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
         dir: dir.to_path_buf(),
         purge_chunk: config.purge_chunk.max(1),
         api_key_writes: std::sync::Mutex::default(),
+        directory_writes: std::sync::Mutex::default(),
         _release: release,
     })
 }

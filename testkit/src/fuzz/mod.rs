@@ -5,12 +5,16 @@
 //! properties its parser promises.
 
 #[cfg(feature = "http")]
+mod directory_form;
+#[cfg(feature = "http")]
 mod form_body;
 #[cfg(feature = "http")]
 mod message;
 #[cfg(feature = "http")]
 mod oauth_params;
 
+#[cfg(feature = "http")]
+pub use directory_form::directory_form;
 #[cfg(feature = "http")]
 pub use form_body::form_body;
 #[cfg(feature = "http")]
@@ -96,6 +100,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("message", message),
     #[cfg(feature = "http")]
     ("oauth_params", oauth_params),
+    #[cfg(feature = "http")]
+    ("directory_form", directory_form),
 ];
 
 /// Replay every input saved under `regressions/<name>/` through its target, for each of

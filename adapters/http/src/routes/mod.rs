@@ -5,6 +5,7 @@ pub(super) mod account;
 pub(super) mod authorization_code;
 pub(super) mod authorize;
 pub(super) mod device;
+pub(super) mod directory;
 pub(super) mod jwks;
 pub(super) mod keys;
 pub(super) mod oauth_access_token;

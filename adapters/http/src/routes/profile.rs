@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use tessera_core::{Error, Issued, RevokeScope, Ttl};
+use tessera_core::{Error, Issued, QrIssued, RevokeScope, Ttl};
 use utoipa::ToSchema;
 
 use super::super::fields::{FromFields, read, wire_body};
@@ -292,7 +292,12 @@ pub(crate) async fn generate_qr_token(
         })
         .transpose()?;
     let qr = s.engine.generate_qr_token(&p, ttl, f.device_name).await?;
-    if wants_svg(&headers) {
+    qr_response(&headers, qr)
+}
+
+/// A QR token as JSON ([`QrReply`]), or with `Accept: image/svg+xml` the QR code of its URI.
+pub(super) fn qr_response(headers: &HeaderMap, qr: QrIssued) -> Result<Response, ApiError> {
+    if wants_svg(headers) {
         return qr_svg(&qr.uri);
     }
     Ok(JsonReply(QrReply {

@@ -6,8 +6,9 @@ use axum::http::{Method, StatusCode};
 use common::{TestApp, password};
 
 /// Every JSON route of the router (API.md Utility, Profile, Public key, Device onboarding,
-/// Token API, Server-registered users, OAuth; the OAuth pages are HTML and not here).
-const ROUTES: [(&str, &str); 37] = [
+/// Token API, Server-registered users, OAuth, Directories; the OAuth pages are HTML and not
+/// here).
+const ROUTES: [(&str, &str); 56] = [
     ("post", "/profile/register-profile"),
     ("post", "/profile/authenticate"),
     ("get", "/profile/retrieve-profile-id"),
@@ -48,6 +49,25 @@ const ROUTES: [(&str, &str); 37] = [
     ("get", "/v1/users/{externalId}"),
     ("delete", "/v1/users/{externalId}/tokens"),
     ("post", "/oauth-application/retrieve-authorization-code"),
+    ("post", "/directory/register-directory"),
+    ("get", "/directory/retrieve-owned-directories"),
+    ("get", "/directory/retrieve-assigned-directories"),
+    ("get", "/directory/retrieve-directory/{directoryId}"),
+    ("post", "/directory/store-directory-meta"),
+    ("post", "/directory/remove-directory"),
+    ("post", "/directory/create-directory-user"),
+    ("post", "/directory/update-user-information"),
+    ("post", "/directory/set-profile-password"),
+    ("get", "/directory/retrieve-directory-profile"),
+    ("get", "/directory/list-directory-users"),
+    ("post", "/directory/directory-profiles-info"),
+    ("post", "/directory/change-role"),
+    ("post", "/directory/remove-member"),
+    ("post", "/directory/invite-profile"),
+    ("get", "/directory/list-directory-invites"),
+    ("post", "/directory/process-invitation"),
+    ("post", "/directory/create-profile-device"),
+    ("get", "/directory/list-directory-devices"),
 ];
 
 /// The operations of the document's `paths`, checking that their ids are unique.
@@ -96,6 +116,7 @@ async fn openapi_documents_every_route_field_and_error() {
         let concrete = path
             .replace("{deviceIdentifier}", "x")
             .replace("{commandId}", "x")
+            .replace("{directoryId}", "x")
             .replace("{externalId}", "x");
         let r = match method {
             "get" => app.get(&concrete, None).await,

@@ -543,6 +543,8 @@ async fn every_reply_matches_its_documented_response() {
         c.check("post", code, &r);
     }
 
+    super::openapi_directory::check_directory_replies(&app, &mut c).await;
+
     // the OAuth back channel's routes are walked by `oauth_back`
     c.all_operations_checked_except(&super::oauth_back::ROUTES);
     assert!(c.checked.len() > 100, "{}", c.checked.len());

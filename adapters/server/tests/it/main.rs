@@ -2,6 +2,7 @@
 
 mod blackbox;
 mod cli;
+mod directories_blackbox;
 mod log_secrets;
 mod notifiers;
 mod oauth_browser;

@@ -1,7 +1,9 @@
 //! `MemoryStore`: every trait on in-process maps behind one lock. Each method takes the
 //! lock once, so each is atomic exactly as its trait documents. Nothing survives the process.
-//! Tokens are in `tokens.rs`, server-registered users in `users.rs`.
+//! Tokens are in `tokens.rs`, server-registered users in `users.rs`, directories in
+//! `directory.rs`.
 
+mod directory;
 mod oauth;
 mod tokens;
 mod users;
@@ -44,6 +46,7 @@ struct Inner {
     grants: HashMap<Uuid, OAuthGrantRecord>,
     consents: HashMap<(Uuid, Uuid), ConsentRecord>,
     rsa_key: Option<Vec<u8>>,
+    directories: directory::Maps,
 }
 
 impl Inner {
@@ -440,6 +443,7 @@ impl MaintenanceStore for MemoryStore {
         for id in &grants {
             n += usize::from(g.grants.remove(id).is_some());
         }
+        n += g.directories.purge_invitations(now, limit - n);
         Ok(n)
     }
 }
