@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The claims an id token or userinfo may carry.
-const CLAIMS: [&str; 12] = [
+const CLAIMS: [&str; 13] = [
     "iss",
     "sub",
     "aud",
@@ -40,6 +40,7 @@ const CLAIMS: [&str; 12] = [
     "preferred_username",
     "profile_type",
     "email",
+    "directories",
 ];
 
 /// The provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).
@@ -81,7 +82,7 @@ pub(crate) struct OAuthProviderMetadata {
     /// `["public"]`.
     subject_types_supported: [&'static str; 1],
     /// The claims of id tokens and userinfo.
-    claims_supported: [&'static str; 12],
+    claims_supported: [&'static str; 13],
     /// `none`, `login`, `consent`.
     prompt_values_supported: [&'static str; 3],
     /// `iss` in every authorization response (RFC 9207).

@@ -32,6 +32,10 @@ pub(crate) struct OAuthUserInfoReply {
     /// The email where known (scope `email`).
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// `[{"id","shortName","role"}]`: the directories the profile is in (scope `directories`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    directories: Option<serde_json::Value>,
 }
 
 impl From<UserInfo> for OAuthUserInfoReply {
@@ -41,6 +45,7 @@ impl From<UserInfo> for OAuthUserInfoReply {
             preferred_username: u.preferred_username,
             profile_type: u.profile_type.map(tessera_core::ProfileKind::as_str),
             email: u.email,
+            directories: u.directories,
         }
     }
 }

@@ -1519,3 +1519,82 @@ async fn discovery_and_jwks() {
     c.checked_all_of(&ROUTES[15..]);
     let _ = common::password("x");
 }
+
+/// The payload of a JWT, decoded without checking it (the signature is checked elsewhere).
+fn jwt_payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_directories_scope_adds_the_directories_claim() {
+    let app = TestApp::new();
+    let alice = app.active_user("dir-claim-alice").await;
+    let me = app.engine.verify(&alice.token).await.unwrap();
+    let dir = app
+        .engine
+        .register_directory(&me, "Acme Ltd", "acme")
+        .await
+        .unwrap()
+        .value;
+    let client = register(
+        &app,
+        &alice,
+        "confidential",
+        "openid profile directories",
+        None,
+    )
+    .await;
+    let want = json!([{"id": dir.hyphenated().to_string(), "shortName": "acme", "role": "owner"}]);
+
+    let c = code(
+        &app,
+        &alice,
+        &client,
+        &["openid", "directories"],
+        None,
+        Some("n"),
+    )
+    .await;
+    let r = exchange(&app, &client, &c, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let tokens = r.json();
+    let claims = jwt_payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["directories"], want, "{claims}");
+    let info = get_with(
+        &app,
+        Method::GET,
+        "/oauth2/userinfo",
+        &[(
+            "authorization",
+            &format!("Bearer {}", tokens["access_token"].as_str().unwrap()),
+        )],
+    )
+    .await;
+    assert_eq!(info.json()["directories"], want, "{}", info.text());
+
+    // without the scope, neither carries it
+    let c = code(
+        &app,
+        &alice,
+        &client,
+        &["openid", "profile"],
+        None,
+        Some("n"),
+    )
+    .await;
+    let tokens = exchange(&app, &client, &c, None).await.json();
+    let claims = jwt_payload(tokens["id_token"].as_str().unwrap());
+    assert!(claims.get("directories").is_none(), "{claims}");
+    let info = get_with(
+        &app,
+        Method::GET,
+        "/oauth2/userinfo",
+        &[(
+            "authorization",
+            &format!("Bearer {}", tokens["access_token"].as_str().unwrap()),
+        )],
+    )
+    .await;
+    assert!(info.json().get("directories").is_none(), "{}", info.text());
+}

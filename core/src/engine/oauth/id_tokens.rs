@@ -27,6 +27,15 @@ use crate::store::{IdTokenAlg, OAuthGrantRecord};
 pub const MAX_ID_TOKEN_HINT_LEN: usize = 8192;
 
 /// `at_hash` of `access_token` for `alg`.
+/// The `directories` claim (scope `directories`): `[{"id","shortName","role"}]`.
+pub(crate) fn directories_claim(dirs: &[crate::engine::DirectoryClaim]) -> Value {
+    Value::Array(
+        dirs.iter()
+            .map(|d| json!({"id": d.id.hyphenated().to_string(), "shortName": d.short_name, "role": d.role.as_str()}))
+            .collect(),
+    )
+}
+
 pub(crate) fn at_hash(alg: IdTokenAlg, access_token: &str) -> String {
     match alg {
         IdTokenAlg::Rs256 => URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16]),
@@ -63,6 +72,10 @@ impl Engine {
             claims.insert("nonce".into(), json!(nonce));
         }
         claims.insert("at_hash".into(), json!(at_hash(alg, access_token)));
+        if grant.scopes.iter().any(|s| s == "directories") {
+            let dirs = self.directory_claims(grant.profile_id).await?;
+            claims.insert("directories".into(), directories_claim(&dirs));
+        }
         let claims = Value::Object(claims);
         match alg {
             IdTokenAlg::Rs256 => {

@@ -3,7 +3,8 @@
 //! `sub` always (the id token's); with `profile`: `preferred_username` and `profile_type`
 //! (`given_name` / `family_name` are not stored, so never sent); with `email`: nothing yet,
 //! as no email is kept on the profile (a server-registered user's email sits in its
-//! external record, which is keyed by the external id, not by profile).
+//! external record, which is keyed by the external id, not by profile); with `directories`:
+//! `directories`, `[{"id","shortName","role"}]` of every directory the profile is in.
 
 use uuid::Uuid;
 
@@ -24,6 +25,8 @@ pub struct UserInfo {
     pub profile_type: Option<ProfileKind>,
     /// The email, where known (scope `email`): never yet.
     pub email: Option<String>,
+    /// The `directories` claim, `[{"id","shortName","role"}]` (scope `directories`).
+    pub directories: Option<serde_json::Value>,
 }
 
 impl Engine {
@@ -54,11 +57,18 @@ impl Engine {
             ));
         }
         let profile = has("profile");
+        let directories = if has("directories") {
+            let dirs = self.directory_claims(t.profile_id).await?;
+            Some(super::id_tokens::directories_claim(&dirs))
+        } else {
+            None
+        };
         Ok(UserInfo {
             sub: t.profile_id,
             preferred_username: profile.then(|| r.username.clone()),
             profile_type: profile.then_some(t.kind),
             email: None,
+            directories,
         })
     }
 }
