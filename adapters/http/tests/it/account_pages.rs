@@ -221,6 +221,23 @@ async fn sign_in_profile_and_sign_out() {
     ] {
         assert!(html.contains(needle), "{needle}: {html}");
     }
+    // a directory of alice's shows on the profile page, with her role
+    let me = site.app.engine.verify(&site.alice.token).await.unwrap();
+    let dir = site
+        .app
+        .engine
+        .register_directory(&me, "Acme Ltd", "acme-console")
+        .await
+        .unwrap()
+        .value;
+    let html = page(&b.get("/account").await, 200);
+    for needle in [
+        "acme-console <span class=\"badge\">owner</span>",
+        &dir.hyphenated().to_string(),
+    ] {
+        assert!(html.contains(needle), "{needle}: {html}");
+    }
+    assert!(!html.contains("You belong to no directories."), "{html}");
     // sign out: the cookie goes, the session ends
     let token = b.cookies[SESSION].clone();
     let r = submit(&mut b, "/account", "/account/sign-out", &[]).await;

@@ -1,13 +1,23 @@
 //! `GET /account`: the signed-in profile (id, type, state, key fingerprint; a device's
 //! name, role and owner). An incomplete profile is shown how to register its key; a
-//! device sees its own state only. The directories section says none: the directory
-//! engine calls are not on this branch yet.
+//! device sees its own state only. A user also sees the directories it belongs to, with
+//! its role in each ([`tessera_core::Engine::directory_claims`], the same call as the OpenID
+//! `directories` claim).
 
+use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use tessera_core::{ProfileKind, ProfileState};
 
-use super::SignedIn;
+use super::super::super::AppState;
+use super::{SignedIn, unavailable};
+
+#[derive(Debug, Serialize)]
+struct DirectoryView {
+    short_name: String,
+    id: String,
+    role: &'static str,
+}
 
 #[derive(Debug, Serialize)]
 struct DeviceView {
@@ -32,6 +42,7 @@ struct ProfileView {
 #[derive(Debug, Serialize)]
 struct ProfilePage {
     profile: ProfileView,
+    directories: Vec<DirectoryView>,
 }
 
 /// What the page says about a profile's state, if anything.
@@ -57,8 +68,19 @@ fn note(kind: ProfileKind, state: ProfileState) -> Option<&'static str> {
 }
 
 /// `GET /account`.
-pub(super) async fn page(who: SignedIn) -> Response {
+pub(super) async fn page(State(s): State<AppState>, who: SignedIn) -> Response {
     let p = &who.profile;
+    let directories = match s.engine.directory_claims(p.info.profile_id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| DirectoryView {
+                short_name: d.short_name,
+                id: d.id.hyphenated().to_string(),
+                role: d.role.as_str(),
+            })
+            .collect(),
+        Err(e) => return unavailable(&e),
+    };
     let info = &p.info;
     let view = ProfileView {
         username: info.username.clone(),
@@ -80,5 +102,12 @@ pub(super) async fn page(who: SignedIn) -> Response {
     } else {
         "Your profile"
     };
-    who.page("account_profile.html", title, ProfilePage { profile: view })
+    who.page(
+        "account_profile.html",
+        title,
+        ProfilePage {
+            profile: view,
+            directories,
+        },
+    )
 }
