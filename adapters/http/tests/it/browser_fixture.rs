@@ -175,9 +175,18 @@ pub(crate) async fn type_into(b: &Browser, id: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
-/// Click the first button matching `css`.
+/// Click the first button matching `css`, and wait (at most 10 s) until the page it was on
+/// is gone: the pages have no script, so every button submits a form, and a lookup right after
+/// the click could otherwise still find an element of the old page (then stale).
 pub(crate) async fn click(b: &Browser, css: &str) {
-    find(b, Locator::Css(css)).await.click().await.unwrap();
+    let button = find(b, Locator::Css(css)).await;
+    button.clone().click().await.unwrap();
+    for _ in 0..200 {
+        if button.is_displayed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// The text of the page's alert box.
