@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::codec::{kind_to_i16, to_i64};
 use crate::commands;
-use crate::error::from_sqlx;
+use crate::error::{from_sqlx, version_refusal_in};
 use crate::profiles::{INSERT_VALUES, bind_profile, update_in};
 use crate::store::PostgresStore;
 use rows::{
@@ -237,16 +237,7 @@ impl DirectoryStore for PostgresStore {
         .await
         .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
-            let exists = sqlx::query("SELECT 1 FROM directories WHERE id = $1")
-                .bind(dir.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
+            return Err(version_refusal_in(&mut tx, "directories", dir.id).await);
         }
         commands::insert_in(&mut tx, command).await?;
         tx.commit().await.map_err(from_sqlx)

@@ -2,14 +2,35 @@
 
 use sqlx::error::DatabaseError;
 use sqlx::migrate::MigrateError;
+use sqlx::postgres::PgConnection;
 use tessera_core::StoreError;
 use tessera_core::store::Conflict;
+use uuid::Uuid;
 
 /// Where schema problems are reported.
 pub(crate) const MIGRATIONS_TABLE: &str = "postgres: table _sqlx_migrations";
 
 fn unavailable(retryable: bool, message: String) -> StoreError {
     StoreError::Unavailable { retryable, message }
+}
+
+/// Why a versioned `UPDATE … WHERE id = $ AND version = $` of a row of `table` touched no
+/// row, read in the same transaction: `VersionMismatch` when the row is there, `NotFound`
+/// when it is not. `table` is one of this crate's table names, never input.
+pub(crate) async fn version_refusal_in(
+    tx: &mut PgConnection,
+    table: &'static str,
+    id: Uuid,
+) -> StoreError {
+    match sqlx::query(&format!("SELECT 1 FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+    {
+        Ok(Some(_)) => StoreError::VersionMismatch,
+        Ok(None) => StoreError::NotFound,
+        Err(e) => from_sqlx(e),
+    }
 }
 
 /// The one mapping of sqlx's errors.

@@ -35,7 +35,7 @@ use crate::codec::{
     self, CLIENT_COLUMNS, CONSENT_COLUMNS, GRANT_COLUMNS, alg_to_i16, kind_to_i16, to_i64,
 };
 use crate::commands;
-use crate::error::{corrupt, from_sqlx};
+use crate::error::{corrupt, from_sqlx, version_refusal_in};
 use crate::store::PostgresStore;
 use crate::tokens::{insert, lock_profile};
 
@@ -161,16 +161,7 @@ impl OAuthStore for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
-            let exists = sqlx::query("SELECT 1 FROM oauth_clients WHERE id = $1")
-                .bind(client.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
+            return Err(version_refusal_in(&mut tx, "oauth_clients", client.id).await);
         }
         commands::insert_in(&mut tx, command).await?;
         tx.commit().await.map_err(from_sqlx)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::codec::{self, PROFILE_COLUMNS, kind_to_i16, state_to_i16, to_i64};
 use crate::commands;
-use crate::error::from_sqlx;
+use crate::error::{from_sqlx, version_refusal_in};
 use crate::store::PostgresStore;
 use crate::tokens::REVOKE;
 
@@ -72,16 +72,7 @@ pub(crate) async fn update_in(
         .await
         .map_err(from_sqlx)?;
     if updated.rows_affected() == 0 {
-        let exists = sqlx::query("SELECT 1 FROM profiles WHERE id = $1")
-            .bind(profile.id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        return Err(if exists.is_some() {
-            StoreError::VersionMismatch
-        } else {
-            StoreError::NotFound
-        });
+        return Err(version_refusal_in(tx, "profiles", profile.id).await);
     }
     let keep = match revoke {
         Revoke::Nothing => return Ok(()),
