@@ -340,16 +340,22 @@ impl DirectoryStore for SledStore {
         };
         let db = &self.inner;
         let (lo, hi) = (seq_key(directory, first), seq_key(directory, u64::MAX));
-        let mut ids = Vec::new();
-        for v in db.t.members_by_seq.range(lo..=hi).values().take(limit) {
-            let v = v.map_err(from_sled)?;
-            ids.push(Uuid::from_slice(&v).map_err(|_| {
-                crate::error::corrupt_entry("members_by_seq", &lo, "not a profile id")
-            })?);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for p in ids {
-            if let Some(m) = member(db, directory, p)? {
+        // Not one snapshot: a member read from the index may have left (or left and come
+        // back under a later seq) before its row is read. Such an entry is skipped and the
+        // walk goes on, so a page is short only at the end of the range (the engine reads a
+        // short page as the last one).
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in db.t.members_by_seq.range(lo..=hi) {
+            if out.len() == limit {
+                break;
+            }
+            let (k, v) = entry.map_err(from_sled)?;
+            let p = Uuid::from_slice(&v).map_err(|_| {
+                crate::error::corrupt_entry("members_by_seq", &k, "not a profile id")
+            })?;
+            if let Some(m) = member(db, directory, p)?
+                && seq_key(directory, m.membership.seq).as_slice() == k.as_ref()
+            {
                 out.push(m);
             }
         }
