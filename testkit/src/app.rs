@@ -342,6 +342,28 @@ impl TestApp {
             .await
     }
 
+    /// GET `path` until it answers `status` (2 s at most); how long that took. For what
+    /// follows the background health prober (the breaker opening and closing).
+    pub async fn until_status(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        status: StatusCode,
+    ) -> std::time::Duration {
+        #[allow(clippy::disallowed_methods)] // a test's wall-clock bound
+        let start = std::time::Instant::now();
+        loop {
+            if self.get(path, token).await.status == status {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(2),
+                "{path} did not become {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     /// `POST /profile/register-profile`.
     pub async fn register(&self, name: &str, password: &str) -> Reply {
         self.post(

@@ -103,6 +103,8 @@ pub struct Reply {
     pub status: u16,
     /// The command id (`X-DPT-CAB-ID`) of a 202.
     pub cab_id: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
     /// The JSON body, or the text as a JSON string.
     pub body: serde_json::Value,
 }
@@ -132,11 +134,16 @@ impl Client {
             .headers()
             .get("x-dpt-cab-id")
             .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         Reply {
             status,
             cab_id,
+            retry_after,
             body,
         }
     }

@@ -72,6 +72,19 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", hint)
     }
 
+    /// 503 `storage_unavailable` with `Retry-After: 1`, answered by the storage breaker
+    /// while the store is known down (no detail: nothing failed in this request).
+    #[must_use]
+    pub fn storage_unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            Error::Storage(tessera_core::StoreError::Backend(String::new())).to_string(),
+        );
+        e.retry_after = Some(1);
+        e
+    }
+
     /// 404 `not_found`.
     #[must_use]
     pub fn not_found() -> Self {

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use tracing::Instrument as _;
 use uuid::fmt::Hyphenated;
 
@@ -99,6 +99,9 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let health = Arc::clone(&self.health);
+        health.start();
+        // the breaker: while the store is known down, a route that needs it answers at once
+        let open = health.is_down() && needs_store(route.route());
         let id = crate::request_id::next();
         let mut buf = [0u8; Hyphenated::LENGTH];
         let id: &str = id.hyphenated().encode_lower(&mut buf);
@@ -110,13 +113,16 @@ where
         // format its fields for every request.
         let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
         Box::pin(async move {
-            let Ok(mut res) = if span.is_disabled() {
+            let Ok(mut res) = if open {
+                Ok(crate::ApiError::storage_unavailable().into_response())
+            } else if span.is_disabled() {
                 inner.call(req).await
             } else {
                 inner.call(req).instrument(span.clone()).await
             };
             let status = res.status();
-            if status.is_server_error() {
+            // a breaker answer is not a new failure: no error line per refused request
+            if status.is_server_error() && !open {
                 failed(&res, &id, &method, route.route(), &health);
             }
             if status.is_client_error() || status.is_server_error() {
@@ -130,6 +136,23 @@ where
             Ok(res)
         })
     }
+}
+
+/// Whether a route needs the store (the breaker answers for it while the store is down):
+/// all but health (it answers from the prober's state), metrics, the OpenAPI document, key
+/// generation, the pages' stylesheet, the `/.well-known/` documents (discovery is
+/// configuration; the JWKS keys are in memory once loaded, and their handler answers 503
+/// itself when they are not) and unmatched paths.
+fn needs_store(route: &str) -> bool {
+    !route.starts_with("/.well-known/")
+        && !matches!(
+            route,
+            "/utility/check-server-health"
+                | "/metrics"
+                | "/openapi.json"
+                | "/generate-keys"
+                | crate::metrics::UNMATCHED
+        )
 }
 
 /// A 5xx: one error line with the request id (the one its body shows) and the detail, if

@@ -83,10 +83,12 @@ pub struct HttpConfig {
     pub metrics_route: bool,
     /// The `/ws` channel's settings.
     pub ws: crate::ws::WsConfig,
-    /// How old the storage state `GET /utility/check-server-health` answers from may be
-    /// before a check probes the store again (default 1 s). A store found down is probed
-    /// by every check.
-    pub health_max_age: Duration,
+    /// How often the background prober probes the store (default 100 ms): the health
+    /// route answers from its last probe, and while the store is down the breaker answers
+    /// 503 `storage_unavailable` at once.
+    pub health_interval: Duration,
+    /// Longest wait for one probe (default 1 s); a slower store counts as down.
+    pub health_probe_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -97,7 +99,8 @@ impl Default for HttpConfig {
             generate_keys: true,
             metrics_route: true,
             ws: crate::ws::WsConfig::default(),
-            health_max_age: Duration::from_secs(1),
+            health_interval: Duration::from_millis(100),
+            health_probe_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -145,7 +148,11 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
     let state = AppState(Arc::new(AppParts {
         engine: Arc::clone(&engine),
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
-        health: Arc::new(health::Health::new(cfg.health_max_age)),
+        health: Arc::new(health::Health::new(
+            &engine,
+            cfg.health_interval,
+            cfg.health_probe_timeout,
+        )),
         cfg: Arc::new(cfg),
         metrics,
     }));
@@ -187,12 +194,17 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
 
 /// A router serving only `GET /metrics` (for `--metrics-listen`).
 pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
+    let cfg = HttpConfig::default();
     let state = AppState(Arc::new(AppParts {
+        health: Arc::new(health::Health::new(
+            &engine,
+            cfg.health_interval,
+            cfg.health_probe_timeout,
+        )),
         engine,
-        cfg: Arc::new(HttpConfig::default()),
+        cfg: Arc::new(cfg),
         metrics,
         channels: Arc::new(crate::ws::Channels::new(1)),
-        health: Arc::new(health::Health::new(HttpConfig::default().health_max_age)),
     }));
     metrics_router().fallback(not_found).with_state(state)
 }

@@ -75,8 +75,19 @@ pub type Server = Served;
 /// Start the binary on port 0 with `database_url` (through `TESSERA_DATABASE_URL`, as an
 /// operator would pass a secret) and the test config written in `dir`.
 pub async fn start_server(dir: &std::path::Path, name: &str, database_url: &str) -> Server {
+    start_server_with(dir, name, database_url, TEST_CONFIG).await
+}
+
+/// [`start_server`] with its own settings file text (e.g. [`TEST_CONFIG`] with another
+/// `[database] connect_timeout_secs`).
+pub async fn start_server_with(
+    dir: &std::path::Path,
+    name: &str,
+    database_url: &str,
+    config_text: &str,
+) -> Server {
     let config = dir.join(format!("{name}.toml"));
-    std::fs::write(&config, TEST_CONFIG).unwrap();
+    std::fs::write(&config, config_text).unwrap();
     let log_path = dir.join(format!("{name}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
     let mut cmd = bin_support::serve(&config);

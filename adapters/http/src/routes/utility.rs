@@ -42,31 +42,32 @@ pub(crate) struct CommandStatusReply {
     responses(
         (status = 200, description = "The store answers", body = HealthReply),
         (status = 503, description = "The store does not answer", body = HealthReply)))]
-/// `GET /utility/check-server-health`: 200 when the store answers, else 503 (from a state at
-/// most `HttpConfig::health_max_age` old).
+/// `GET /utility/check-server-health`: 200 when the store answers, else 503 with
+/// `Retry-After` (from the background prober's last probe, at most
+/// `HttpConfig::health_interval` old).
 pub(crate) async fn health(State(s): State<AppState>) -> Response {
     let version = env!("CARGO_PKG_VERSION");
-    match s.health.check(&s.engine).await {
-        Ok(()) => reply(
+    if s.health.check().await {
+        return reply(
             StatusCode::OK,
             &HealthReply {
                 status: "ok",
                 storage: "ok",
                 version,
             },
-        ),
-        Err(e) => {
-            tracing::error!(detail = %e, "health check: store unavailable");
-            reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &HealthReply {
-                    status: "unavailable",
-                    storage: "unavailable",
-                    version,
-                },
-            )
-        }
+        );
     }
+    let mut res = reply(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &HealthReply {
+            status: "unavailable",
+            storage: "unavailable",
+            version,
+        },
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
 }
 
 #[utoipa::path(get, path = "/request-status/{commandId}", tag = "utility",

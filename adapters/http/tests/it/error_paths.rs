@@ -414,8 +414,15 @@ async fn storage_failure_is_503_with_request_id_and_no_internals() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.json()["status"], "unavailable");
     store.fail_all(false);
+    // the next probe (every 100 ms) finds the store again and closes the breaker
+    app.until_status("/utility/check-server-health", None, StatusCode::OK)
+        .await;
     let r = app.get("/utility/check-server-health", None).await;
     assert_eq!(r.json()["status"], "ok");
+    let r = app
+        .get("/profile/retrieve-profile-id", Some(&u.token))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -460,21 +467,71 @@ async fn full_hash_queue_is_503_overloaded_while_tokens_still_verify() {
 }
 
 #[tokio::test]
-async fn health_answers_from_a_fresh_state_and_sees_a_storage_failure_at_once() {
+async fn health_follows_the_background_prober_and_the_breaker_answers_503_at_once() {
     let store = FaultyStore::memory();
     let cfg = HttpConfig {
-        health_max_age: std::time::Duration::from_secs(3600),
+        health_interval: std::time::Duration::from_millis(20),
         ..HttpConfig::default()
     };
     let app = TestApp::with(store.clone(), cfg);
     let u = app.incomplete_user("healthuser").await;
     let health = "/utility/check-server-health";
+    let me = "/profile/retrieve-profile-id";
+    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+    // health costs no store call: it answers from the prober's state
+    let before = store.calls();
+    for _ in 0..50 {
+        assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+    }
+    assert!(
+        store.calls() - before < 10,
+        "health read the store per call"
+    );
+
+    // the store goes down: the prober sees it within its interval, with no request
+    store.fail_all(true);
+    let took = app
+        .until_status(health, None, StatusCode::SERVICE_UNAVAILABLE)
+        .await;
+    assert!(took < std::time::Duration::from_millis(500), "{took:?}");
+    let h = app.get(health, None).await;
+    assert_eq!(h.headers["retry-after"], "1");
+    assert_eq!(h.json()["storage"], "unavailable");
+    // the breaker is open: a request that needs the store gets 503 at once, without
+    // reaching it (the prober's own probes aside)
+    let before = store.calls();
+    for _ in 0..20 {
+        let r = app.get(me, Some(&u.token)).await;
+        assert_eq!(r.headers["retry-after"], "1");
+        r.expect_error(503, "storage_unavailable");
+    }
+    assert!(
+        store.calls() - before < 10,
+        "the breaker let requests through"
+    );
+    // what needs no store still answers
+    assert_eq!(app.get("/openapi.json", None).await.status, StatusCode::OK);
+
+    // the store is back: the next probe closes the breaker
+    store.fail_all(false);
+    let took = app.until_status(me, Some(&u.token), StatusCode::OK).await;
+    assert!(took < std::time::Duration::from_millis(500), "{took:?}");
+    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_request_meeting_a_storage_failure_opens_the_breaker_until_a_probe_succeeds() {
+    let store = FaultyStore::memory();
+    let cfg = HttpConfig {
+        health_interval: std::time::Duration::from_secs(3600),
+        ..HttpConfig::default()
+    };
+    let app = TestApp::with(store.clone(), cfg);
+    let u = app.incomplete_user("breakeruser").await;
+    let health = "/utility/check-server-health";
     assert_eq!(app.get(health, None).await.status, StatusCode::OK);
     store.fail_all(true);
-    // within health_max_age: the state of the last probe
-    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
-    // a request meets the failure: the health check knows at once, and probes until the
-    // store answers again
+    // the prober's next probe is an hour away: the request's failure opens the breaker
     app.get("/profile/retrieve-profile-id", Some(&u.token))
         .await
         .expect_error(503, "storage_unavailable");
@@ -482,6 +539,13 @@ async fn health_answers_from_a_fresh_state_and_sees_a_storage_failure_at_once() 
         app.get(health, None).await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    store.fail_all(false);
-    assert_eq!(app.get(health, None).await.status, StatusCode::OK);
+    let before = store.calls();
+    app.get("/profile/retrieve-profile-id", Some(&u.token))
+        .await
+        .expect_error(503, "storage_unavailable");
+    assert_eq!(
+        store.calls(),
+        before,
+        "an open breaker does not call the store"
+    );
 }

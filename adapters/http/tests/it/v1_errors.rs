@@ -76,14 +76,19 @@ async fn storage_failures_are_503_without_internals() {
         app.get("/.well-known/jwks.json", None).await.status,
         StatusCode::OK
     );
-    // forgot-password answers as always: the work happens in the background
+    // forgot-password too, once the store is known down (the breaker): a reset code could
+    // not be stored, so the client is told to come back rather than wait for a mail
     let r = app
         .post_json("/v1/forgot-password", &json!({"username": "stored"}))
         .await;
-    assert_eq!(r.status, StatusCode::OK);
+    r.expect_error(503, "storage_unavailable");
+    assert_eq!(r.headers["retry-after"], "1");
 
-    // nothing changed: the refresh token still rotates once the store is back
+    // nothing changed: the refresh token still rotates once the store is back (and the
+    // health prober has closed the breaker)
     store.fail_all(false);
+    app.until_status("/utility/check-server-health", None, StatusCode::OK)
+        .await;
     let r = app.post_json("/v1/token-refresh", &refresh_body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }

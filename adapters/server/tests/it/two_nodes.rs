@@ -219,8 +219,16 @@ async fn a_lost_database_gives_503_and_recovers_by_itself() {
     let schema = Schema::create(&url).await;
     let proxy = Proxy::start(pg_support::host_port(&url).0).await;
     let tmp = tempfile::tempdir().unwrap();
-    let server =
-        pg_support::start_server(tmp.path(), "node", &schema.url(&proxy.url_for(&url))).await;
+    // the default connect timeout (5 s), which every reply waited for before the breaker
+    let config =
+        pg_support::TEST_CONFIG.replace("connect_timeout_secs = 1", "connect_timeout_secs = 5");
+    let server = pg_support::start_server_with(
+        tmp.path(),
+        "node",
+        &schema.url(&proxy.url_for(&url)),
+        &config,
+    )
+    .await;
     let c = Client::new(&server);
     let pw = "amber walrus juggles nine kites";
     c.command(
@@ -231,14 +239,43 @@ async fn a_lost_database_gives_503_and_recovers_by_itself() {
     .await;
     let token = c.token("bob", pw).await;
 
+    // the database goes away: health turns 503 from the background prober (within its
+    // 1 s probe timeout plus one 100 ms interval), each health reply answering at once
     proxy.cut();
-    let h = c.get("/utility/check-server-health", None).await;
-    assert_eq!(h.status, 503, "{}", h.body);
-    assert_eq!(h.body["storage"], "unavailable");
+    let cut = Instant::now();
+    let health_503 = loop {
+        let asked = Instant::now();
+        let h = c.get("/utility/check-server-health", None).await;
+        assert!(
+            asked.elapsed() < Duration::from_millis(500),
+            "a health reply waited {:?}",
+            asked.elapsed()
+        );
+        if h.status == 503 {
+            assert_eq!(h.body["storage"], "unavailable");
+            assert_eq!(h.retry_after.as_deref(), Some("1"), "{}", h.body);
+            break cut.elapsed();
+        }
+        assert_eq!(h.status, 200, "{}", h.body);
+        assert!(cut.elapsed() < Duration::from_secs(3), "health still 200");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // then a token check answers 503 at once (the breaker), not after the connect timeout
+    let asked = Instant::now();
     let r = c.whoami(&token).await;
+    let token_503 = asked.elapsed();
     r.expect(503, "storage_unavailable");
+    assert_eq!(r.retry_after.as_deref(), Some("1"), "{}", r.body);
     assert!(r.body["requestId"].is_string(), "{}", r.body);
+    assert!(token_503 < Duration::from_millis(500), "{token_503:?}");
+    let asked = Instant::now();
     c.login("bob", pw).await.expect(503, "storage_unavailable");
+    let login_503 = asked.elapsed();
+    assert!(login_503 < Duration::from_millis(500), "{login_503:?}");
+    eprintln!(
+        "outage: health 503 {health_503:?} after the cut; then a token check 503 in \
+         {token_503:?}, a login 503 in {login_503:?} (connect timeout 5 s)"
+    );
 
     proxy.restore();
     // the pool recovers by itself: a connection that broke in the outage may still fail
