@@ -59,7 +59,7 @@ pub(crate) struct AuthorizationCodeReply {
     responses(
         (status = 200, description = "A code for the token endpoint; the call is the profile's consent to the scopes", body = AuthorizationCodeReply),
         (status = 401, description = "unauthorized", body = ErrorBody),
-        (status = 403, description = "profile_incomplete, device_pending, device_rejected", body = ErrorBody),
+        (status = 403, description = "profile_incomplete, device_pending, device_rejected; forbidden: a device (devices get their tokens with client_credentials)", body = ErrorBody),
         (status = 404, description = "not_found: no such application", body = ErrorBody),
         (status = 422, description = "validation_failed naming the parameter: a missing field, an unregistered redirect_uri or scope, a code_challenge that is not S256", body = ErrorBody),
         (status = 503, description = "storage_unavailable", body = ErrorBody)))]

@@ -889,4 +889,20 @@ async fn retrieve_authorization_code_without_the_pages() {
     )
     .await;
     r.expect_error(403, "profile_incomplete");
+    // a device gets its own tokens with client_credentials, not a code: 403, and its
+    // refused call stores no consent
+    let device = f.app.pending_device(&f.user, "phone").await;
+    f.app.approve(&f.user, &device).await;
+    let r = send(
+        fields(&c, "http://127.0.0.1/cb", "openid", &challenge),
+        Some(device.user.token.clone()),
+    )
+    .await;
+    r.expect_error(403, "forbidden");
+    let consent = f
+        .store
+        .get_consent(device.device_id.parse().unwrap(), public)
+        .await
+        .unwrap();
+    assert!(consent.is_none(), "a refused call stored a consent");
 }

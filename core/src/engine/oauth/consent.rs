@@ -22,6 +22,7 @@ use crate::Engine;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::principal::Principal;
+use crate::profile::ProfileKind;
 use crate::store::ConsentRecord;
 use crate::token::Token;
 
@@ -352,13 +353,19 @@ impl Engine {
     /// pages; the call is its consent (stored like the consent page's). `params` carries
     /// `client_id`, `redirect_uri`, `scope`, `code_challenge` (S256, required here),
     /// `state`, `nonce`. The request's problems are [`Error::Validation`] naming the
-    /// parameter; an unknown application is `NotFound`.
+    /// parameter; an unknown application is `NotFound`; a device's token is `Forbidden`
+    /// (devices get their tokens with `client_credentials`).
     pub async fn retrieve_authorization_code(
         &self,
         principal: &Principal,
         params: &AuthorizeParams,
     ) -> Result<RetrievedCode> {
         principal.require_active()?;
+        // only users sign in; a device gets its tokens with `client_credentials` (its own
+        // client). Refused before anything is stored.
+        if principal.kind != ProfileKind::User {
+            return Err(Error::Forbidden);
+        }
         let mut params = params.clone();
         params.response_type = Some("code".to_owned());
         params.prompt = None;
