@@ -49,6 +49,7 @@ const REDIRECT: &str = "https://app.example/cb";
 const TOKEN: &str = "/oauth2/token";
 
 /// A registered application: client id and (confidential) secret.
+#[derive(Clone)]
 struct Client {
     id: String,
     secret: Option<String>,
@@ -1597,4 +1598,76 @@ async fn the_directories_scope_adds_the_directories_claim() {
     )
     .await;
     assert!(info.json().get("directories").is_none(), "{}", info.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_exchanges_and_refreshes_have_one_winner_over_http() {
+    let app = TestApp::new();
+    let alice = app.active_user("racealice").await;
+    let client = register(&app, &alice, "confidential", "openid offline_access", None).await;
+    let (verifier, challenge) = pkce();
+    let scopes = ["openid", "offline_access"];
+    let spend = |code: String, refresh: bool| {
+        let (app, client, verifier) = (app.clone(), client.clone(), verifier.clone());
+        tokio::spawn(async move {
+            if refresh {
+                let fields = [("grant_type", "refresh_token"), ("refresh_token", &code)];
+                post_with(&app, TOKEN, &[("authorization", &client.basic())], &fields).await
+            } else {
+                exchange(&app, &client, &code, Some(&verifier)).await
+            }
+        })
+    };
+    // 20 concurrent exchanges of one code: exactly one 200, the others invalid_grant
+    let c1 = code(&app, &alice, &client, &scopes, Some(&challenge), None).await;
+    let tasks: Vec<_> = (0..20).map(|_| spend(c1.clone(), false)).collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == StatusCode::OK {
+            won.push(r.json());
+        } else {
+            oauth_error(&r, 400, "invalid_grant");
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one exchange wins");
+    // the reused code revoked what it issued
+    let access = won[0]["access_token"].as_str().unwrap();
+    assert_eq!(
+        userinfo_status(&app, access).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // 20 concurrent refreshes of one refresh token: at most one 200, then the family ends
+    let c2 = code(&app, &alice, &client, &scopes, Some(&challenge), None).await;
+    let r = exchange(&app, &client, &c2, Some(&verifier)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    let first_access = r.json()["access_token"].as_str().unwrap().to_owned();
+    let tasks: Vec<_> = (0..20).map(|_| spend(refresh.clone(), true)).collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == StatusCode::OK {
+            won.push(r.json());
+        } else {
+            oauth_error(&r, 400, "invalid_grant");
+        }
+    }
+    assert!(won.len() <= 1, "{} refreshes won", won.len());
+    for j in &won {
+        let next = j["refresh_token"].as_str().unwrap().to_owned();
+        let r = spend(next, true).await.unwrap();
+        oauth_error(&r, 400, "invalid_grant");
+        let access = j["access_token"].as_str().unwrap();
+        assert_eq!(
+            userinfo_status(&app, access).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        userinfo_status(&app, &first_access).await,
+        StatusCode::UNAUTHORIZED,
+        "the family ended"
+    );
 }
