@@ -21,7 +21,10 @@ const SENTENCES: [(&str, &str); 5] = [
         "offline_access",
         "Stay connected when you are not using it, until you withdraw this permission",
     ),
-    ("directories", "Read and change your directories"),
+    (
+        "directories",
+        "See which directories you belong to, and your role in each",
+    ),
 ];
 
 /// The consent page's lines for `scopes`.

@@ -1476,12 +1476,9 @@ async fn discovery_and_jwks() {
                 "directories"
             ])
         );
-        assert!(
-            d["claims_supported"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("sub"))
-        );
+        let claims = d["claims_supported"].as_array().unwrap();
+        assert!(claims.contains(&json!("sub")), "{claims:?}");
+        assert!(claims.contains(&json!("directories")), "{claims:?}");
         assert!(!d.to_string().contains("password"));
     }
     let r = app.get("/oauth2/jwks", None).await;
