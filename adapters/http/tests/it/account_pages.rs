@@ -800,3 +800,81 @@ async fn every_page_renders_signed_in_and_signed_out() {
     let css = site.app.get("/assets/tessera.css", None).await.text();
     assert!(css.contains("main.wide") && css.contains(".qr-image"));
 }
+
+#[tokio::test]
+async fn the_sessions_page_names_the_application_of_oauth_tokens() {
+    use tessera_core::Clock as _;
+    use tessera_core::engine::oauth::{ClientAuth, CodeExchange, CodeRequest};
+    let site = Site::new().await;
+    let alice: Uuid = site.alice.profile_id.parse().unwrap();
+    let client = register_client(
+        &*site.store,
+        alice,
+        ClientSpec::public("https://app.example.com/cb"),
+    )
+    .await;
+    let verifier = "a-verifier-of-forty-three-characters-or-more-0123";
+    let challenge = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        <sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()),
+    );
+    let issued = site
+        .app
+        .engine
+        .issue_code(
+            alice,
+            &CodeRequest {
+                client_id: client,
+                redirect_uri: "https://app.example.com/cb".to_owned(),
+                scopes: vec!["openid".into(), "offline_access".into()],
+                code_challenge: Some(challenge),
+                nonce: None,
+                auth_time: site.app.clock.now(),
+            },
+        )
+        .await
+        .unwrap();
+    let tokens = site
+        .app
+        .engine
+        .exchange_code(
+            &ClientAuth {
+                client_id: client.to_string(),
+                secret: None,
+            },
+            &CodeExchange {
+                code: issued.code.expose(),
+                redirect_uri: Some("https://app.example.com/cb"),
+                code_verifier: Some(verifier),
+            },
+        )
+        .await
+        .unwrap();
+    let mut b = PageClient::new(&site.app);
+    signed_in(&mut b, &site.alice).await;
+    let html = page(&b.get("/account/sessions").await, 200);
+    // the OAuth access and refresh tokens, each under the application's name
+    let title = "<p class=\"item-title\">Example App";
+    assert_eq!(html.matches(title).count(), 2, "{html}");
+    assert!(html.contains("Example App: access token"), "{html}");
+    // revoking one of them there ends it, and only it
+    let handle = handle_of(&html, title);
+    let html = act(
+        &mut b,
+        "/account/sessions",
+        "/account/sessions/revoke",
+        &[("session", handle.as_str())],
+        "?done=session-revoked",
+    )
+    .await;
+    assert!(html.contains("The session has ended."), "{html}");
+    assert_eq!(html.matches(title).count(), 1, "{html}");
+    let access_lives = site
+        .app
+        .engine
+        .verify_oauth_access(tokens.access_token.expose())
+        .await
+        .is_ok();
+    let access_listed = html.contains("Example App: access token");
+    assert_eq!(access_lives, access_listed, "{html}");
+}
