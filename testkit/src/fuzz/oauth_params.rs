@@ -1,6 +1,7 @@
 //! Fuzz body `oauth_params`: every parameter of the OAuth endpoints, through the real router
-//! (authorize GET and POST, the login and consent forms, token, introspection, revocation,
-//! userinfo, and the Privicore-style code and token routes), on a memory store with one
+//! (authorize GET and POST, the login, new-password, consent and cancel forms, continue,
+//! token, introspection, revocation, userinfo GET and POST, and the Privicore-style
+//! application, code and token routes), on a memory store with one
 //! active user and one confidential application.
 //!
 //! Input layout: byte 0 picks the endpoint; byte 1 is a set of flags that put valid values
@@ -44,7 +45,7 @@ const QUERY: &AsciiSet = &CONTROLS
     .add(b']');
 
 /// The endpoints byte 0 picks from: method, path, and whether the input is the query.
-const ENDPOINTS: [(&str, &str, bool); 10] = [
+const ENDPOINTS: [(&str, &str, bool); 17] = [
     ("GET", "/oauth2/authorize", true),
     ("POST", "/oauth2/authorize", false),
     ("GET", "/oauth-application/request-authorization-code", true),
@@ -59,6 +60,13 @@ const ENDPOINTS: [(&str, &str, bool); 10] = [
         "/oauth-application/retrieve-authorization-code",
         false,
     ),
+    ("POST", "/oauth-application/obtain-access-token", false),
+    ("POST", "/oauth-application/refresh-access-token", false),
+    ("POST", "/oauth2/new-password", false),
+    ("POST", "/oauth2/cancel", false),
+    ("GET", "/oauth2/continue", true),
+    ("GET", "/oauth2/userinfo", true),
+    ("POST", "/oauth-application/register", false),
 ];
 
 struct Fixture {
