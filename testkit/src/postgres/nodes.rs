@@ -39,6 +39,11 @@ impl Schema {
         }
     }
 
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// `url` (the test server's, or a proxy's) working in this schema.
     pub fn url(&self, url: &str) -> String {
         let sep = if url.contains('?') { '&' } else { '?' };
@@ -75,8 +80,19 @@ pub type Server = Served;
 /// Start the binary on port 0 with `database_url` (through `TESSERA_DATABASE_URL`, as an
 /// operator would pass a secret) and the test config written in `dir`.
 pub async fn start_server(dir: &std::path::Path, name: &str, database_url: &str) -> Server {
+    start_server_with(dir, name, database_url, "").await
+}
+
+/// [`start_server`] with `extra` appended to the test config (tables it does not have,
+/// e.g. `[ws]`).
+pub async fn start_server_with(
+    dir: &std::path::Path,
+    name: &str,
+    database_url: &str,
+    extra: &str,
+) -> Server {
     let config = dir.join(format!("{name}.toml"));
-    std::fs::write(&config, TEST_CONFIG).unwrap();
+    std::fs::write(&config, format!("{TEST_CONFIG}{extra}")).unwrap();
     let log_path = dir.join(format!("{name}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
     let mut cmd = bin_support::serve(&config);
