@@ -1,7 +1,9 @@
 //! [`CommandStore`] on [`PostgresStore`]: the command log.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use tessera_core::store::{CommandRecord, CommandStore, StoreResult};
+use tessera_core::store::{CommandFeed, CommandRecord, CommandStore, StoreResult};
 use uuid::Uuid;
 
 use crate::codec::{self, COMMAND_COLUMNS, status_to_i16};
@@ -22,6 +24,11 @@ impl CommandStore for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         row.as_ref().map(codec::command).transpose()
+    }
+
+    /// Every node's commands, through `LISTEN`/`NOTIFY` (see `feed.rs`).
+    fn command_feed(&self) -> Option<Arc<dyn CommandFeed>> {
+        Some(Arc::clone(self.feed()) as Arc<dyn CommandFeed>)
     }
 }
 

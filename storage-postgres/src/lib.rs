@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod directory;
 mod error;
+mod feed;
 mod keys;
 mod maintenance;
 mod oauth;

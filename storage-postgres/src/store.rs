@@ -3,6 +3,7 @@
 //! transaction is a pooled connection's `begin()`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -11,6 +12,7 @@ use tessera_core::store::StoreResult;
 
 use crate::config::{PostgresConfig, redact_url, valid_schema};
 use crate::error::{from_migrate, from_sqlx};
+use crate::feed::Feed;
 
 /// The embedded migrations (`storage-postgres/migrations/`), applied in order at connect.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -19,7 +21,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 const PING_IF_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The schema version this build creates and reads: its newest migration.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Every storage trait of `tessera_core::store` on a PostgreSQL database, shared by any
 /// number of tessera processes.
@@ -33,6 +35,7 @@ pub const SCHEMA_VERSION: i64 = 4;
 pub struct PostgresStore {
     pool: PgPool,
     target: String,
+    feed: Arc<Feed>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -93,6 +96,14 @@ impl PostgresStore {
                 .as_deref()
                 .map_or_else(String::new, |s| format!(" schema {s}")),
         );
+        // The command feed's listening session: one connection of its own, opened by the
+        // first subscription (see `feed.rs`).
+        let listen = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(config.connect_timeout)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(options.clone().application_name("tessera feed"));
         let pool = PgPoolOptions::new()
             .max_connections(config.pool_size.max(1))
             .acquire_timeout(config.connect_timeout)
@@ -112,7 +123,8 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(from_sqlx)?;
-        let store = Self { pool, target };
+        let feed = Arc::new(Feed::new(pool.clone(), listen));
+        let store = Self { pool, target, feed };
         if let Some(schema) = &config.schema {
             store.create_schema(schema).await?;
         }
@@ -154,13 +166,19 @@ impl PostgresStore {
         &self.target
     }
 
-    /// Close every connection; later calls fail with `Unavailable`.
+    /// Close every connection (the command feed's too); later calls fail with
+    /// `Unavailable`.
     pub async fn close(&self) {
+        self.feed.close().await;
         self.pool.close().await;
     }
 
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub(crate) fn feed(&self) -> &Arc<Feed> {
+        &self.feed
     }
 }
 

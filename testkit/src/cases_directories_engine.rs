@@ -68,7 +68,7 @@ async fn engine_directory_lifecycle(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(Arc::clone(&s));
     let olga = active(&e, "olga").await;
     let ann = active(&e, "ann").await;
-    let mut events = e.subscribe();
+    let mut events = e.subscribe().await.unwrap();
     let done = e
         .register_directory(&olga, "Acme Inc.", "ACME")
         .await

@@ -498,7 +498,7 @@ async fn engine_concurrent_registrations_and_logins(s: Arc<dyn Store>) {
 
 async fn engine_command_log_and_server_key(s: Arc<dyn Store>) {
     let (e, clock) = test_engine(Arc::clone(&s));
-    let mut events = e.subscribe();
+    let mut events = e.subscribe().await.unwrap();
     let id = Uuid::new_v4();
     let c = e
         .record_command(
@@ -552,7 +552,7 @@ async fn engine_command_log_and_server_key(s: Arc<dyn Store>) {
 /// not an adapter, makes the command, so embedders get the same log and pushes.
 async fn engine_commands_are_written_with_their_change(s: Arc<dyn Store>) {
     let (e, _) = test_engine(Arc::clone(&s));
-    let mut events = e.subscribe();
+    let mut events = e.subscribe().await.unwrap();
     let mut seen = Vec::new();
     let mut check = |c: &tessera_core::store::CommandRecord, owner: Uuid, body: &str| {
         assert_eq!(c.profile_id, Some(owner), "{body}");

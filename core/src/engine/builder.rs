@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, OnceCell, broadcast};
+use tokio::sync::{Mutex, OnceCell};
 use zeroize::Zeroizing;
 
 use super::{Engine, STRIPES};
@@ -256,7 +256,7 @@ impl EngineBuilder {
             .ok_or_else(|| Error::Config("dummy password".into()))?;
         let dummy_hash = hasher.hash(&dummy_pw, &random::bytes::<16>(rng.as_ref()))?;
         let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
-        let (events, _) = broadcast::channel(1024);
+        let events = super::events::CommandEvents::for_store(store.as_ref());
         Ok(Engine {
             store,
             clock,

@@ -4,7 +4,8 @@
 //! reauthorizing or revoking a token, registering a key, onboarding, configuring, approving,
 //! rejecting or removing a device) builds its [`CommandRecord`] before its store write and
 //! hands it to that write, which stores both in one transaction; once the write is durable
-//! the engine publishes a [`CommandEvent`] and returns the record in [`Accepted`]. So every
+//! the command is published as a [`CommandEvent`] (by the engine, or by the store's feed
+//! on a shared store: see `events.rs`) and the record is returned in [`Accepted`]. So every
 //! caller (the HTTP routes, the message adapter, an embedding service) produces the same
 //! command, and a crash never leaves a change without its record or a record without its
 //! change.
@@ -13,14 +14,7 @@ use uuid::Uuid;
 
 use super::Engine;
 use crate::error::Result;
-use crate::store::{CommandRecord, CommandStatus};
-
-/// A command just recorded, for subscribers (e.g. a profile's WebSocket channel).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandEvent {
-    /// The recorded command.
-    pub command: CommandRecord,
-}
+use crate::store::{CommandEvent, CommandRecord, CommandStatus};
 
 /// What a command operation returns: its result and the command record written in the
 /// same store transaction as its change (`command.id` is the id a 202 reply carries).
@@ -54,9 +48,7 @@ impl Engine {
 
     /// Publish a command that is durable (with its change) and wrap the operation's result.
     pub(crate) fn accepted<T>(&self, value: T, command: CommandRecord) -> Accepted<T> {
-        let _ = self.events.send(CommandEvent {
-            command: command.clone(),
-        });
+        self.events.published(&command);
         Accepted { value, command }
     }
 
@@ -87,9 +79,12 @@ impl Engine {
             .filter(|c| c.expires_at > now))
     }
 
-    /// Subscribe to commands as they are recorded.
-    #[must_use]
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CommandEvent> {
-        self.events.subscribe()
+    /// Subscribe to commands as they are recorded: the subscription receives every command
+    /// recorded after this returns, once, by this engine or (on a store several servers
+    /// share, e.g. PostgreSQL) by any engine on the store. A subscription that falls more
+    /// than 1024 commands behind is told it lagged. Errors: [`crate::Error::Storage`] when
+    /// the store's feed cannot start.
+    pub async fn subscribe(&self) -> Result<tokio::sync::broadcast::Receiver<CommandEvent>> {
+        self.events.subscribe().await
     }
 }

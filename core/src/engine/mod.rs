@@ -23,6 +23,7 @@
 //! | `account/` | the account console's own calls (its own index in [`account`]): [`Engine::account_sign_in`], [`Engine::account_session`], [`Engine::account_profile`], [`Engine::account_csrf`], [`Engine::check_account_csrf`], [`Engine::account_sessions`], [`Engine::account_revoke_session`] |
 //! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]): applications, codes, the token endpoint, id tokens and their JWKS, userinfo, introspection, revocation |
 //! | `directories/` | directories: organisations of profiles with roles and invitations (its own index in [`directories`], the role table in [`directories::permissions`]) |
+//! | `events.rs` | how recorded commands reach [`Engine::subscribe`]: in process, or through the store's [`crate::store::CommandFeed`] |
 //! | `mod.rs` | [`Engine::now`], [`Engine::hash_queue_depth`], [`Engine::health`], [`Engine::purge_expired`], [`Engine::spawn_purger`] |
 
 pub mod account;
@@ -31,6 +32,7 @@ mod commands;
 mod credentials;
 mod devices;
 pub mod directories;
+mod events;
 mod keys;
 mod login;
 mod new_password;
@@ -41,8 +43,9 @@ mod throttle;
 mod user_rules;
 mod users;
 
+pub use crate::store::CommandEvent;
 pub use builder::{EngineBuilder, EngineConfig, ThrottlePolicy};
-pub use commands::{Accepted, CommandEvent};
+pub use commands::Accepted;
 pub use devices::{Device, DeviceConfiguration, DeviceEnrollment, QrIssued};
 pub use directories::{
     DevicePage, Directory, DirectoryClaim, DirectoryDevice, DirectoryLimits, DirectoryOperation,
@@ -60,7 +63,7 @@ pub use users::{ExternalUpsert, ExternalUser, ExternalUserUpsert};
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, MutexGuard, OnceCell, broadcast};
+use tokio::sync::{Mutex, MutexGuard, OnceCell};
 use uuid::Uuid;
 
 use crate::clock::{Clock, Timestamp};
@@ -112,7 +115,7 @@ pub struct Engine {
     id_key: OnceCell<IdTokenKey>,
     oauth_rsa: OnceCell<oauth::signing::RsaKey>,
     notifier: Arc<dyn Notifier>,
-    events: broadcast::Sender<CommandEvent>,
+    events: events::CommandEvents,
     /// The pending authorizations of the login and consent pages.
     interactions: oauth::Interactions,
 }

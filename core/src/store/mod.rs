@@ -22,11 +22,15 @@ pub use oauth::{
     ConsentRecord, IdTokenAlg, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ResolvedGrant,
 };
 pub use records::{
-    ApiKeyRecord, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles, ProfileRecord, QrRecord,
-    ResolvedToken, Revoke, Rotation, ServerUserRecord, ThrottleRecord, TokenRecord,
+    ApiKeyRecord, CommandEvent, CommandRecord, CommandStatus, DeviceInfo, DeviceRoles,
+    ProfileRecord, QrRecord, ResolvedToken, Revoke, Rotation, ServerUserRecord, ThrottleRecord,
+    TokenRecord,
 };
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
@@ -238,6 +242,23 @@ pub trait CommandStore: Send + Sync {
 
     /// Read a command by id.
     async fn get_command(&self, id: Uuid) -> StoreResult<Option<CommandRecord>>;
+
+    /// The store's own feed of recorded commands, for a store that several processes
+    /// share: it delivers every command any of them records. `None` (the default) for a
+    /// store of one process, whose engine publishes its commands itself.
+    fn command_feed(&self) -> Option<Arc<dyn CommandFeed>> {
+        None
+    }
+}
+
+/// Commands as they are committed to a store shared by several processes, by any of them
+/// (see [`CommandStore::command_feed`]). A command is delivered once its transaction has
+/// committed, never for a change that was rolled back, and once to each subscription.
+#[async_trait]
+pub trait CommandFeed: Send + Sync + std::fmt::Debug {
+    /// A subscription that receives every command committed after this returns, once, in
+    /// the order the feed learns of them. Errors: `Unavailable` when the feed cannot start.
+    async fn subscribe(&self) -> StoreResult<broadcast::Receiver<CommandEvent>>;
 }
 
 /// Per-username counters of failed credential checks.

@@ -198,6 +198,13 @@ pub struct CommandRecord {
     pub expires_at: Timestamp,
 }
 
+/// A command just recorded, for subscribers (e.g. a profile's WebSocket channel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandEvent {
+    /// The recorded command.
+    pub command: CommandRecord,
+}
+
 /// Failed credential checks of one username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ThrottleRecord {

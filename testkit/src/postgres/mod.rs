@@ -1,6 +1,7 @@
 //! Helpers of the PostgreSQL tests: the server URL (or a SKIPPED line), fresh schemas that
 //! are dropped again, and a TCP proxy that can cut the connection to the server.
 
+pub mod cluster;
 pub mod nodes;
 pub mod proxy;
 mod server;
@@ -8,7 +9,7 @@ mod server;
 pub use server::url;
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::Connection as _;
 use tessera_storage_postgres::{PostgresConfig, PostgresStore};
@@ -89,4 +90,34 @@ impl Drop for Schemas {
             eprintln!("warning: could not drop the test schemas: {dropped:?}");
         }
     }
+}
+
+/// Wait (at most 10 s) until exactly `want` sessions listen on the command feed of `schema`
+/// on the server at `url`. A feed's listening session is told by its last statement, its
+/// `LISTEN` on the schema's channel (its heartbeat repeats it; see storage-postgres's
+/// `feed.rs`); a session that lost its client is gone from `pg_stat_activity`.
+pub async fn wait_feed_listeners(url: &str, schema: &str, want: i64) {
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE query = \
+         'LISTEN \"' || \"{schema}\".tessera_command_channel('{schema}') || '\"'"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: i64 = sqlx::query_scalar(&sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count the listeners");
+        if n == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} feed listeners on {schema}, expected {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = conn.close().await;
 }

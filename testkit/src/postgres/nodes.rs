@@ -39,6 +39,11 @@ impl Schema {
         }
     }
 
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// `url` (the test server's, or a proxy's) working in this schema.
     pub fn url(&self, url: &str) -> String {
         let sep = if url.contains('?') { '&' } else { '?' };

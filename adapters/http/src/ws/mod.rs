@@ -10,14 +10,17 @@
 //! the socket is closed.
 //!
 //! After joining, every command recorded for the profile — by this or any other connection
-//! or HTTP request — is pushed as `{"data":{…},"signature":"<hex>"}`: `data` is exactly what
+//! or HTTP request, on this server or (on a store several servers share, PostgreSQL) on any
+//! other — is pushed as `{"data":{…},"signature":"<hex>"}`: `data` is exactly what
 //! `GET /request-status/{id}` answers under `data`, and `signature` is the server key's
 //! Ed25519 signature over the RFC 8785 canonical bytes of `data` (see [`command_push`]).
 //!
 //! The token is checked again before every push, whenever the owner of a device channel
-//! records a command, at the token's expiry and every [`WsConfig::recheck_interval`]; when
-//! it no longer verifies the socket is closed with code 4401 and reason `token revoked` or
-//! `token expired` (4403 when the profile is no longer active). Other close codes: 1000
+//! records a command, at the token's expiry and every [`WsConfig::recheck_interval`]; so a
+//! revocation, a password change or a device removal (each a command) closes the affected
+//! sockets at once, on every server sharing the store. When the token no longer verifies
+//! the socket is closed with code 4401 and reason `token revoked` or `token expired` (4403
+//! when the profile is no longer active). Other close codes: 1000
 //! `idle timeout` (nothing received, not even a pong, for [`WsConfig::idle_timeout`]), 1001
 //! `server shutting down`, 1003 for binary frames, 1008 for a refused join, a frame before
 //! the join or a join timeout, 1009 for a frame over [`WsConfig::max_message_bytes`], 1011

@@ -134,13 +134,15 @@ async fn join(
             }
         };
         // Subscribe before the check, so no command recorded after the reply is missed.
-        let events = engine.subscribe();
-        let checked = engine
-            .verify(&token)
-            .await
-            .and_then(|p| p.require(Operation::Other).map(|()| p));
+        let checked = match engine.subscribe().await {
+            Ok(events) => engine
+                .verify(&token)
+                .await
+                .and_then(|p| p.require(Operation::Other).map(|()| (p, events))),
+            Err(e) => Err(e),
+        };
         return match checked {
-            Ok(principal) => {
+            Ok((principal, events)) => {
                 send(
                     socket,
                     frames::joined(correlation_id.as_deref(), principal.profile_id),

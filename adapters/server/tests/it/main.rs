@@ -11,4 +11,5 @@ mod oauth_support;
 mod password_reset;
 mod token_api_blackbox;
 mod two_nodes;
+mod two_nodes_push;
 mod ws_blackbox;
