@@ -1,8 +1,10 @@
 //! [`ThrottleStore`] on [`PostgresStore`]: failed-credential counters by throttle key.
 //!
-//! A reservation is one transaction that reads the counter `FOR UPDATE` (the row lock
-//! serialises every node's reservations of one key), decides with
-//! [`ThrottlePolicy::reserve`] and writes what it decided before committing.
+//! A reservation that writes nothing (refused, or allowed while failures are free) is
+//! decided on a plain read. One that counts the attempt is one transaction that reads the
+//! counter again `FOR UPDATE` (the row lock serialises every node's reservations of one
+//! key), decides with [`ThrottlePolicy::reserve`] and writes what it decided before
+//! committing.
 
 use async_trait::async_trait;
 use tessera_core::store::{
@@ -34,6 +36,11 @@ impl ThrottleStore for PostgresStore {
         now: Timestamp,
         policy: ThrottlePolicy,
     ) -> StoreResult<Reservation> {
+        // A decision that writes nothing holds on the plain read: no transaction
+        let read = policy.reserve(self.get_throttle(key).await?, now);
+        if read.counted().is_none() {
+            return Ok(read);
+        }
         // A missing row cannot be locked: when two nodes both find none and both count, the
         // second insert finds the first one's row, and its reservation is decided again on it.
         for _ in 0..RESERVE_ROUNDS {
@@ -47,10 +54,7 @@ impl ThrottleStore for PostgresStore {
             .map_err(from_sqlx)?;
             let before = row.map(|r| codec::throttle(&r, key)).transpose()?;
             let decided = policy.reserve(before, now);
-            if let Reservation::Allowed {
-                counted: Some(c), ..
-            } = decided
-            {
+            if let Some(c) = decided.counted() {
                 let sql = if before.is_some() {
                     "UPDATE throttle SET failures = $2, last_failure = $3 WHERE key = $1"
                 } else {

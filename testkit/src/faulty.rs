@@ -404,15 +404,7 @@ impl ThrottleStore for FaultyStore {
         policy: ThrottlePolicy,
     ) -> StoreResult<Reservation> {
         let call = self.inner.reserve_attempt(key, now, policy);
-        let counted = |r: &Reservation| {
-            matches!(
-                r,
-                Reservation::Allowed {
-                    counted: Some(_),
-                    ..
-                }
-            )
-        };
+        let counted = |r: &Reservation| r.counted().is_some();
         self.write_if("reserve_attempt", call, counted).await
     }
 

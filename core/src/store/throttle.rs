@@ -43,6 +43,18 @@ pub enum Reservation {
     },
 }
 
+impl Reservation {
+    /// The counter an allowed attempt wrote in advance, if it did (else nothing was
+    /// written).
+    #[must_use]
+    pub fn counted(self) -> Option<ThrottleRecord> {
+        match self {
+            Self::Allowed { counted, .. } => counted,
+            Self::Refused { .. } => None,
+        }
+    }
+}
+
 impl ThrottlePolicy {
     /// Seconds to wait after the last failure once `failures` were counted, or `None` while
     /// failures are free: 2^(failures − free) capped at `max_backoff_secs`.

@@ -354,10 +354,7 @@ impl ThrottleStore for MemoryStore {
     ) -> StoreResult<Reservation> {
         let mut g = self.write();
         let r = policy.reserve(g.throttle.get(key).copied(), now);
-        if let Reservation::Allowed {
-            counted: Some(c), ..
-        } = r
-        {
+        if let Some(c) = r.counted() {
             g.throttle.insert(key.to_owned(), c);
         }
         Ok(r)
