@@ -9,6 +9,7 @@ mod error;
 mod feed;
 mod keys;
 mod maintenance;
+mod nonces;
 mod oauth;
 mod profiles;
 mod qr;

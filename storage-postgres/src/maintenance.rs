@@ -28,8 +28,8 @@ impl MaintenanceStore for PostgresStore {
         Ok(())
     }
 
-    /// Tokens first, then QR tokens, commands, OAuth grants and directory invitations, each in one bounded
-    /// `DELETE`, until `limit` rows are gone.
+    /// Tokens first, then QR tokens, commands, OAuth grants, directory invitations and nonce
+    /// claims, each in one bounded `DELETE`, until `limit` rows are gone.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize> {
         let mut n = 0usize;
         for table in [
@@ -38,6 +38,7 @@ impl MaintenanceStore for PostgresStore {
             "commands",
             "oauth_grants",
             "directory_invitations",
+            "nonces",
         ] {
             let left = limit - n;
             if left == 0 {

@@ -21,7 +21,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 const PING_IF_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The schema version this build creates and reads: its newest migration.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Every storage trait of `tessera_core::store` on a PostgreSQL database, shared by any
 /// number of tessera processes.

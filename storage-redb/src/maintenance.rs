@@ -1,6 +1,6 @@
 //! [`MaintenanceStore`] on [`RedbStore`]: the health check and the bounded purge, which
 //! walks the `expiry` index earliest first (tokens, QR tokens, commands, OAuth grants and
-//! directory invitations).
+//! directory invitations), then the nonce claims' own index.
 
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
@@ -105,5 +105,5 @@ fn purge_expired(tx: &WriteTransaction, now: Timestamp, limit: usize) -> Fallibl
         tables.expiry.remove(key)?;
         n += usize::from(removed);
     }
-    Ok(n)
+    Ok(n + crate::nonces::purge(tx, now, limit - n)?)
 }

@@ -37,6 +37,8 @@
 //! | `invitations`       | invitation id (16)                           | invitation record |
 //! | `invitations_by_directory` | directory id (16) ‖ invitation id (16) | expires_at (i64) |
 //! | `invitations_by_profile` | invitee id (16) ‖ invitation id (16)    | `()`             |
+//! | `nonces`            | nonce claim key (32)                         | expires_at (i64) |
+//! | `nonces_by_expiry`  | expires_at (8, [`time_key`]) ‖ nonce claim key (32) | `()`      |
 //!
 //! `tokens_by_family` and `external_users` are new in format version 2 (see
 //! [`crate::codec`] for the upgrade of a version-1 file). `tokens_by_family` lists every
@@ -60,6 +62,12 @@
 //! listing, counting live invitations (the value is the expiry) and removing a directory
 //! read. Every invitation also has an `expiry` entry (kind 5), so the purge removes expired
 //! invitations.
+//!
+//! The two nonce tables (the message adapter's replay guard) came after format version 3
+//! was released and need no new version: a write transaction creates them when it first
+//! opens them (a claim, a purge), nothing reads them outside one, and a build without them
+//! never opens them. Their expiry index is their own (not `expiry`), so an older build's
+//! purge meets no record kind it does not know.
 //!
 //! Big-endian integers in keys make byte order equal numeric order, so `devices` lists
 //! an owner's devices in creation order and `expiry` yields the earliest expiry first.
@@ -150,6 +158,12 @@ pub(crate) const INVITATIONS_BY_DIRECTORY: TableDefinition<&[u8; 32], i64> =
 /// Invitee id ‖ invitation id.
 pub(crate) const INVITATIONS_BY_PROFILE: TableDefinition<&[u8; 32], ()> =
     TableDefinition::new("invitations_by_profile");
+
+/// Nonce claims: key → expires_at.
+pub(crate) const NONCES: TableDefinition<&[u8; 32], i64> = TableDefinition::new("nonces");
+/// Expiry ‖ nonce claim key, for the purge.
+pub(crate) const NONCES_BY_EXPIRY: TableDefinition<&[u8; 40], ()> =
+    TableDefinition::new("nonces_by_expiry");
 
 /// `meta` key of the format version.
 pub(crate) const META_FORMAT_VERSION: &str = "format_version";

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use tessera_core::Timestamp;
-use tessera_core::store::{StoreResult, ThrottleRecord, ThrottleStore};
+use tessera_core::store::{
+    Reservation, StoreResult, ThrottlePolicy, ThrottleRecord, ThrottleStore,
+};
 
 use crate::codec;
 use crate::error::{Failure, Fallible};
@@ -15,6 +17,52 @@ impl ThrottleStore for RedbStore {
     async fn get_throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>> {
         let k = key.to_owned();
         self.read(move |rx| get_throttle(rx, &k)).await
+    }
+
+    /// A read transaction when the decision writes nothing (no commit, no fsync); else one
+    /// write transaction: read again, decide, write.
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: Timestamp,
+        policy: ThrottlePolicy,
+    ) -> StoreResult<Reservation> {
+        let read = policy.reserve(self.get_throttle(key).await?, now);
+        if read.counted().is_none() {
+            return Ok(read);
+        }
+        let k = key.to_owned();
+        self.write(move |tx| {
+            let mut throttle = tx.open_table(t::THROTTLE)?;
+            let before = stored(&throttle, &k)?;
+            let decided = policy.reserve(before, now);
+            if let Some(c) = decided.counted() {
+                throttle.insert(k.as_str(), codec::encode_throttle(c).as_slice())?;
+            }
+            Ok(decided)
+        })
+        .await
+    }
+
+    async fn release_attempt(
+        &self,
+        key: &str,
+        counted: ThrottleRecord,
+        before: Option<ThrottleRecord>,
+    ) -> StoreResult<bool> {
+        let k = key.to_owned();
+        self.write(move |tx| {
+            let mut throttle = tx.open_table(t::THROTTLE)?;
+            if stored(&throttle, &k)? != Some(counted) {
+                return Ok(false);
+            }
+            match before {
+                Some(b) => drop(throttle.insert(k.as_str(), codec::encode_throttle(b).as_slice())?),
+                None => drop(throttle.remove(k.as_str())?),
+            }
+            Ok(true)
+        })
+        .await
     }
 
     async fn record_failure(&self, key: &str, now: Timestamp) -> StoreResult<ThrottleRecord> {
@@ -43,14 +91,23 @@ fn get_throttle(rx: &ReadTransaction, key: &str) -> Fallible<Option<ThrottleReco
         .map_err(|e| Failure::decode("throttle", key.as_bytes(), e))
 }
 
+/// The counter `key` of an open throttle table.
+fn stored(
+    throttle: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Fallible<Option<ThrottleRecord>> {
+    let Some(v) = throttle.get(key)? else {
+        return Ok(None);
+    };
+    codec::decode_throttle(v.value())
+        .map(Some)
+        .map_err(|e| Failure::decode("throttle", key.as_bytes(), e))
+}
+
 /// Add one failure to a throttle counter.
 fn record_failure(tx: &WriteTransaction, key: &str, now: Timestamp) -> Fallible<ThrottleRecord> {
     let mut throttle = tx.open_table(t::THROTTLE)?;
-    let mut r = match throttle.get(key)? {
-        Some(v) => codec::decode_throttle(v.value())
-            .map_err(|e| Failure::decode("throttle", key.as_bytes(), e))?,
-        None => ThrottleRecord::default(),
-    };
+    let mut r = stored(&throttle, key)?.unwrap_or_default();
     r.failures = r.failures.saturating_add(1);
     r.last_failure = now;
     throttle.insert(key, codec::encode_throttle(r).as_slice())?;

@@ -8,6 +8,7 @@ mod directory;
 mod error;
 mod keys;
 mod maintenance;
+mod nonces;
 mod oauth;
 mod profiles;
 mod qr;

@@ -1,5 +1,6 @@
 //! [`MaintenanceStore`]: health check and the bounded purge over the `expiry` index
-//! (tokens, QR tokens, commands, OAuth grants, directory invitations).
+//! (tokens, QR tokens, commands, OAuth grants, directory invitations), then the nonce
+//! claims' own index.
 
 use std::ops::Bound;
 
@@ -226,6 +227,10 @@ impl MaintenanceStore for SledStore {
         if limit == 0 {
             return Ok(0);
         }
-        self.write(move |db: &Inner| purge(db, now, limit)).await
+        self.write(move |db: &Inner| {
+            let n = purge(db, now, limit)?;
+            Ok(n + crate::nonces::purge(db, now, limit - n)?)
+        })
+        .await
     }
 }

@@ -34,6 +34,8 @@
 //! | `invitations`    | invitation id (16)                    | invitation record           |
 //! | `directory_invitations` | directory id (16) ‖ invitation id (16) | `expires_at` (i64 LE) |
 //! | `profile_invitations` | invitee id (16) ‖ invitation id (16) | empty                   |
+//! | `nonces`         | nonce claim key (32)                  | `expires_at` (i64 BE)       |
+//! | `nonce_expiry`   | `expires_at` (8, order-preserving big-endian) ‖ nonce claim key (32) | empty |
 //! | `expiry`         | `expires_at` (8, order-preserving big-endian) ‖ kind (1: token, 2: QR, 3: command, 4: grant, 5: invitation) ‖ key in its tree | empty |
 //!
 //! Every index entry is written in the same transaction as its record, so an index entry
@@ -43,6 +45,11 @@
 //! directory trees (`directories` to `profile_invitations`) and expiry kind 5: format 3 was
 //! not released before they were added. The directory trees are written only under the
 //! store's directory lock (see `directory.rs`), so their scans are current.
+//!
+//! The two nonce trees (the message adapter's replay guard) came after format 3 was
+//! released and need no new format: sled creates a tree when it is first opened, and a
+//! build without them never opens them. Their expiry index is their own (not `expiry`), so an
+//! older build's purge meets no kind it does not know.
 //!
 //! A device acting as its own client has grants whose client id is its own profile id,
 //! with no `oauth_clients` record: they are indexed the same way, and their only counter
@@ -108,6 +115,8 @@ pub(crate) struct Trees {
     pub invitations: Tree,
     pub directory_invitations: Tree,
     pub profile_invitations: Tree,
+    pub nonces: Tree,
+    pub nonce_expiry: Tree,
 }
 
 impl Trees {
@@ -147,6 +156,8 @@ impl Trees {
             invitations: db.open_tree("invitations")?,
             directory_invitations: db.open_tree("directory_invitations")?,
             profile_invitations: db.open_tree("profile_invitations")?,
+            nonces: db.open_tree("nonces")?,
+            nonce_expiry: db.open_tree("nonce_expiry")?,
         })
     }
 
@@ -185,6 +196,8 @@ impl Trees {
             &self.invitations,
             &self.directory_invitations,
             &self.profile_invitations,
+            &self.nonces,
+            &self.nonce_expiry,
         ]
         .iter()
         .any(|t| !t.is_empty())

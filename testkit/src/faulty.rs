@@ -4,8 +4,9 @@
 //! (0, 1, 2, … over the wrapper's lifetime). When the gate reaches the index armed with
 //! [`FaultyStore::fail_at`], that call returns [`StoreError::Unavailable`] *without reaching
 //! the inner store* (the failure happens before anything is written), and the fault disarms
-//! itself. Calls that reached the inner store and succeeded are logged when they are writes,
-//! so a test can check that an operation which failed wrote nothing.
+//! itself. Calls that reached the inner store and succeeded are logged when they are writes
+//! (a throttle reservation when it counted the attempt, a release when it put the counter
+//! back), so a test can check that an operation which failed wrote nothing.
 //!
 //! [`FaultyStore::fail_all`] is the other mode: every call fails (with
 //! [`StoreError::Backend`] carrying [`SECRET_DETAIL`], a message that must never reach a
@@ -36,10 +37,10 @@ use uuid::Uuid;
 use tessera_core::clock::Timestamp;
 use tessera_core::store::{
     ApiKeyRecord, CommandRecord, CommandStore, ConsentRecord, KeyStore, MaintenanceStore,
-    MemoryStore, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ProfileRecord, ProfileStore,
-    QrRecord, QrStore, ResolvedGrant, ResolvedToken, Revoke, Rotation, ServerUserRecord,
-    ServerUserStore, Store, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
-    TokenStore,
+    MemoryStore, NonceStore, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ProfileRecord,
+    ProfileStore, QrRecord, QrStore, Reservation, ResolvedGrant, ResolvedToken, Revoke, Rotation,
+    ServerUserRecord, ServerUserStore, Store, StoreError, StoreResult, ThrottlePolicy,
+    ThrottleRecord, ThrottleStore, TokenRecord, TokenStore,
 };
 use tessera_core::token::{TokenDigest, TokenKind};
 
@@ -162,9 +163,19 @@ impl FaultyStore {
         method: &'static str,
         call: impl Future<Output = StoreResult<T>>,
     ) -> StoreResult<T> {
+        self.write_if(method, call, |_| true).await
+    }
+
+    /// [`FaultyStore::write`] for a call that writes only when `wrote` says so of its answer.
+    async fn write_if<T>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = StoreResult<T>>,
+        wrote: impl FnOnce(&T) -> bool,
+    ) -> StoreResult<T> {
         self.gate(method)?;
         let out = call.await;
-        if out.is_ok() {
+        if out.as_ref().is_ok_and(wrote) {
             self.writes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -386,6 +397,28 @@ impl ThrottleStore for FaultyStore {
             .await
     }
 
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: Timestamp,
+        policy: ThrottlePolicy,
+    ) -> StoreResult<Reservation> {
+        let call = self.inner.reserve_attempt(key, now, policy);
+        let counted = |r: &Reservation| r.counted().is_some();
+        self.write_if("reserve_attempt", call, counted).await
+    }
+
+    async fn release_attempt(
+        &self,
+        key: &str,
+        counted: ThrottleRecord,
+        before: Option<ThrottleRecord>,
+    ) -> StoreResult<bool> {
+        let call = self.inner.release_attempt(key, counted, before);
+        self.write_if("release_attempt", call, |put_back| *put_back)
+            .await
+    }
+
     async fn record_failure(&self, key: &str, now: Timestamp) -> StoreResult<ThrottleRecord> {
         let call = self.inner.record_failure(key, now);
         self.write("record_failure", call).await
@@ -505,6 +538,19 @@ impl OAuthStore for FaultyStore {
     async fn rsa_key_or_insert(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         let call = self.inner.rsa_key_or_insert(candidate);
         self.write("rsa_key_or_insert", call).await
+    }
+}
+
+#[async_trait]
+impl NonceStore for FaultyStore {
+    async fn claim_nonce(
+        &self,
+        key: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let call = self.inner.claim_nonce(key, expires_at, now);
+        self.write("claim_nonce", call).await
     }
 }
 

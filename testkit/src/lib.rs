@@ -18,7 +18,8 @@
 //! first calls for the RSA key, 20 exchanges of one OAuth code, 20 rotations of one OAuth
 //! refresh token, consent withdrawal racing refresh rotations, 32 registrations of one
 //! directory short name, 20 accepts of one invitation, a member listing walked while
-//! members join and leave) and the engine end to end on the store. Each case panics with
+//! members join and leave, 16 claims of one nonce, 16 throttle reservations at a backoff
+//! edge, and both across two engines) and the engine end to end on the store. Each case panics with
 //! its name on failure. [`crash`]
 //! is the SIGKILL harness; [`faulty`] is the one fault-injecting store (one chosen call, or
 //! every call) and, with [`model`], the fault-injection model test;
@@ -60,6 +61,7 @@ mod cases_directories_race;
 mod cases_directories_rules;
 mod cases_engine;
 mod cases_external;
+mod cases_guards;
 mod cases_oauth;
 mod cases_oauth_engine;
 mod cases_oauth_race;
@@ -104,6 +106,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     v.extend(cases_commands::CASES.iter().copied());
     v.extend(cases_external::CASES.iter().copied());
     v.extend(cases_race::CASES.iter().copied());
+    v.extend(cases_guards::CASES.iter().copied());
     v.extend(cases_engine::CASES.iter().copied());
     v.extend(cases_token_api::CASES.iter().copied());
     v.extend(cases_reset::CASES.iter().copied());

@@ -28,8 +28,8 @@ pub enum MessageError {
         /// The window, in seconds.
         window_secs: u64,
     },
-    /// This profile already sent a message with this nonce inside the window
-    /// (`replayed_nonce`).
+    /// This profile already sent a message with this nonce inside the window, to this or
+    /// any other process on the store (`replayed_nonce`).
     #[error("this nonce was already used")]
     ReplayedNonce,
     /// The policy requires a signature and the message has none (`invalid_signature`).
@@ -47,8 +47,8 @@ pub enum MessageError {
     /// signature (`non_canonical_signature`).
     #[error("non-canonical signature: S must be below the group order")]
     NonCanonicalSignature,
-    /// The replay cache is full, so the nonce cannot be remembered; refused rather than
-    /// risk accepting a replay later (`replay_cache_full`).
+    /// The process's bound of claimed nonces (overall or for the profile) is reached;
+    /// refused rather than let one profile fill the store (`replay_cache_full`).
     #[error("too many messages inside the replay window; retry later")]
     ReplayCacheFull,
 }

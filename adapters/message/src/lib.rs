@@ -17,7 +17,10 @@
 //! signature's encoding; the timestamp (±300 s of the injected [`Clock`]); the token, with
 //! the same engine call, errors and state guard as the `X-DPT-AUTHORIZATION` header; the
 //! signature, when present or required by the [`MessagePolicy`]; and finally the nonce,
-//! which is remembered per profile until the timestamp leaves the window.
+//! which is claimed in the store ([`Engine::claim_nonce`]) until the timestamp leaves the
+//! window, so a message accepted by one process is a replay to every process on the store.
+//! A bounded per-process cache of the nonces claimed here answers a replay without a store
+//! call and bounds what one profile may claim per window.
 //!
 //! **Signing rule.** `signature` is the Ed25519 signature, by the key the profile
 //! registered with `register-public-key`, over the RFC 8785 (JSON Canonicalization Scheme)
@@ -74,8 +77,9 @@ pub struct AuthenticatedMessage {
     pub signed: bool,
 }
 
-/// Authenticates messages against an engine, with a policy and a nonce replay cache.
-/// Share one per process (e.g. in an `Arc`): the replay cache lives inside it.
+/// Authenticates messages against an engine, with a policy and a nonce replay guard (the
+/// store's claims, shared by every process, behind a per-process bounded cache). Share one
+/// per process (e.g. in an `Arc`).
 #[derive(Debug)]
 pub struct MessageAuthenticator {
     engine: Arc<Engine>,
@@ -156,8 +160,18 @@ impl MessageAuthenticator {
         };
         let nonce = take(&mut object, "nonce");
         let expires = timestamp.0.saturating_add_unsigned(policy.window_secs);
-        self.replay
-            .insert(principal.profile_id, &nonce, expires, now.0)?;
+        self.replay.admit(principal.profile_id, &nonce, now.0)?;
+        // the claim lasts while the timestamp check still accepts the message: to `expires`
+        // inclusive, so it expires at the next second
+        let claim_until = Timestamp(expires.saturating_add(1));
+        if !self
+            .engine
+            .claim_nonce(principal.profile_id, &nonce, claim_until)
+            .await?
+        {
+            return Err(MessageError::ReplayedNonce);
+        }
+        self.replay.remember(principal.profile_id, &nonce, expires);
         Ok(AuthenticatedMessage {
             message_type: take(&mut object, "type"),
             correlation_id: take(&mut object, "correlationId"),

@@ -29,10 +29,13 @@ pub struct MessagePolicy {
     pub max_bytes: usize,
     /// Deepest nesting of arrays and objects (the message object itself is depth 1).
     pub max_depth: usize,
-    /// Nonces remembered at most, over all profiles; when full (after dropping expired
-    /// ones) new messages are refused with `replay_cache_full` rather than risk a replay.
+    /// Nonces this process remembers at most (the ones it claimed in the store), over all
+    /// profiles; when full (after dropping expired ones) new messages are refused with
+    /// `replay_cache_full`, which also bounds what this process claims in the store per
+    /// window.
     pub replay_capacity: usize,
-    /// Nonces remembered at most per profile, so one profile cannot fill the cache.
+    /// Nonces remembered at most per profile, so one profile cannot fill the cache (nor
+    /// the store, through this process).
     pub replay_per_profile: usize,
     /// Also require the message bytes to be exactly their own RFC 8785 canonical form
     /// (signature included), so that no two encodings of one message are accepted. Off by

@@ -1,5 +1,9 @@
-//! The nonce replay cache: remembers `(profile, nonce)` until the message's timestamp
-//! leaves the window, within fixed bounds (overall and per profile).
+//! The process-local replay cache: remembers `(profile, nonce)` until the message's
+//! timestamp leaves the window, within fixed bounds (overall and per profile). It is the
+//! cheap first check and the admission bound in front of the store's claim
+//! ([`tessera_core::Engine::claim_nonce`]), which is the guard every node shares: an entry is
+//! remembered only after its claim succeeded, and lives exactly as long as the claim, so a
+//! refusal as replayed here is what the store would answer.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,29 +42,35 @@ impl ReplayCache {
         }
     }
 
-    /// Remember `nonce` of `profile` until `expires`, or refuse it: `ReplayedNonce` when it
-    /// is remembered already, `ReplayCacheFull` when a bound is reached.
-    pub(crate) fn insert(
-        &self,
-        profile: Uuid,
-        nonce: &str,
-        expires: i64,
-        now: i64,
-    ) -> Result<(), MessageError> {
+    /// Whether `nonce` of `profile` may go on to the store's claim at `now`:
+    /// `ReplayedNonce` when it is remembered already, `ReplayCacheFull` when a bound is
+    /// reached (refused rather than let a profile fill the store).
+    pub(crate) fn admit(&self, profile: Uuid, nonce: &str, now: i64) -> Result<(), MessageError> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.purge(now);
-        let key: Key = (profile, Arc::from(nonce));
-        if inner.seen.contains_key(&key) {
+        if inner.seen.contains_key(&(profile, Arc::from(nonce))) {
             return Err(MessageError::ReplayedNonce);
         }
-        let count = inner.counts.get(&profile).copied().unwrap_or(0);
-        if inner.seen.len() >= self.capacity || count >= self.per_profile {
+        if inner.seen.len() >= self.capacity || inner.count(profile) >= self.per_profile {
             return Err(MessageError::ReplayCacheFull);
         }
-        inner.seen.insert(key.clone(), expires);
-        inner.by_expiry.insert((expires, key));
-        inner.counts.insert(profile, count + 1);
         Ok(())
+    }
+
+    /// Remember `nonce` of `profile` until `expires`, after its claim succeeded. Within
+    /// the bounds only (concurrent admissions may have filled them meanwhile: the store's
+    /// claim still guards the nonce).
+    pub(crate) fn remember(&self, profile: Uuid, nonce: &str, expires: i64) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = inner.count(profile);
+        if inner.seen.len() >= self.capacity || count >= self.per_profile {
+            return;
+        }
+        let key: Key = (profile, Arc::from(nonce));
+        if inner.seen.insert(key.clone(), expires).is_none() {
+            inner.by_expiry.insert((expires, key));
+            inner.counts.insert(profile, count + 1);
+        }
     }
 
     /// Entries remembered now.
@@ -75,6 +85,11 @@ impl ReplayCache {
 }
 
 impl Inner {
+    /// Entries of `profile`.
+    fn count(&self, profile: Uuid) -> usize {
+        self.counts.get(&profile).copied().unwrap_or(0)
+    }
+
     /// Drop the entries that expired before `now`.
     fn purge(&mut self, now: i64) {
         while let Some(first) = self.by_expiry.first() {
@@ -98,6 +113,21 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl ReplayCache {
+        /// Admit and remember, as a successful claim does.
+        fn insert(
+            &self,
+            profile: Uuid,
+            nonce: &str,
+            expires: i64,
+            now: i64,
+        ) -> Result<(), MessageError> {
+            self.admit(profile, nonce, now)?;
+            self.remember(profile, nonce, expires);
+            Ok(())
+        }
+    }
 
     #[test]
     fn a_nonce_is_refused_until_it_expires() {

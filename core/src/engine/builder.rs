@@ -14,25 +14,8 @@ use crate::notify::{DiscardNotifier, Notifier};
 use crate::password::Password;
 use crate::random::{self, OsRandom, Random};
 use crate::store::Store;
+pub use crate::store::ThrottlePolicy;
 use crate::token::Ttl;
-
-/// Backoff of credential checks per username.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThrottlePolicy {
-    /// Consecutive failures allowed without delay (default 5).
-    pub free_failures: u32,
-    /// Longest wait between attempts, in seconds (default 900).
-    pub max_backoff_secs: u64,
-}
-
-impl Default for ThrottlePolicy {
-    fn default() -> Self {
-        Self {
-            free_failures: 5,
-            max_backoff_secs: 900,
-        }
-    }
-}
 
 /// Engine configuration. `Default` gives the documented production defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]

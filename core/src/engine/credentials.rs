@@ -1,10 +1,11 @@
 //! Credentials: registering profiles, authenticating, changing passwords.
 //!
 //! Every credential check goes through [`Engine::check_password`]: the username's stripe
-//! lock, the throttle, one hash job on the bounded pool (a dummy hash for unknown users),
-//! then the counter. There is no second path that skips the throttle. A failure is counted
-//! at once; a success resets the counter only after the operation's own write succeeded, so
-//! an operation that fails on a storage error leaves the counter as it was.
+//! lock, the throttle's reservation, one hash job on the bounded pool (a dummy hash for
+//! unknown users), then the counter. There is no second path that skips the throttle. A
+//! failure is counted at once (or was, in advance, by the reservation); a success resets
+//! the counter only after the operation's own write succeeded, and an operation that fails
+//! on a storage error releases its reservation, so the counter is as it was.
 
 use std::sync::Arc;
 
@@ -13,13 +14,14 @@ use zeroize::Zeroizing;
 
 use super::OPTIMISTIC_RETRIES;
 use super::sessions::Issued;
+use super::throttle::Attempt;
 use super::{Accepted, Engine};
 use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::principal::Principal;
 use crate::profile::{ProfileKind, ProfileState};
 use crate::random;
-use crate::store::{CommandRecord, Conflict, ProfileRecord, Revoke, StoreError, ThrottleRecord};
+use crate::store::{CommandRecord, Conflict, ProfileRecord, Revoke, StoreError};
 use crate::token::{TokenKind, Ttl};
 use crate::username::Username;
 
@@ -31,23 +33,40 @@ struct Checked {
     rehash: Option<String>,
     /// A hash of the new password, when one was asked for.
     new_hash: Option<String>,
-    /// The throttle counter the check passed, for [`Engine::throttle_reset`].
-    counter: Option<ThrottleRecord>,
+    /// The throttle's reservation the check ran under, for [`Engine::throttle_reset`].
+    attempt: Attempt,
 }
 
 /// A passed login check: the profile as of the check and what resets its throttle once the
-/// login's own write succeeded ([`LoginCheck::succeeded`]).
+/// login's own write succeeded ([`LoginCheck::succeeded`]), or releases its reservation when
+/// the login fails after the check ([`LoginCheck::settle`]).
 pub(super) struct LoginCheck {
     /// The profile whose password matched.
     pub(super) profile: ProfileRecord,
     key: String,
-    counter: Option<ThrottleRecord>,
+    attempt: Attempt,
 }
 
 impl LoginCheck {
     /// The login's write succeeded: reset the throttle counter (best effort).
     pub(super) async fn succeeded(self, engine: &Engine) {
-        engine.throttle_reset(&self.key, self.counter).await;
+        engine.throttle_reset(&self.key, self.attempt).await;
+    }
+
+    /// The end of a login after the check: on `Ok` the counter is reset
+    /// ([`LoginCheck::succeeded`]); on an error the reservation is released, so a login
+    /// that failed after a right password leaves the counter as it was.
+    pub(super) async fn settle<T>(self, engine: &Engine, outcome: Result<T>) -> Result<T> {
+        match outcome {
+            Ok(v) => {
+                self.succeeded(engine).await;
+                Ok(v)
+            }
+            Err(e) => {
+                engine.throttle_release(&self.key, self.attempt).await;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -87,7 +106,7 @@ impl Engine {
         new_password: Option<Password>,
         failure: Error,
     ) -> Result<Checked> {
-        let counter = self.throttle_check(key).await?;
+        let attempt = self.throttle_reserve(key).await?;
         let usable = profile
             .filter(|p| p.state != ProfileState::Removed)
             .and_then(|p| p.password_hash.clone());
@@ -114,13 +133,14 @@ impl Engine {
                 matched: phc,
                 rehash,
                 new_hash,
-                counter,
+                attempt,
             }))
         };
-        if let Some(ok) = self.pool.run(job).await?? {
+        let verdict = self.pool.run(job).await.and_then(|r| r);
+        if let Some(ok) = self.throttle_settle(key, attempt, verdict).await? {
             Ok(ok)
         } else {
-            self.throttle_fail(key).await?;
+            self.throttle_fail(key, attempt).await?;
             Err(failure)
         }
     }
@@ -202,13 +222,12 @@ impl Engine {
         let ttl = ttl.unwrap_or(self.cfg.default_ttl);
         let check = self.check_login(username, password).await?;
         if check.profile.password_temporary {
-            return Err(Error::Unauthorized);
+            return check.settle(self, Err(Error::Unauthorized)).await;
         }
         let issued = self
             .issue_checked(&check.profile, TokenKind::Authorization, ttl.secs())
-            .await?;
-        check.succeeded(self).await;
-        Ok(issued)
+            .await;
+        check.settle(self, issued).await
     }
 
     /// Issue a token of `kind` to the profile whose password was just checked, against the
@@ -255,7 +274,7 @@ impl Engine {
         let mut profile = profile.ok_or(Error::Unauthorized)?;
         if let Some(new_hash) = checked.rehash {
             let matched = checked.matched.clone();
-            profile = self
+            let rehashed = self
                 .update_profile(profile.id, Revoke::Nothing, |p| {
                     if p.password_hash.as_deref() != Some(matched.as_str()) {
                         return Err(Error::Unauthorized);
@@ -263,12 +282,13 @@ impl Engine {
                     p.password_hash = Some(new_hash.clone());
                     Ok(())
                 })
-                .await?;
+                .await;
+            profile = self.throttle_settle(key, checked.attempt, rehashed).await?;
         }
         Ok(LoginCheck {
             profile,
             key: key.to_owned(),
-            counter: checked.counter,
+            attempt: checked.attempt,
         })
     }
 
@@ -313,8 +333,11 @@ impl Engine {
                 Error::WrongPassword,
             )
             .await?;
-        let new_hash = checked.new_hash.ok_or(Error::WrongPassword)?;
-        let (_, command) = self
+        let new_hash = checked.new_hash.clone().ok_or(Error::WrongPassword);
+        let new_hash = self
+            .throttle_settle(&key, checked.attempt, new_hash)
+            .await?;
+        let changed = self
             .update_profile_command(
                 profile.id,
                 Revoke::AllExcept(principal.token),
@@ -328,8 +351,9 @@ impl Engine {
                 },
                 |p| self.new_command(Some(p.id), "Password changed", Vec::new()),
             )
-            .await?;
-        self.throttle_reset(&key, checked.counter).await;
+            .await;
+        let (_, command) = self.throttle_settle(&key, checked.attempt, changed).await?;
+        self.throttle_reset(&key, checked.attempt).await;
         Ok(self.accepted((), command))
     }
 }

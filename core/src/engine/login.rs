@@ -74,13 +74,13 @@ impl Engine {
         let check = self.check_login(username, password).await?;
         let profile = check.profile.clone();
         let login = if profile.password_temporary {
-            let session = self.open_challenge(&profile).await?;
-            Login::NewPasswordRequired { session }
+            self.open_challenge(&profile)
+                .await
+                .map(|session| Login::NewPasswordRequired { session })
         } else {
-            Login::Tokens(self.issue_token_set(profile).await?)
+            self.issue_token_set(profile).await.map(Login::Tokens)
         };
-        check.succeeded(self).await;
-        Ok(login)
+        check.settle(self, login).await
     }
 
     /// Rotate a refresh token: returns a new access token, a new refresh token (with the

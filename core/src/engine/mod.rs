@@ -20,6 +20,7 @@
 //! | `reset.rs` | [`Engine::forgot_password`], [`Engine::confirm_forgot_password`] |
 //! | `users.rs` | server-registered users: [`Engine::upsert_external_user`], [`Engine::external_user`], [`Engine::logout_external_user`] (their field limits in `user_rules.rs`) |
 //! | `throttle.rs` | [`Engine::unlock`] (the credential-check backoff itself is private here) |
+//! | `nonces.rs` | [`Engine::claim_nonce`] (the replay guard of the message adapter, shared through the store) |
 //! | `account/` | the account console's own calls (its own index in [`account`]): [`Engine::account_sign_in`], [`Engine::account_session`], [`Engine::account_profile`], [`Engine::account_csrf`], [`Engine::check_account_csrf`], [`Engine::account_sessions`], [`Engine::account_revoke_session`] |
 //! | `oauth/` | the OAuth 2.1 / OpenID Connect provider (its own index in [`oauth`]): applications, codes, the token endpoint, id tokens and their JWKS, userinfo, introspection, revocation |
 //! | `directories/` | directories: organisations of profiles with roles and invitations (its own index in [`directories`], the role table in [`directories::permissions`]) |
@@ -36,6 +37,7 @@ mod events;
 mod keys;
 mod login;
 mod new_password;
+mod nonces;
 pub mod oauth;
 mod reset;
 mod sessions;

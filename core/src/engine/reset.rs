@@ -146,15 +146,17 @@ impl Engine {
         let key = format!("reset:{}", name.as_str());
         let found = {
             let _serial = self.lock_username(&key).await;
-            let counter = self.throttle_check(&key).await?;
+            let attempt = self.throttle_reserve(&key).await?;
             let found = match normalize_code(code) {
-                Some(code) => self.find_reset_code(&name, &code).await?,
-                None => None,
+                Some(code) => self.find_reset_code(&name, &code).await,
+                None => Ok(None),
             };
+            let found = self.throttle_settle(&key, attempt, found).await?;
             if found.is_some() {
-                self.throttle_clear(&key, counter).await?;
+                let cleared = self.throttle_clear(&key, attempt).await;
+                self.throttle_settle(&key, attempt, cleared).await?;
             } else {
-                self.throttle_fail(&key).await?;
+                self.throttle_fail(&key, attempt).await?;
             }
             found
         };

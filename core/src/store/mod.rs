@@ -9,8 +9,10 @@
 mod directory;
 mod error;
 mod memory;
+mod nonce;
 mod oauth;
 mod records;
+mod throttle;
 
 pub use directory::{
     DirectoryMember, DirectoryRecord, DirectoryRole, DirectoryStore, InvitationRecord,
@@ -18,6 +20,7 @@ pub use directory::{
 };
 pub use error::{Conflict, StoreError};
 pub use memory::MemoryStore;
+pub use nonce::NonceStore;
 pub use oauth::{
     ConsentRecord, IdTokenAlg, OAuthClientRecord, OAuthGrantRecord, OAuthStore, ResolvedGrant,
 };
@@ -26,6 +29,7 @@ pub use records::{
     ProfileRecord, QrRecord, ResolvedToken, Revoke, Rotation, ServerUserRecord, ThrottleRecord,
     TokenRecord,
 };
+pub use throttle::{Reservation, ThrottlePolicy};
 
 use std::sync::Arc;
 
@@ -262,10 +266,40 @@ pub trait CommandFeed: Send + Sync + std::fmt::Debug {
 }
 
 /// Per-username counters of failed credential checks.
+///
+/// A credential check is [`ThrottleStore::reserve_attempt`] (check and, where it matters,
+/// count in one step), the check itself, then [`ThrottleStore::record_failure`] (unless the
+/// attempt was counted in advance), [`ThrottleStore::clear_throttle`] on success, or
+/// [`ThrottleStore::release_attempt`] when the attempt came to no verdict.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
     /// Read the counter of a canonical username (or of any throttle key).
     async fn get_throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>>;
+
+    /// Decide whether a credential attempt on `key` may run at `now` under `policy`
+    /// ([`ThrottlePolicy::reserve`] on the stored counter) and write what it decided, in one
+    /// transaction (or under one lock, or a row lock): refused (nothing written), or allowed,
+    /// and counted in advance when a failure of it would make the next attempt wait. So of
+    /// N concurrent reservations at a backoff edge, whichever processes make them, exactly
+    /// one is allowed. A decision that writes nothing (refused, or allowed while failures
+    /// are free) may be taken on a plain consistent read, without the write transaction.
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: Timestamp,
+        policy: ThrottlePolicy,
+    ) -> StoreResult<Reservation>;
+
+    /// Undo an attempt counted in advance that came to no verdict (a storage error, an
+    /// overloaded hash pool): if the stored counter is still `counted`, it becomes `before`
+    /// (removed when `None`), in one transaction; any other counter (a later failure, an
+    /// unlock) is left alone. Returns whether it was put back.
+    async fn release_attempt(
+        &self,
+        key: &str,
+        counted: ThrottleRecord,
+        before: Option<ThrottleRecord>,
+    ) -> StoreResult<bool>;
 
     /// Atomically add one failure at `now`; returns the new counter.
     async fn record_failure(&self, key: &str, now: Timestamp) -> StoreResult<ThrottleRecord>;
@@ -350,9 +384,9 @@ pub trait MaintenanceStore: Send + Sync {
     /// Cheap read that fails when the store cannot serve.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Delete at most `limit` expired records (tokens, QR tokens, OAuth grants and
-    /// directory invitations with `expires_at <= now`, command records past their
-    /// retention). Never removes a record
+    /// Delete at most `limit` expired records (tokens, QR tokens, OAuth grants,
+    /// directory invitations and nonce claims with `expires_at <= now`, command records past
+    /// their retention). Never removes a record
     /// that expires after `now`. Returns how many were removed.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> StoreResult<usize>;
 }
@@ -364,6 +398,7 @@ pub trait Store:
     + QrStore
     + CommandStore
     + ThrottleStore
+    + NonceStore
     + KeyStore
     + ServerUserStore
     + OAuthStore
@@ -379,6 +414,7 @@ impl<T> Store for T where
         + QrStore
         + CommandStore
         + ThrottleStore
+        + NonceStore
         + KeyStore
         + ServerUserStore
         + OAuthStore

@@ -269,3 +269,46 @@ async fn an_older_schema_is_upgraded_at_connect() {
     store.create_client(&app, None).await.unwrap();
     assert_eq!(store.list_clients(p.id).await.unwrap(), vec![app]);
 }
+
+/// A schema migrated to version 4 by an older build (there is no migration 5 in this
+/// build: sqlx needs no contiguous versions) is brought to [`SCHEMA_VERSION`] at connect,
+/// and the nonce table of migration 6 works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_4_schema_gets_the_guards_at_connect() {
+    use tessera_core::store::NonceStore as _;
+    let Some(url) = common::url("a_version_4_schema_gets_the_guards_at_connect") else {
+        return;
+    };
+    let schemas = common::Schemas::new(url);
+    let config = schemas.fresh();
+    let schema = config.schema.clone().unwrap();
+    sqlx_exec(schemas.url(), &format!("CREATE SCHEMA \"{schema}\"")).await;
+    let old = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if ["0001_", "0002_", "0003_", "0004_"]
+            .iter()
+            .any(|v| name.starts_with(v))
+        {
+            std::fs::copy(&path, old.path().join(&name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(old.path().to_path_buf())
+        .await
+        .unwrap();
+    let options: sqlx::postgres::PgConnectOptions = schemas.url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.options([("search_path", schema.as_str())]))
+        .await
+        .unwrap();
+    migrator.run(&pool).await.unwrap();
+    pool.close().await;
+
+    let store = PostgresStore::connect_with(config).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), Some(SCHEMA_VERSION));
+    let t = tessera_core::Timestamp;
+    assert!(store.claim_nonce(&[1; 32], t(100), t(1)).await.unwrap());
+    assert!(!store.claim_nonce(&[1; 32], t(100), t(2)).await.unwrap());
+}

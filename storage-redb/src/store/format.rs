@@ -73,6 +73,8 @@ fn create_tables(tx: &WriteTransaction) -> Fallible<()> {
     tx.open_table(t::THROTTLE)?;
     tx.open_table(t::API_KEYS)?;
     tx.open_table(t::SERVER_USERS)?;
+    tx.open_table(t::NONCES)?;
+    tx.open_table(t::NONCES_BY_EXPIRY)?;
     create_oauth_tables(tx)?;
     create_directory_tables(tx)
 }

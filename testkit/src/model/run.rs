@@ -3,7 +3,8 @@
 //!
 //! Per step, the optional fault fails one store call of that step. Then:
 //! - an operation that answers `storage_unavailable` must have tripped the fault, written
-//!   nothing (the lazily created server key aside) and changed nothing the model sees;
+//!   nothing (the lazily created server key aside, and a throttle reservation it released
+//!   again) and changed nothing the model sees;
 //! - a tripped fault is never answered with anything but `storage_unavailable`, except a
 //!   failed throttle reset after a successful credential check (best effort: the
 //!   operation succeeds and the counter simply stays);
@@ -106,8 +107,16 @@ async fn run_async(steps: &[Step]) {
                 "{}: storage error without a fault",
                 ctx()
             );
+            let reserved = writes.iter().filter(|w| **w == "reserve_attempt").count();
+            let released = writes.iter().filter(|w| **w == "release_attempt").count();
             assert!(
-                writes.iter().all(|w| *w == "server_key_or_insert"),
+                reserved == released
+                    && writes.iter().all(|w| {
+                        matches!(
+                            *w,
+                            "server_key_or_insert" | "reserve_attempt" | "release_attempt"
+                        )
+                    }),
                 "{}: a failed operation wrote {writes:?}",
                 ctx()
             );

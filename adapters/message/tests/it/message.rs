@@ -462,11 +462,14 @@ async fn state_guards_follow_the_chosen_operation() {
         .await
         .unwrap();
     assert_eq!(m.principal.profile_id, carol.id);
-    // the policy's operation is the default for `authenticate`
+    // the policy's operation is the default for `authenticate` (another authenticator on
+    // the same engine shares the nonces: the message sent again is a replay)
     let lenient = f.authenticator(MessagePolicy {
         operation: Operation::Revoke,
         ..MessagePolicy::default()
     });
+    assert_eq!(code(&lenient, &msg).await, "replayed_nonce");
+    let msg = bytes(&object(&carol.token, "nonce-state-00003", f.now()));
     lenient.authenticate(&msg).await.unwrap();
     // signed without a registered key: nothing to verify against
     let keys = KeyPair::generate(&OsRandom);

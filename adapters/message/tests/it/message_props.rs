@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tessera_core::{Engine, KeyPair, ManualClock, MemoryStore, OsRandom};
-use tessera_message::{MessageAuthenticator, MessagePolicy, canonical_bytes};
+use tessera_message::{MessageAuthenticator, MessageError, MessagePolicy, canonical_bytes};
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,
@@ -18,6 +18,20 @@ struct Fixture {
     clock: Arc<ManualClock>,
     /// The signed message, in canonical form.
     message: Vec<u8>,
+    /// Its content without the nonce, and the key that signs it.
+    content: Value,
+    keys: KeyPair,
+}
+
+impl Fixture {
+    /// The fixture's message with another nonce, signed, in canonical form.
+    fn message_with_nonce(&self, nonce: &str) -> Vec<u8> {
+        let mut m = self.content.clone();
+        m["nonce"] = nonce.into();
+        let sig = self.keys.sign(&canonical_bytes(&m).unwrap());
+        m["signature"] = hex::encode(sig).into();
+        canonical_bytes(&m).unwrap()
+    }
 }
 
 fn fixture() -> &'static Fixture {
@@ -28,7 +42,7 @@ fn fixture() -> &'static Fixture {
             .build()
             .unwrap();
         let (engine, clock) = tessera_testkit::test_engine(Arc::new(MemoryStore::new()));
-        let message = runtime.block_on(async {
+        let (content, keys) = runtime.block_on(async {
             let pw = "velvet otter quasar lantern prop 7291";
             let id = engine.register_profile("prop", pw).await.unwrap().value;
             let issued = engine.authenticate("prop", pw, None).await.unwrap();
@@ -38,7 +52,7 @@ fn fixture() -> &'static Fixture {
                 .register_public_key(&me, &keys.public().to_privicore_hex(), &keys.prove(id))
                 .await
                 .unwrap();
-            let mut m = json!({
+            let m = json!({
                 "token": issued.token.expose(),
                 "type": "order.create",
                 "correlationId": "c-42",
@@ -46,16 +60,18 @@ fn fixture() -> &'static Fixture {
                 "nonce": "prop-nonce-0000000001",
                 "payload": {"sku": "A-1", "qty": 3, "price": 9.5, "tags": ["x", "\u{e9}"], "gift": false, "note": null},
             });
-            let sig = keys.sign(&canonical_bytes(&m).unwrap());
-            m["signature"] = hex::encode(sig).into();
-            canonical_bytes(&m).unwrap()
+            (m, keys)
         });
-        Fixture {
+        let mut f = Fixture {
             runtime,
             engine,
             clock,
-            message,
-        }
+            message: Vec::new(),
+            content,
+            keys,
+        };
+        f.message = f.message_with_nonce("prop-nonce-0000000001");
+        f
     })
 }
 
@@ -112,16 +128,21 @@ fn signed_content(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn the_unchanged_message_verifies() {
     let f = fixture();
-    for policy in [
-        MessagePolicy::signed(),
-        MessagePolicy {
-            canonical_encoding: true,
-            ..MessagePolicy::signed()
-        },
+    // nonces of their own: the engine's store remembers the ones it accepted
+    for (policy, nonce) in [
+        (MessagePolicy::signed(), "prop-nonce-unchanged-1"),
+        (
+            MessagePolicy {
+                canonical_encoding: true,
+                ..MessagePolicy::signed()
+            },
+            "prop-nonce-unchanged-2",
+        ),
     ] {
+        let message = f.message_with_nonce(nonce);
         let m = f
             .runtime
-            .block_on(authenticator(policy).authenticate(&f.message))
+            .block_on(authenticator(policy).authenticate(&message))
             .unwrap();
         assert!(m.signed);
     }
@@ -137,7 +158,12 @@ proptest! {
         prop_assume!(changed != f.message);
         let a = authenticator(MessagePolicy { canonical_encoding: true, ..MessagePolicy::signed() });
         let result = f.runtime.block_on(a.authenticate(&changed));
-        prop_assert!(result.is_err(), "accepted {:?}", String::from_utf8_lossy(&changed));
+        // the nonce is checked last: a replay passed every other check
+        prop_assert!(
+            !matches!(result, Ok(_) | Err(MessageError::ReplayedNonce)),
+            "accepted {:?}",
+            String::from_utf8_lossy(&changed)
+        );
     }
 
     #[test]
@@ -146,7 +172,10 @@ proptest! {
         let changed = apply(&f.message, &change);
         prop_assume!(changed != f.message);
         let a = authenticator(MessagePolicy::signed());
-        if f.runtime.block_on(a.authenticate(&changed)).is_ok() {
+        // the nonce is checked last: a replay passed every other check (an accepted
+        // re-encoding claims the fixture's nonce)
+        let result = f.runtime.block_on(a.authenticate(&changed));
+        if matches!(result, Ok(_) | Err(MessageError::ReplayedNonce)) {
             prop_assert_eq!(
                 signed_content(&changed),
                 signed_content(&f.message),

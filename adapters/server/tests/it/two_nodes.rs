@@ -1,6 +1,7 @@
 //! Two real `tessera` servers on one PostgreSQL database: what one node does, the other
 //! sees at once (tokens, revocations, password changes, device removal, the throttle, the
-//! command log); 32 concurrent registrations of one name over both nodes → one wins. Also
+//! command log); 32 concurrent registrations of one name over both nodes → one wins; 2 × 16
+//! concurrent wrong-password logins of one name at a backoff edge → one password check. Also
 //! a lost database (503 `storage_unavailable`, health down, recovery by itself) and the
 //! admin commands on postgres. Needs `TESSERA_TEST_POSTGRES_URL`; without it each test
 //! prints `SKIPPED: …` and returns.
@@ -150,8 +151,8 @@ async fn two_nodes_share_one_database() {
         .expect(401, "unauthorized");
 
     // the login throttle is one counter for both nodes (free_failures = 3 in the test
-    // config): failures alternate between the nodes, and once one node refuses, so does
-    // the other
+    // config): failures alternate between the nodes, the third (whose failure starts the
+    // backoff) is counted before its check, and then both nodes refuse
     let mut failures = 0;
     let mut refused_on = None;
     for i in 0..12 {
@@ -166,15 +167,16 @@ async fn two_nodes_share_one_database() {
             s => panic!("unexpected {s}: {}", r.body),
         }
     }
-    assert!(
-        (3..=5).contains(&failures),
-        "{failures} failures before the backoff"
-    );
+    assert_eq!(failures, 3, "failures before the backoff");
     let other_node = refused_on.expect("the throttle engaged");
     other_node
         .login("alice", new_pw)
         .await
         .expect(429, "too_many_attempts");
+
+    // at a backoff edge, 2 nodes × 16 concurrent wrong-password logins of one name: exactly
+    // one password check runs (one 401, 31 × 429; the counter gained exactly one failure)
+    edge_logins_make_one_password_check(&a, &b, &db).await;
 
     // 32 concurrent registrations of one name, spread over both nodes: exactly one wins
     let tasks: Vec<_> = (0..32)
@@ -209,6 +211,63 @@ async fn two_nodes_share_one_database() {
 
     let (s1, s2) = tokio::join!(n1.stop(), n2.stop());
     let ((), ()) = (s1, s2);
+}
+
+/// `bob` gets the 3 failures after which the next attempt waits 1 s; once that second
+/// has passed, 16 wrong-password logins on each node at once. The attempt that gets through
+/// is counted (4 failures, 2 s) before its password is checked, so every other one, on
+/// either node, is refused without a check.
+async fn edge_logins_make_one_password_check(a: &Client, b: &Client, db: &str) {
+    let pw = "bright heron folds paper cranes";
+    a.command(
+        "/profile/register-profile",
+        None,
+        &[("username", "bob"), ("password", pw)],
+    )
+    .await;
+    for c in [a, b, a] {
+        c.login("bob", "not the password at all")
+            .await
+            .expect(401, "unauthorized");
+    }
+    // the third failure was stored at or before this second (whole seconds): from the
+    // next second on, one attempt is allowed again
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let next_second = Duration::from_secs(now.as_secs() + 1);
+    let until_then = next_second.saturating_sub(now);
+    tokio::time::sleep(until_then + Duration::from_millis(50)).await;
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let c = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { c.login("bob", "not the password at all").await })
+        })
+        .collect();
+    let (mut checked, mut refused) = (0, 0);
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            401 => checked += 1,
+            429 => {
+                assert_eq!(r.body["error"], "too_many_attempts", "{}", r.body);
+                refused += 1;
+            }
+            s => panic!("unexpected {s}: {}", r.body),
+        }
+    }
+    assert_eq!(
+        (checked, refused),
+        (1, 31),
+        "one password check at the edge"
+    );
+    let store = PostgresStore::connect(db).await.unwrap();
+    let counter = tessera_core::store::ThrottleStore::get_throttle(&store, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counter.failures, 4, "exactly one more failure counted");
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

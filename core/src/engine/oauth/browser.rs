@@ -159,8 +159,8 @@ impl Engine {
             check.succeeded(self).await;
             return Err(e);
         }
-        let session = self.open_browser_session(&profile).await?;
-        check.succeeded(self).await;
+        let session = self.open_browser_session(&profile).await;
+        let session = check.settle(self, session).await?;
         Ok(PageSignIn::Session { profile, session })
     }
 
@@ -187,9 +187,9 @@ impl Engine {
         let (profile, session) = match signed {
             PageSignIn::Session { profile, session } => (profile, session),
             PageSignIn::Temporary(check) => {
-                let session = self.open_challenge(&check.profile).await?;
+                let session = self.open_challenge(&check.profile).await;
                 let username = check.profile.username.clone();
-                check.succeeded(self).await;
+                let session = check.settle(self, session).await?;
                 let stage = Stage::NewPassword { username, session };
                 let view = self
                     .interactions

@@ -20,8 +20,9 @@ use maps::{DigestMap, IdMap, TokenEntry};
 
 use super::{
     ApiKeyRecord, CommandRecord, CommandStore, Conflict, ConsentRecord, KeyStore, MaintenanceStore,
-    OAuthClientRecord, OAuthGrantRecord, ProfileRecord, ProfileStore, QrRecord, QrStore, Revoke,
-    ServerUserRecord, StoreError, StoreResult, ThrottleRecord, ThrottleStore, TokenRecord,
+    NonceStore, OAuthClientRecord, OAuthGrantRecord, ProfileRecord, ProfileStore, QrRecord,
+    QrStore, Reservation, Revoke, ServerUserRecord, StoreError, StoreResult, ThrottlePolicy,
+    ThrottleRecord, ThrottleStore, TokenRecord,
 };
 use crate::clock::Timestamp;
 use crate::token::TokenDigest;
@@ -39,6 +40,8 @@ struct Inner {
     qr_by_owner: HashMap<Uuid, HashSet<TokenDigest>>,
     commands: HashMap<Uuid, CommandRecord>,
     throttle: HashMap<String, ThrottleRecord>,
+    /// Nonce claims: key → expiry.
+    nonces: HashMap<[u8; 32], Timestamp>,
     server_key: Option<[u8; 32]>,
     api_keys: HashMap<TokenDigest, ApiKeyRecord>,
     server_users: HashMap<String, ServerUserRecord>,
@@ -343,6 +346,37 @@ impl ThrottleStore for MemoryStore {
         Ok(self.read().throttle.get(key).copied())
     }
 
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: Timestamp,
+        policy: ThrottlePolicy,
+    ) -> StoreResult<Reservation> {
+        let mut g = self.write();
+        let r = policy.reserve(g.throttle.get(key).copied(), now);
+        if let Some(c) = r.counted() {
+            g.throttle.insert(key.to_owned(), c);
+        }
+        Ok(r)
+    }
+
+    async fn release_attempt(
+        &self,
+        key: &str,
+        counted: ThrottleRecord,
+        before: Option<ThrottleRecord>,
+    ) -> StoreResult<bool> {
+        let mut g = self.write();
+        if g.throttle.get(key) != Some(&counted) {
+            return Ok(false);
+        }
+        match before {
+            Some(b) => g.throttle.insert(key.to_owned(), b),
+            None => g.throttle.remove(key),
+        };
+        Ok(true)
+    }
+
     async fn record_failure(&self, key: &str, now: Timestamp) -> StoreResult<ThrottleRecord> {
         let mut g = self.write();
         let r = g.throttle.entry(key.to_owned()).or_default();
@@ -354,6 +388,23 @@ impl ThrottleStore for MemoryStore {
     async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
         self.write().throttle.remove(key);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl NonceStore for MemoryStore {
+    async fn claim_nonce(
+        &self,
+        key: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut g = self.write();
+        if g.nonces.get(key).is_some_and(|&e| e > now) {
+            return Ok(false);
+        }
+        g.nonces.insert(*key, expires_at);
+        Ok(true)
     }
 }
 
@@ -444,6 +495,16 @@ impl MaintenanceStore for MemoryStore {
             n += usize::from(g.grants.remove(id).is_some());
         }
         n += g.directories.purge_invitations(now, limit - n);
+        let nonces: Vec<[u8; 32]> = g
+            .nonces
+            .iter()
+            .filter(|(_, e)| **e <= now)
+            .map(|(k, _)| *k)
+            .take(limit - n)
+            .collect();
+        for k in &nonces {
+            n += usize::from(g.nonces.remove(k).is_some());
+        }
         Ok(n)
     }
 }
