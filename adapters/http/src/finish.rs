@@ -113,7 +113,9 @@ where
         // format its fields for every request.
         let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
         Box::pin(async move {
-            let Ok(mut res) = if open {
+            let Ok(mut res) = if open && is_page(route.route()) {
+                Ok(crate::pages::storage_unavailable_page("storage_unavailable").into_response())
+            } else if open {
                 Ok(crate::ApiError::storage_unavailable().into_response())
             } else if span.is_disabled() {
                 inner.call(req).await
@@ -151,7 +153,24 @@ fn needs_store(route: &str) -> bool {
                 | "/metrics"
                 | "/openapi.json"
                 | "/generate-keys"
+                | "/assets/tessera.css"
                 | crate::metrics::UNMATCHED
+        )
+}
+
+/// Whether a route is a page a person sees (the OAuth sign-in pages, the account console):
+/// the breaker answers it with the HTML error page rather than a JSON body.
+fn is_page(route: &str) -> bool {
+    route.starts_with("/account")
+        || matches!(
+            route,
+            "/oauth2/authorize"
+                | "/oauth2/continue"
+                | "/oauth2/login"
+                | "/oauth2/new-password"
+                | "/oauth2/consent"
+                | "/oauth2/cancel"
+                | "/oauth-application/request-authorization-code"
         )
 }
 

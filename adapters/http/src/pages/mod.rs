@@ -310,6 +310,24 @@ pub(crate) fn problem_page(p: PageProblem) -> Page {
     .status(status)
 }
 
+/// The 503 page (with `Retry-After: 1`) of a store that cannot be reached: a storage
+/// failure met by a page, or the breaker's answer to a page while the store is known down.
+pub(crate) fn storage_unavailable_page(code: &'static str) -> Page {
+    Page::new(
+        "error.html",
+        &ErrorPage {
+            title: "Something went wrong",
+            message: "The server cannot reach its storage just now.",
+            advice: "Go back to the application and try again.",
+            code,
+            retry_after: Some(1),
+            request_id: None,
+        },
+    )
+    .status(StatusCode::SERVICE_UNAVAILABLE)
+    .retry_after(Some(1))
+}
+
 /// The error page of an engine failure (storage, a full hashing queue): 503 with
 /// `Retry-After`, or 400 for anything else.
 pub(crate) fn failure_page(e: &Error) -> Page {
@@ -321,11 +339,7 @@ pub(crate) fn failure_page(e: &Error) -> Page {
         ),
         Error::Storage(detail) => {
             tracing::error!(detail = %detail, "storage failure");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(1),
-                "The server cannot reach its storage just now.",
-            )
+            return storage_unavailable_page(e.code());
         }
         _ => (StatusCode::BAD_REQUEST, None, "The request was refused."),
     };

@@ -511,6 +511,31 @@ async fn health_follows_the_background_prober_and_the_breaker_answers_503_at_onc
     );
     // what needs no store still answers
     assert_eq!(app.get("/openapi.json", None).await.status, StatusCode::OK);
+    let css = app.get("/assets/tessera.css", None).await;
+    assert_eq!(
+        css.status,
+        StatusCode::OK,
+        "{:?} {}",
+        css.headers,
+        css.text()
+    );
+    // a page a person sees gets the HTML error page, not a JSON body
+    let page = app.get("/account", None).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(page.headers["retry-after"], "1");
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    assert!(
+        page.text().contains("cannot reach its storage"),
+        "{}",
+        page.text()
+    );
 
     // the store is back: the next probe closes the breaker
     store.fail_all(false);
