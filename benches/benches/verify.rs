@@ -1,13 +1,16 @@
 //! The hot path: checking a presented token, tessera against JWT and PASETO.
 //!
 //! Groups (results in `target/criterion/<group>/<function>/`):
-//! - `verify`: `tessera_memory`, `tessera_redb`, `tessera_sled`, `tessera_postgres`
+//! - `verify`: `tessera_memory`, `tessera_redb` (with its resolved-token cache, the
+//!   default), `tessera_redb_uncached` (`resolve_cache_entries(0)`), `tessera_sled`,
+//!   `tessera_sled_uncached`,
+//!   `tessera_postgres`
 //!   (1,000,000 live tokens, a random one of 10,000 per iteration), `jwt_hs256`,
 //!   `jwt_eddsa`, `paseto_v4_local`, `paseto_v4_public`. `tessera_postgres` runs when
 //!   `TESSERA_BENCH_POSTGRES_URL` (or `TESSERA_TEST_POSTGRES_URL`) names a server (its
 //!   fixture stays there in the schema `tessera_bench_1000000`; loading it the first time
 //!   takes about half a minute) and says it is skipped otherwise;
-//! - `verify_scale`: `tessera_redb_10k`, `tessera_redb_1m`.
+//! - `verify_scale`: `tessera_redb_10k`, `tessera_redb_1m`, and both `_uncached`.
 //! - `oauth` (redb, in a temp dir; production engine settings, no password work):
 //!   `token_authorization_code` (a code issued for an active user, then exchanged with PKCE
 //!   S256: two durable writes, no id token), `token_authorization_code_openid` (the same
@@ -85,7 +88,23 @@ fn bench_verify(
 fn tessera(c: &mut Criterion, fixtures: &Fixtures) {
     bench_verify(c, fixtures, "verify", "tessera_memory", "memory", TOTAL);
     bench_verify(c, fixtures, "verify", "tessera_redb", "redb", TOTAL);
+    bench_verify(
+        c,
+        fixtures,
+        "verify",
+        "tessera_redb_uncached",
+        "redb_uncached",
+        TOTAL,
+    );
     bench_verify(c, fixtures, "verify", "tessera_sled", "sled", TOTAL);
+    bench_verify(
+        c,
+        fixtures,
+        "verify",
+        "tessera_sled_uncached",
+        "sled_uncached",
+        TOTAL,
+    );
     postgres(c);
 }
 
@@ -146,6 +165,23 @@ fn scale(c: &mut Criterion, fixtures: &Fixtures) {
         "verify_scale",
         "tessera_redb_1m",
         "redb",
+        TOTAL,
+    );
+    // Without the resolved-token cache (the 1m store is `verify/tessera_redb_uncached`'s).
+    bench_verify(
+        c,
+        fixtures,
+        "verify_scale",
+        "tessera_redb_10k_uncached",
+        "redb_uncached",
+        10_000,
+    );
+    bench_verify(
+        c,
+        fixtures,
+        "verify_scale",
+        "tessera_redb_1m_uncached",
+        "redb_uncached",
         TOTAL,
     );
 }

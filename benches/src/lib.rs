@@ -241,8 +241,8 @@ fn build(rt: &tokio::runtime::Runtime, backend: &str, total: usize) -> Built {
         };
     }
     assert!(
-        matches!(backend, "redb" | "sled"),
-        "unknown backend {backend} (memory, redb, sled)"
+        matches!(backend, "redb" | "redb_uncached" | "sled" | "sled_uncached"),
+        "unknown backend {backend} (memory, redb, redb_uncached, sled, sled_uncached)"
     );
     if let Some(cache) = std::env::var_os("TESSERA_BENCH_CACHE") {
         // Opt-in for development: keep the store between runs.
@@ -300,7 +300,25 @@ pub fn temp_dir(label: &str) -> tempfile::TempDir {
 pub fn open_durable(backend: &str, dir: &std::path::Path) -> Arc<dyn Store> {
     match backend {
         "redb" => Arc::new(tessera_storage_redb::RedbStore::open(dir).expect("open redb")),
+        // the same store without the resolved-token cache (every verify reads the B-trees)
+        "redb_uncached" => Arc::new(
+            tessera_storage_redb::RedbStore::open_with(
+                dir,
+                tessera_storage_redb::RedbConfig::default().resolve_cache_entries(0),
+            )
+            .expect("open redb"),
+        ),
         "sled" => Arc::new(tessera_storage_sled::SledStore::open(dir).expect("open sled")),
+        "sled_uncached" => Arc::new(
+            tessera_storage_sled::SledStore::open_with(
+                dir,
+                &tessera_storage_sled::SledConfig {
+                    resolve_cache_entries: 0,
+                    ..tessera_storage_sled::SledConfig::default()
+                },
+            )
+            .expect("open sled"),
+        ),
         other => panic!("not a durable backend: {other}"),
     }
 }

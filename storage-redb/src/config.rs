@@ -14,6 +14,12 @@ pub struct RedbConfig {
     /// crash), so a file damaged outside redb is refused as `Corrupt` at open instead of
     /// failing later. Reads the whole file. Default `false`.
     pub check_integrity_on_open: bool,
+    /// How many resolved tokens `resolve_token` keeps beside the shared read snapshot
+    /// (0: none). The cache lives and dies with the snapshot: every commit of this store
+    /// drops both before the write returns, so a cached answer is never older than the
+    /// last write that returned. Live tokens only; once it is full, further tokens are
+    /// read as without it. Default 65,536 (some 10 MiB at most).
+    pub resolve_cache_entries: usize,
 }
 
 impl Default for RedbConfig {
@@ -22,6 +28,7 @@ impl Default for RedbConfig {
             cache_size: 64 * 1024 * 1024,
             quick_repair: true,
             check_integrity_on_open: false,
+            resolve_cache_entries: 65_536,
         }
     }
 }
@@ -38,6 +45,13 @@ impl RedbConfig {
     #[must_use]
     pub const fn quick_repair(mut self, on: bool) -> Self {
         self.quick_repair = on;
+        self
+    }
+
+    /// Set [`RedbConfig::resolve_cache_entries`] (0 turns the cache off).
+    #[must_use]
+    pub const fn resolve_cache_entries(mut self, entries: usize) -> Self {
+        self.resolve_cache_entries = entries;
         self
     }
 

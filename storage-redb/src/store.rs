@@ -9,7 +9,7 @@ use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, WriteTransaction,
 };
 use tessera_core::StoreError;
-use tessera_core::store::StoreResult;
+use tessera_core::store::{ResolveCache, StoreResult};
 
 use crate::config::RedbConfig;
 use crate::error::{Failure, Fallible, corrupt, join_failed};
@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     db: Database,
     file: PathBuf,
     quick_repair: bool,
+    /// [`RedbConfig::resolve_cache_entries`].
+    resolve_cache_entries: usize,
 }
 
 impl fmt::Debug for RedbStore {
@@ -88,6 +90,7 @@ impl RedbStore {
             db,
             file,
             quick_repair: config.quick_repair,
+            resolve_cache_entries: config.resolve_cache_entries,
         };
         inner
             .check_format()
@@ -163,6 +166,9 @@ pub(crate) struct Snapshot {
     pub grants: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
     /// `oauth_clients` (client authentication at the token and introspection endpoints).
     pub clients: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
+    /// Tokens resolved on this snapshot (at most `resolve_cache_entries`; one epoch, 0):
+    /// dropped with it, so with every commit.
+    pub resolved: ResolveCache,
 }
 
 /// The shared verify snapshot and the number of commits so far.
@@ -219,6 +225,7 @@ impl Inner {
             profiles: rx.open_table(t::PROFILES)?,
             grants: rx.open_table(t::OAUTH_GRANTS)?,
             clients: rx.open_table(t::OAUTH_CLIENTS)?,
+            resolved: ResolveCache::new(self.resolve_cache_entries),
         });
         let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
         if v.commits == commits && v.current.is_none() {

@@ -39,7 +39,16 @@ impl TokenStore for RedbStore {
 
     /// On the calling task, on the shared verify snapshot (see [`RedbStore`]).
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
-        self.read_snapshot(|s| resolve_token(&s.tokens, &s.profiles, digest))
+        self.read_snapshot(|s| {
+            if let Some(hit) = s.resolved.get(digest, 0) {
+                return Ok(Some(hit));
+            }
+            let found = resolve_token(&s.tokens, &s.profiles, digest)?;
+            if let Some(t) = &found {
+                s.resolved.put(t, 0);
+            }
+            Ok(found)
+        })
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {

@@ -18,6 +18,13 @@ pub struct SledConfig {
     /// [`purge_expired`](tessera_core::store::MaintenanceStore::purge_expired) call with a
     /// larger limit runs several transactions. Default 256.
     pub purge_chunk: usize,
+    /// How many resolved tokens `resolve_token` keeps in memory (0: none). An entry answers
+    /// only while no write has started since it was read (the store's count of writes
+    /// started, which every write bumps before it changes anything), so a cached answer is
+    /// never older than the last write that returned; any write empties the cache for the
+    /// next read. Live tokens only; once full, further tokens are read as without it.
+    /// Default 65,536 (some 10 MiB at most).
+    pub resolve_cache_entries: usize,
 }
 
 impl Default for SledConfig {
@@ -27,6 +34,7 @@ impl Default for SledConfig {
             high_throughput: false,
             flush_every_ms: Some(500),
             purge_chunk: 256,
+            resolve_cache_entries: 65_536,
         }
     }
 }

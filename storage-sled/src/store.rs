@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     pub(crate) writes: Writes,
     dir: PathBuf,
     pub(crate) purge_chunk: usize,
+    /// Resolved tokens, tagged with the count of writes started when they were read
+    /// ([`SledConfig::resolve_cache_entries`](crate::SledConfig::resolve_cache_entries)).
+    pub(crate) resolved: tessera_core::store::ResolveCache,
     /// Held by every write of `api_keys` (see `keys.rs`): name uniqueness needs a scan,
     /// which a sled transaction cannot do.
     pub(crate) api_key_writes: std::sync::Mutex<()>,

@@ -123,25 +123,20 @@ impl TokenStore for SledStore {
     /// Two point reads (token, then profile), made consistent by [`consistent_reads`]. No
     /// allocation but the environments.
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
-        let t = &self.inner.t;
-        let read_profile =
-            |v: &TokenView| t.profiles.get(v.profile_id.as_bytes()).map_err(from_sled);
-        let Some((v, prof)) = consistent_reads(&self.inner, digest, read_profile)? else {
-            return Ok(None);
-        };
-        let pid = v.profile_id.as_bytes();
-        let p = decode_verify_prefix(&prof).map_err(|e| corrupt("profiles", pid, e))?;
-        Ok(Some(ResolvedToken {
-            profile_id: v.profile_id,
-            kind: p.kind,
-            state: p.state,
-            owner: p.owner,
-            environments: p.environments,
-            token_kind: v.kind,
-            issued_at: v.issued_at,
-            expires_at: v.expires_at,
-            token: *digest,
-        }))
+        // a ticket while no write runs: the cache answers if no write started since its
+        // entry was read
+        let ticket = self.inner.writes.quiet();
+        if let Some(hit) = ticket.and_then(|n| self.inner.resolved.get(digest, n)) {
+            return Ok(Some(hit));
+        }
+        let found = self.resolve_uncached(digest)?;
+        if let (Some(t), Some(n)) = (&found, ticket) {
+            // read entirely while no write ran: keep it for that epoch
+            if self.inner.writes.still_quiet(n) {
+                self.inner.resolved.put(t, n);
+            }
+        }
+        Ok(found)
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
@@ -567,4 +562,29 @@ fn replace_tokens(db: &Inner, token: &TokenRecord) -> StoreResult<u64> {
             },
         ))
     })
+}
+
+impl SledStore {
+    /// `resolve_token` from the trees: the token and its profile, read consistently.
+    fn resolve_uncached(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
+        let t = &self.inner.t;
+        let read_profile =
+            |v: &TokenView| t.profiles.get(v.profile_id.as_bytes()).map_err(from_sled);
+        let Some((v, prof)) = consistent_reads(&self.inner, digest, read_profile)? else {
+            return Ok(None);
+        };
+        let pid = v.profile_id.as_bytes();
+        let p = decode_verify_prefix(&prof).map_err(|e| corrupt("profiles", pid, e))?;
+        Ok(Some(ResolvedToken {
+            profile_id: v.profile_id,
+            kind: p.kind,
+            state: p.state,
+            owner: p.owner,
+            environments: p.environments,
+            token_kind: v.kind,
+            issued_at: v.issued_at,
+            expires_at: v.expires_at,
+            token: *digest,
+        }))
+    }
 }

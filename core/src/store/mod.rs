@@ -12,6 +12,7 @@ mod memory;
 mod nonce;
 mod oauth;
 mod records;
+mod resolve_cache;
 mod throttle;
 
 pub use directory::{
@@ -29,6 +30,7 @@ pub use records::{
     ProfileRecord, QrRecord, ResolvedToken, Revoke, Rotation, ServerUserRecord, ThrottleRecord,
     TokenRecord,
 };
+pub use resolve_cache::ResolveCache;
 pub use throttle::{Reservation, ThrottlePolicy};
 
 use std::sync::Arc;

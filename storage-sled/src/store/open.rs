@@ -110,6 +110,7 @@ pub(super) fn open(dir: &Path, config: &SledConfig) -> StoreResult<Inner> {
         writes: super::Writes::default(),
         dir: dir.to_path_buf(),
         purge_chunk: config.purge_chunk.max(1),
+        resolved: tessera_core::store::ResolveCache::new(config.resolve_cache_entries),
         api_key_writes: std::sync::Mutex::default(),
         directory_writes: std::sync::Mutex::default(),
         _release: release,

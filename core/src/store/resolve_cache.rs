@@ -1,0 +1,105 @@
+//! [`ResolveCache`]: resolved tokens kept by a backend in front of its own reads.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use super::ResolvedToken;
+use crate::token::TokenDigest;
+
+/// Live tokens a backend resolved, by digest, each tagged with the store's write epoch at
+/// the time of its read: an entry answers only while the epoch is unchanged, and a put of
+/// a newer epoch first drops everything older. A backend must change the epoch for every
+/// write before that write returns (redb keeps one cache per read snapshot, which every
+/// commit drops; sled uses its count of writes started), so an answer from the cache is
+/// never older than the last write that returned. Bounded: once `capacity` entries are
+/// kept, further tokens are simply read; capacity 0 keeps nothing.
+#[derive(Debug)]
+pub struct ResolveCache {
+    capacity: usize,
+    entries: Mutex<(u64, HashMap<[u8; 32], ResolvedToken>)>,
+}
+
+impl ResolveCache {
+    /// An empty cache of at most `capacity` tokens.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// The token cached for `digest` at write epoch `epoch`, if any.
+    pub fn get(&self, digest: &TokenDigest, epoch: u64) -> Option<ResolvedToken> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.0 != epoch {
+            return None;
+        }
+        entries.1.get(&digest.0).cloned()
+    }
+
+    /// Keep `token`, read entirely at write epoch `epoch` (no write ran during the read),
+    /// unless the cache is full. Entries of an older epoch are dropped first; a put of an
+    /// epoch older than the cache's is ignored.
+    pub fn put(&self, token: &ResolvedToken, epoch: u64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.0 != epoch {
+            if epoch < entries.0 {
+                return;
+            }
+            entries.0 = epoch;
+            entries.1.clear();
+        }
+        if entries.1.len() < self.capacity {
+            entries.1.insert(token.token.0, token.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::profile::{ProfileKind, ProfileState};
+    use crate::token::TokenKind;
+
+    fn token(byte: u8) -> ResolvedToken {
+        ResolvedToken {
+            profile_id: uuid::Uuid::nil(),
+            kind: ProfileKind::User,
+            state: ProfileState::Active,
+            owner: None,
+            environments: Vec::new(),
+            token_kind: TokenKind::Authorization,
+            issued_at: Timestamp(1),
+            expires_at: Timestamp(2),
+            token: TokenDigest([byte; 32]),
+        }
+    }
+
+    #[test]
+    fn entries_answer_only_at_their_epoch_and_the_cache_stays_bounded() {
+        let c = ResolveCache::new(2);
+        let (a, b, d) = (token(1), token(2), token(3));
+        c.put(&a, 5);
+        assert_eq!(c.get(&a.token, 5), Some(a.clone()));
+        assert_eq!(c.get(&a.token, 6), None, "a write ran since");
+        c.put(&b, 5);
+        c.put(&d, 5);
+        assert_eq!(c.get(&d.token, 5), None, "full: not kept");
+        c.put(&d, 6);
+        assert_eq!(c.get(&a.token, 6), None, "older entries dropped");
+        assert_eq!(c.get(&d.token, 6), Some(d));
+        c.put(&a, 5);
+        assert_eq!(c.get(&a.token, 5), None, "an older epoch is not put back");
+        let off = ResolveCache::new(0);
+        off.put(&b, 1);
+        assert_eq!(off.get(&b.token, 1), None);
+    }
+}
