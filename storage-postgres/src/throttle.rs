@@ -1,10 +1,10 @@
 //! [`ThrottleStore`] on [`PostgresStore`]: failed-credential counters by throttle key.
 //!
-//! A reservation that writes nothing (refused, or allowed while failures are free) is
-//! decided on a plain read. One that counts the attempt is one transaction that reads the
-//! counter again `FOR UPDATE` (the row lock serialises every node's reservations of one
-//! key), decides with [`ThrottlePolicy::reserve`] and writes what it decided before
-//! committing.
+//! A reservation is one transaction that reads the counter `FOR UPDATE` (the row lock
+//! serialises every node's reservations of one key), decides with
+//! [`ThrottlePolicy::reserve`] and writes what it decided before committing. (The engine
+//! takes decisions that write nothing on a plain read and calls it only for an attempt that
+//! counts.)
 
 use async_trait::async_trait;
 use tessera_core::store::{
@@ -36,11 +36,6 @@ impl ThrottleStore for PostgresStore {
         now: Timestamp,
         policy: ThrottlePolicy,
     ) -> StoreResult<Reservation> {
-        // A decision that writes nothing holds on the plain read: no transaction
-        let read = policy.reserve(self.get_throttle(key).await?, now);
-        if read.counted().is_none() {
-            return Ok(read);
-        }
         // A missing row cannot be locked: when two nodes both find none and both count, the
         // second insert finds the first one's row, and its reservation is decided again on it.
         for _ in 0..RESERVE_ROUNDS {

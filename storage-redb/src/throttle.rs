@@ -19,18 +19,13 @@ impl ThrottleStore for RedbStore {
         self.read(move |rx| get_throttle(rx, &k)).await
     }
 
-    /// A read transaction when the decision writes nothing (no commit, no fsync); else one
-    /// write transaction: read again, decide, write.
+    /// One write transaction: read, decide, write.
     async fn reserve_attempt(
         &self,
         key: &str,
         now: Timestamp,
         policy: ThrottlePolicy,
     ) -> StoreResult<Reservation> {
-        let read = policy.reserve(self.get_throttle(key).await?, now);
-        if read.counted().is_none() {
-            return Ok(read);
-        }
         let k = key.to_owned();
         self.write(move |tx| {
             let mut throttle = tx.open_table(t::THROTTLE)?;

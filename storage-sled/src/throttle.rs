@@ -23,18 +23,13 @@ impl ThrottleStore for SledStore {
         )
     }
 
-    /// A plain read when the decision writes nothing; else one transaction on `throttle`:
-    /// read again, decide, write.
+    /// One transaction on `throttle`: read, decide, write.
     async fn reserve_attempt(
         &self,
         key: &str,
         now: Timestamp,
         policy: ThrottlePolicy,
     ) -> StoreResult<Reservation> {
-        let read = policy.reserve(self.get_throttle(key).await?, now);
-        if read.counted().is_none() {
-            return Ok(read);
-        }
         let key = key.as_bytes().to_vec();
         self.write(move |db: &Inner| {
             finish(db.t.throttle.transaction(|throttle| {

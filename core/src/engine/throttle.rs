@@ -32,14 +32,18 @@ pub(super) struct Attempt {
 }
 
 impl Engine {
-    /// Reserve an attempt on `key`, or refuse it (`TooManyAttempts`).
+    /// Reserve an attempt on `key`, or refuse it (`TooManyAttempts`). A decision that writes
+    /// nothing (refused, or allowed while failures are free) holds on a plain read; only an
+    /// attempt that counts in advance takes the store's transaction.
     pub(super) async fn throttle_reserve(&self, key: &str) -> Result<Attempt> {
-        let now = self.clock.now();
-        match self
-            .store
-            .reserve_attempt(key, now, self.cfg.throttle)
-            .await?
-        {
+        let (now, policy) = (self.clock.now(), self.cfg.throttle);
+        let read = policy.reserve(self.store.get_throttle(key).await?, now);
+        let decided = if read.counted().is_none() {
+            read
+        } else {
+            self.store.reserve_attempt(key, now, policy).await?
+        };
+        match decided {
             Reservation::Refused { retry_after } => Err(Error::TooManyAttempts { retry_after }),
             Reservation::Allowed { before, counted } => Ok(Attempt { before, counted }),
         }

@@ -283,8 +283,9 @@ pub trait ThrottleStore: Send + Sync {
     /// transaction (or under one lock, or a row lock): refused (nothing written), or allowed,
     /// and counted in advance when a failure of it would make the next attempt wait. So of
     /// N concurrent reservations at a backoff edge, whichever processes make them, exactly
-    /// one is allowed. A decision that writes nothing (refused, or allowed while failures
-    /// are free) may be taken on a plain consistent read, without the write transaction.
+    /// one is allowed. (A decision that writes nothing, refused or allowed while failures
+    /// are free, also holds on a plain [`ThrottleStore::get_throttle`] read: the engine
+    /// takes those there and calls this only for an attempt that counts.)
     async fn reserve_attempt(
         &self,
         key: &str,
