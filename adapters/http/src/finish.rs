@@ -114,7 +114,7 @@ where
         let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
         Box::pin(async move {
             let Ok(mut res) = if open && is_page(route.route()) {
-                Ok(crate::pages::storage_unavailable_page("storage_unavailable").into_response())
+                Ok(crate::pages::storage_unavailable_page().into_response())
             } else if open {
                 Ok(crate::ApiError::storage_unavailable().into_response())
             } else if span.is_disabled() {

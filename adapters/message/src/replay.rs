@@ -51,10 +51,15 @@ impl ReplayCache {
         if inner.seen.contains_key(&(profile, Arc::from(nonce))) {
             return Err(MessageError::ReplayedNonce);
         }
-        if inner.seen.len() >= self.capacity || inner.count(profile) >= self.per_profile {
+        if self.full(&inner, profile) {
             return Err(MessageError::ReplayCacheFull);
         }
         Ok(())
+    }
+
+    /// A bound is reached: the whole cache, or `profile`'s share of it.
+    fn full(&self, inner: &Inner, profile: Uuid) -> bool {
+        inner.seen.len() >= self.capacity || inner.count(profile) >= self.per_profile
     }
 
     /// Remember `nonce` of `profile` until `expires`, after its claim succeeded. Within
@@ -62,14 +67,13 @@ impl ReplayCache {
     /// claim still guards the nonce).
     pub(crate) fn remember(&self, profile: Uuid, nonce: &str, expires: i64) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = inner.count(profile);
-        if inner.seen.len() >= self.capacity || count >= self.per_profile {
+        if self.full(&inner, profile) {
             return;
         }
         let key: Key = (profile, Arc::from(nonce));
         if inner.seen.insert(key.clone(), expires).is_none() {
             inner.by_expiry.insert((expires, key));
-            inner.counts.insert(profile, count + 1);
+            *inner.counts.entry(profile).or_insert(0) += 1;
         }
     }
 

@@ -312,14 +312,14 @@ pub(crate) fn problem_page(p: PageProblem) -> Page {
 
 /// The 503 page (with `Retry-After: 1`) of a store that cannot be reached: a storage
 /// failure met by a page, or the breaker's answer to a page while the store is known down.
-pub(crate) fn storage_unavailable_page(code: &'static str) -> Page {
+pub(crate) fn storage_unavailable_page() -> Page {
     Page::new(
         "error.html",
         &ErrorPage {
             title: "Something went wrong",
             message: "The server cannot reach its storage just now.",
             advice: "Go back to the application and try again.",
-            code,
+            code: "storage_unavailable",
             retry_after: Some(1),
             request_id: None,
         },
@@ -339,7 +339,7 @@ pub(crate) fn failure_page(e: &Error) -> Page {
         ),
         Error::Storage(detail) => {
             tracing::error!(detail = %detail, "storage failure");
-            return storage_unavailable_page(e.code());
+            return storage_unavailable_page();
         }
         _ => (StatusCode::BAD_REQUEST, None, "The request was refused."),
     };

@@ -1615,18 +1615,22 @@ async fn concurrent_exchanges_and_refreshes_have_one_winner_over_http() {
             }
         })
     };
+    // the 200 bodies of concurrent token requests; every other answer is invalid_grant
+    let winners = |tasks: Vec<tokio::task::JoinHandle<Reply>>| async move {
+        let mut won = Vec::new();
+        for t in tasks {
+            let r = t.await.unwrap();
+            if r.status == StatusCode::OK {
+                won.push(r.json());
+            } else {
+                oauth_error(&r, 400, "invalid_grant");
+            }
+        }
+        won
+    };
     // 20 concurrent exchanges of one code: exactly one 200, the others invalid_grant
     let c1 = code(&app, &alice, &client, &scopes, Some(&challenge), None).await;
-    let tasks: Vec<_> = (0..20).map(|_| spend(c1.clone(), false)).collect();
-    let mut won = Vec::new();
-    for t in tasks {
-        let r = t.await.unwrap();
-        if r.status == StatusCode::OK {
-            won.push(r.json());
-        } else {
-            oauth_error(&r, 400, "invalid_grant");
-        }
-    }
+    let won = winners((0..20).map(|_| spend(c1.clone(), false)).collect()).await;
     assert_eq!(won.len(), 1, "exactly one exchange wins");
     // the reused code revoked what it issued
     let access = won[0]["access_token"].as_str().unwrap();
@@ -1641,16 +1645,7 @@ async fn concurrent_exchanges_and_refreshes_have_one_winner_over_http() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
     let first_access = r.json()["access_token"].as_str().unwrap().to_owned();
-    let tasks: Vec<_> = (0..20).map(|_| spend(refresh.clone(), true)).collect();
-    let mut won = Vec::new();
-    for t in tasks {
-        let r = t.await.unwrap();
-        if r.status == StatusCode::OK {
-            won.push(r.json());
-        } else {
-            oauth_error(&r, 400, "invalid_grant");
-        }
-    }
+    let won = winners((0..20).map(|_| spend(refresh.clone(), true)).collect()).await;
     assert!(won.len() <= 1, "{} refreshes won", won.len());
     for j in &won {
         let next = j["refresh_token"].as_str().unwrap().to_owned();
