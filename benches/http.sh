@@ -27,7 +27,8 @@
 # default 10s; s or m suffix), CONNECTIONS (32), THREADS (wrk threads, 2), USERS (100),
 # LOGIN_CONNECTIONS (4 x pool), RSS_LOGINS (100), BACKEND (redb), HASH_WORKERS (server
 # default: one per CPU), CARGO_TARGET_DIR, TESSERA_BIN (a server binary to measure instead
-# of building one, e.g. an older build to compare with).
+# of building one, e.g. an older build to compare with), BARE_BIN (the same for the
+# baseline).
 #
 #   benches/http.sh                        # full run (about 1.5 minutes plus the build)
 #   SLICES=2 DURATION=3s benches/http.sh   # quick check
@@ -86,12 +87,12 @@ say "load generator: $gen"
 # ---------------------------------------------------------------- server
 say "building the release server and the baseline (cargo build --release -p tessera-server --bin tessera; -p tessera-benches --bin bare_hello)"
 [[ -n "${TESSERA_BIN:-}" ]] || cargo build --release -q -p tessera-server --bin tessera
-cargo build --release -q -p tessera-benches --bin bare_hello
+[[ -n "${BARE_BIN:-}" ]] || cargo build --release -q -p tessera-benches --bin bare_hello
 target_dir=$(cargo metadata --format-version 1 --no-deps \
   | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 bin=${TESSERA_BIN:-$target_dir/release/tessera}
 [[ -x "$bin" ]] || die "no server binary at $bin"
-bare_bin="$target_dir/release/bare_hello"
+bare_bin=${BARE_BIN:-$target_dir/release/bare_hello}
 [[ -x "$bare_bin" ]] || die "no baseline binary at $bare_bin"
 
 tmp=$(mktemp -d -t tessera-http.XXXXXX)

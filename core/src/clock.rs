@@ -78,7 +78,8 @@ fn rfc3339_fast(secs: i64) -> String {
         out[i] = c;
     }
     out[19..].copy_from_slice(b"+00:00");
-    out.iter().map(|&b| char::from(b)).collect()
+    // all ASCII digits and separators
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
 }
 
 impl fmt::Display for Timestamp {

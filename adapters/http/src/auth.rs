@@ -15,20 +15,23 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::{FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 use axum::response::{IntoResponse, Response};
 use tessera_core::{Engine, Principal};
 
 use super::error::ApiError;
 use super::metrics::Metrics;
+use crate::AppState;
 
 /// The authorization header (Privicore's name; matched case-insensitively).
 pub const AUTH_HEADER: &str = "x-dpt-authorization";
+/// [`AUTH_HEADER`] as a header name, made once (a `&str` name is parsed at every lookup).
+const AUTH: HeaderName = HeaderName::from_static(AUTH_HEADER);
 
 /// Verify the `X-DPT-AUTHORIZATION` header of `headers` with `engine`.
 pub async fn verify_headers(engine: &Engine, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let mut values = headers.get_all(AUTH_HEADER).iter();
+    let mut values = headers.get_all(&AUTH).iter();
     let value = match (values.next(), values.next()) {
         (Some(value), None) => value,
         (Some(_), Some(_)) => {
@@ -51,20 +54,29 @@ pub async fn verify_headers(engine: &Engine, headers: &HeaderMap) -> Result<Prin
     Ok(engine.verify(text).await?)
 }
 
+/// The principal of the request's token: checked once per request (the first extractor or
+/// layer that asks puts it into the extensions). The engine comes from the router's
+/// [`crate::AppState`], else from an embedder's [`AuthLayer`].
 async fn principal_of(parts: &mut Parts) -> Result<Principal, ApiError> {
     if let Some(p) = parts.extensions.get::<Principal>() {
         return Ok(p.clone());
     }
-    let Some(engine) = parts.extensions.get::<Arc<Engine>>().cloned() else {
+    let result = if let Some(state) = parts.extensions.get::<AppState>().cloned() {
+        let result = verify_headers(&state.engine, &parts.headers).await;
+        state.metrics.token_verified(result.is_ok());
+        result
+    } else if let Some(engine) = parts.extensions.get::<Arc<Engine>>().cloned() {
+        let result = verify_headers(&engine, &parts.headers).await;
+        if let Some(m) = parts.extensions.get::<Arc<Metrics>>() {
+            m.token_verified(result.is_ok());
+        }
+        result
+    } else {
         tracing::error!("Authenticated used without AuthLayer: no engine in the request");
         return Err(ApiError::from_status(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
         ));
     };
-    let result = verify_headers(&engine, &parts.headers).await;
-    if let Some(m) = parts.extensions.get::<Arc<Metrics>>() {
-        m.token_verified(result.is_ok());
-    }
     let principal = result?;
     parts.extensions.insert(principal.clone());
     Ok(principal)

@@ -1,40 +1,51 @@
-//! The outermost layer of the router: request id and span, metrics, JSON bodies for bare
-//! errors, the request id in 5xx bodies and one error line per 5xx with that id.
+//! The one layer of the router: request id and span, the handler timeout (408), the
+//! breaker, metrics, JSON bodies for bare errors, the request id in 5xx bodies and one error
+//! line per 5xx with that id. It also hands the request the [`AppState`] (engine, metrics,
+//! body limit) that the extractors ([`crate::Authenticated`], [`crate::Form`],
+//! [`crate::JsonBody`]) read: one extension (each costs an allocation per request).
+//!
+//! One layer rather than a stack: `Router::layer` wraps every route in one boxed service per
+//! layer, and each level costs a clone and a boxed future per request. The timeout is lazy:
+//! a handler that is done on its first poll (most are: the token check reads a cache) never
+//! arms a timer.
 //!
 //! The request span is at `debug` level: at `info` no span is made per request (an `info`
 //! span formats its fields for every request); the audit lines and the error lines stay.
 //!
-//! A tower layer rather than `middleware::from_fn`: `Router::layer` makes one service per
-//! route, and that service keeps its route's [`RouteMetrics`] handle once resolved, so a
-//! request looks nothing up by name.
+//! A tower layer rather than `middleware::from_fn`: the layer makes one service per route,
+//! and that service keeps its route's [`RouteMetrics`] handle once resolved, so a request
+//! looks nothing up by name.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use tracing::Instrument as _;
 use uuid::fmt::Hyphenated;
 
 use crate::error::ErrorDetail;
 use crate::health::Health;
-use crate::metrics::{Metrics, RouteMetrics, UNMATCHED};
-use crate::{ErrorBody, REQUEST_ID_HEADER, RequestId, json_error};
+use crate::metrics::{RouteMetrics, UNMATCHED};
+use crate::{AppState, ErrorBody, REQUEST_ID_HEADER, json_error};
 
-/// Makes [`Finish`] services sharing one registry.
+/// [`REQUEST_ID_HEADER`] as a header name, made once (a `&str` name is parsed and copied
+/// at every insert).
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
+/// Makes [`Finish`] services sharing one state.
 #[derive(Debug, Clone)]
 pub(crate) struct FinishLayer {
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
+    state: AppState,
 }
 
 impl FinishLayer {
-    pub(crate) const fn new(metrics: Arc<Metrics>, health: Arc<Health>) -> Self {
-        Self { metrics, health }
+    pub(crate) const fn new(state: AppState) -> Self {
+        Self { state }
     }
 }
 
@@ -44,8 +55,7 @@ impl<S> tower::Layer<S> for FinishLayer {
     fn layer(&self, inner: S) -> Finish<S> {
         Finish {
             inner,
-            metrics: Arc::clone(&self.metrics),
-            health: Arc::clone(&self.health),
+            state: self.state.clone(),
             route: Arc::new(OnceLock::new()),
         }
     }
@@ -55,8 +65,7 @@ impl<S> tower::Layer<S> for FinishLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct Finish<S> {
     inner: S,
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
+    state: AppState,
     /// The metrics of the route this service serves, resolved on its first request.
     route: Arc<OnceLock<Arc<RouteMetrics>>>,
 }
@@ -69,18 +78,18 @@ impl<S> Finish<S> {
             .extensions()
             .get::<MatchedPath>()
             .map_or(UNMATCHED, MatchedPath::as_str);
-        let cached = self.route.get_or_init(|| self.metrics.route(path));
+        let cached = self.route.get_or_init(|| self.state.metrics.route(path));
         if cached.route() == path {
             Arc::clone(cached)
         } else {
-            self.metrics.route(path)
+            self.state.metrics.route(path)
         }
     }
 }
 
 impl<S> tower::Service<Request> for Finish<S>
 where
-    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -92,51 +101,70 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        #[allow(clippy::disallowed_methods)] // latency measurement, not domain time
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.state.cfg.request_timeout;
         let route = self.route_metrics(&req);
-        // The ready service is the one to call; leave a fresh clone in its place.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let health = Arc::clone(&self.health);
+        let health = Arc::clone(&self.state.health);
         health.start();
         // the breaker: while the store is known down, a route that needs it answers at once
         let open = health.is_down() && needs_store(route.route());
         let id = crate::request_id::next();
-        let mut buf = [0u8; Hyphenated::LENGTH];
-        let id: &str = id.hyphenated().encode_lower(&mut buf);
-        let header = HeaderValue::from_str(id).ok();
-        let id = id.to_owned();
         let method = req.method().clone();
-        req.extensions_mut().insert(RequestId(id.clone()));
         // Off by default (`TESSERA_LOG=tessera_http=debug` turns it on): an `info` span would
         // format its fields for every request.
         let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
+        // `poll_ready` readied `self.inner` (axum calls a fresh clone of this service per
+        // request), so it is the one to call.
+        let handler = (!open).then(|| {
+            req.extensions_mut().insert(self.state.clone());
+            self.inner.call(req).instrument(span.clone())
+        });
         Box::pin(async move {
-            let Ok(mut res) = if open && is_page(route.route()) {
-                Ok(crate::pages::storage_unavailable_page().into_response())
-            } else if open {
-                Ok(crate::ApiError::storage_unavailable().into_response())
-            } else if span.is_disabled() {
-                inner.call(req).await
-            } else {
-                inner.call(req).instrument(span.clone()).await
+            let mut res = match handler {
+                Some(handler) => within(deadline, handler).await,
+                None if is_page(route.route()) => {
+                    crate::pages::storage_unavailable_page().into_response()
+                }
+                None => crate::ApiError::storage_unavailable().into_response(),
             };
             let status = res.status();
+            let mut buf = [0u8; Hyphenated::LENGTH];
+            let id: &str = id.hyphenated().encode_lower(&mut buf);
             // a breaker answer is not a new failure: no error line per refused request
             if status.is_server_error() && !open {
-                failed(&res, &id, &method, route.route(), &health);
+                failed(&res, id, &method, route.route(), &health);
             }
             if status.is_client_error() || status.is_server_error() {
-                res = json_error(res, &id);
+                res = json_error(res, id);
             }
-            if let Some(v) = header {
-                res.headers_mut().insert(REQUEST_ID_HEADER, v);
+            if let Ok(v) = HeaderValue::from_str(id) {
+                res.headers_mut().insert(REQUEST_ID, v);
             }
             route.record(&method, status.as_u16(), started.elapsed());
             span.in_scope(|| tracing::debug!(status = status.as_u16(), "request finished"));
             Ok(res)
         })
+    }
+}
+
+/// The handler's response, or a bare 408 (given its JSON body by [`json_error`]) once
+/// `deadline` passes. The timer is armed only if the handler is not done on its first poll.
+async fn within<F>(deadline: tokio::time::Instant, handler: F) -> Response
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    let mut handler = pin!(handler);
+    let first = poll_fn(|cx| Poll::Ready(handler.as_mut().poll(cx))).await;
+    let done = match first {
+        Poll::Ready(done) => done,
+        Poll::Pending => match tokio::time::timeout_at(deadline, handler).await {
+            Ok(done) => done,
+            Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+        },
+    };
+    match done {
+        Ok(res) => res,
+        Err(never) => match never {},
     }
 }
 

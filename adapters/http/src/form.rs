@@ -22,9 +22,22 @@ use super::error::ApiError;
 /// Default body limit: 16 KiB.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-/// The body limit in force, put into request extensions by the router.
+/// A route's own body limit, in request extensions (a route layer puts it there); without
+/// one the router's [`crate::HttpConfig::body_limit`] holds, and [`BODY_LIMIT`] outside it.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// The body limit in force for a request with `extensions`.
+pub(crate) fn body_limit(extensions: &axum::http::Extensions) -> usize {
+    extensions.get::<BodyLimit>().map_or_else(
+        || {
+            extensions
+                .get::<crate::AppState>()
+                .map_or(BODY_LIMIT, |s| s.cfg.body_limit)
+        },
+        |l| l.0,
+    )
+}
 
 /// A decoded form body. Values are zeroized on drop (they include passwords).
 #[derive(Default)]
@@ -144,10 +157,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(BODY_LIMIT, |l| l.0);
+        let limit = body_limit(req.extensions());
         let mut types = req.headers().get_all(header::CONTENT_TYPE).iter();
         let form_type = match (types.next(), types.next()) {
             (None, _) => None,
@@ -179,6 +189,10 @@ pub(super) async fn read_limited(req: Request, limit: usize) -> Result<Vec<u8>, 
         return Err(too_large());
     }
     let body: Body = req.into_body();
+    if axum::body::HttpBody::is_end_stream(&body) {
+        // no body (`Content-Length: 0`, or none): nothing to collect
+        return Ok(Vec::new());
+    }
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             too_large()

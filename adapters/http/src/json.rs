@@ -21,7 +21,7 @@ use serde_json::Value;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use super::error::ApiError;
-use super::form::{BODY_LIMIT, BodyLimit, read_limited};
+use super::form::{body_limit, read_limited};
 
 /// A decoded JSON object body (see the module docs).
 #[derive(Default)]
@@ -226,10 +226,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(BODY_LIMIT, |l| l.0);
+        let limit = body_limit(req.extensions());
         let mut types = req.headers().get_all(header::CONTENT_TYPE).iter();
         let json = matches!(
             (types.next(), types.next()),

@@ -11,9 +11,9 @@
 //! read the route's typed request body from it, make one engine call, return a typed serde
 //! reply; every error goes through [`ApiError`]. The `#[utoipa::path]` on each handler and
 //! those types are what `GET /openapi.json` serves (one shape per wire type). Around the
-//! routes: a request id and a tracing span per request, metrics, a handler timeout (408),
-//! and a final pass that gives every error response (including the framework's own
-//! 404/405/413) the JSON error body.
+//! routes, one layer: a request id and a tracing span per request, metrics, a handler
+//! timeout (408), and a final pass that gives every error response (including the
+//! framework's own 404/405/413) the JSON error body.
 //!
 //! The router also serves `GET /ws`, the command channel of [`crate::ws`].
 //!
@@ -44,6 +44,7 @@ mod reply;
 mod request_id;
 mod routes;
 pub mod server;
+mod watchdog;
 pub mod ws;
 
 use std::sync::Arc;
@@ -133,11 +134,6 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The request id of the current request (in UUID form, unique, not secret), in request
-/// extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// The whole HTTP API over `engine`.
 pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
     router_with_metrics(engine, cfg, Arc::new(Metrics::default()))
@@ -146,13 +142,13 @@ pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
 /// [`router`] with a given metrics registry (shared with a separate metrics listener).
 pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> Router {
     let state = AppState(Arc::new(AppParts {
-        engine: Arc::clone(&engine),
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
         health: Arc::new(health::Health::new(
             &engine,
             cfg.health_interval,
             cfg.health_probe_timeout,
         )),
+        engine,
         cfg: Arc::new(cfg),
         metrics,
     }));
@@ -178,17 +174,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         app = app.merge(metrics_router());
     }
     app.fallback(not_found)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.cfg.request_timeout,
-        ))
-        .layer(axum::Extension(form::BodyLimit(state.cfg.body_limit)))
-        .layer(axum::Extension(Arc::clone(&state.metrics)))
-        .layer(AuthLayer::new(engine))
-        .layer(finish::FinishLayer::new(
-            Arc::clone(&state.metrics),
-            Arc::clone(&state.health),
-        ))
+        .layer(finish::FinishLayer::new(state.clone()))
         .with_state(state)
 }
 

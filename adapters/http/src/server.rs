@@ -7,18 +7,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt as _;
+
+use crate::watchdog::Watchdog;
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Open connections at most; further clients wait in the listen backlog (default 1024).
     pub max_connections: usize,
-    /// Longest time to receive a request's headers; slower connections are closed
-    /// (default 10 s).
+    /// Longest time to receive a request's headers, and to wait for the next request on a
+    /// keep-alive connection; slower or idle connections are closed after between this
+    /// and 1.5 × this (default 10 s; see the connection watchdog).
     pub header_read_timeout: Duration,
     /// How long shutdown waits for in-flight requests (default 30 s).
     pub shutdown_grace: Duration,
@@ -34,8 +39,8 @@ impl Default for ServerConfig {
     }
 }
 
-/// Handed to every request as an extension by [`serve`]: long-lived work a request starts
-/// (a WebSocket channel) holds a clone to learn of shutdown, and `serve` waits (within the
+/// Handed to every upgrade request (`Upgrade` header) as an extension by [`serve`]:
+/// long-lived work such a request starts (a WebSocket channel) holds a clone to learn of shutdown, and `serve` waits (within the
 /// grace period) until every clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Shutdown(watch::Receiver<bool>);
@@ -71,11 +76,10 @@ pub async fn serve(
         .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = app.layer(axum::Extension(Shutdown(stop_rx.clone())));
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_read_timeout)
-        .keep_alive(true);
+    // the header read timeout is the connection's watchdog (crate::watchdog), not hyper's
+    // timer per request
+    http.header_read_timeout(None).keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -95,7 +99,27 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The shutdown signal goes into the extensions of upgrade requests (the only ones
+        // that start long-lived work) here, rather than by a router layer (which would wrap
+        // every route in one more service per request).
+        let signal = Shutdown(stop_rx.clone());
+        let watchdog = Arc::new(Watchdog::default());
+        let (on_start, on_finish) = (Arc::clone(&watchdog), Arc::clone(&watchdog));
+        let service = app
+            .clone()
+            .map_request(move |mut req: axum::http::Request<Incoming>| {
+                on_start.started();
+                if req.headers().contains_key(axum::http::header::UPGRADE) {
+                    req.extensions_mut().insert(signal.clone());
+                }
+                req
+            })
+            .map_response(move |res| {
+                on_finish.finished();
+                res
+            });
+        let service = TowerToHyperService::new(service);
+        let head_timeout = cfg.header_read_timeout;
         let conn = http
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
@@ -105,6 +129,11 @@ pub async fn serve(
             let result = tokio::select! {
                 r = conn.as_mut() => Some(r),
                 _ = stop.wait_for(|s| *s) => None,
+                () = watchdog.head_timeout(head_timeout) => {
+                    // no request head in time (slow or idle client): close
+                    drop(permit);
+                    return;
+                }
             };
             let result = if let Some(r) = result {
                 r

@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p tessera-benches --bin bare_hello -- [127.0.0.1:0]`; prints
 //! `bare listening on http://ADDR` once bound. Same runtime shape as the `tessera` binary
-//! (tokio multi-thread, one worker per CPU).
+//! (tokio multi-thread, one worker per CPU, the system allocator).
 
 use axum::Router;
 use axum::routing::get;
