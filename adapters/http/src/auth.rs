@@ -54,18 +54,20 @@ pub async fn verify_headers(engine: &Engine, headers: &HeaderMap) -> Result<Prin
     Ok(engine.verify(text).await?)
 }
 
-/// The principal of the request's token: checked once per request (the first extractor or
-/// layer that asks puts it into the extensions). The engine comes from the router's
-/// [`crate::AppState`], else from an embedder's [`AuthLayer`].
+/// The principal of the request's token. On tessera's own router (the engine from its
+/// [`crate::AppState`]) each handler has one extractor that asks, so the check runs there;
+/// under an embedder's [`AuthLayer`] the first layer or extractor that asks puts the
+/// principal into the extensions and the others reuse it.
 async fn principal_of(parts: &mut Parts) -> Result<Principal, ApiError> {
     if let Some(p) = parts.extensions.get::<Principal>() {
         return Ok(p.clone());
     }
-    let result = if let Some(state) = parts.extensions.get::<AppState>().cloned() {
+    if let Some(state) = parts.extensions.get::<AppState>() {
         let result = verify_headers(&state.engine, &parts.headers).await;
         state.metrics.token_verified(result.is_ok());
-        result
-    } else if let Some(engine) = parts.extensions.get::<Arc<Engine>>().cloned() {
+        return result;
+    }
+    let result = if let Some(engine) = parts.extensions.get::<Arc<Engine>>().cloned() {
         let result = verify_headers(&engine, &parts.headers).await;
         if let Some(m) = parts.extensions.get::<Arc<Metrics>>() {
             m.token_verified(result.is_ok());

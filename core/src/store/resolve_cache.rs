@@ -1,10 +1,15 @@
 //! [`ResolveCache`]: resolved tokens kept by a backend in front of its own reads.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::{Mutex, PoisonError};
 
 use super::ResolvedToken;
-use crate::token::TokenDigest;
+use crate::token::{DigestHasher, TokenDigest};
+
+/// Digests are uniform already, and only tokens the store resolved are put (see
+/// [`DigestHasher`]): no SipHash per verify.
+type Entries = HashMap<[u8; 32], ResolvedToken, BuildHasherDefault<DigestHasher>>;
 
 /// Live tokens a backend resolved, by digest, each tagged with the store's write epoch at
 /// the time of its read: an entry answers only while the epoch is unchanged, and a put of
@@ -16,7 +21,7 @@ use crate::token::TokenDigest;
 #[derive(Debug)]
 pub struct ResolveCache {
     capacity: usize,
-    entries: Mutex<(u64, HashMap<[u8; 32], ResolvedToken>)>,
+    entries: Mutex<(u64, Entries)>,
 }
 
 impl ResolveCache {
@@ -25,7 +30,7 @@ impl ResolveCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new((0, HashMap::new())),
+            entries: Mutex::new((0, Entries::default())),
         }
     }
 

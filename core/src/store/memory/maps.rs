@@ -7,25 +7,7 @@ use uuid::Uuid;
 
 use crate::clock::Timestamp;
 use crate::store::TokenRecord;
-use crate::token::{TokenDigest, TokenKind};
-
-/// Token digests are SHA-256 outputs of server-generated random tokens: their first 8
-/// bytes are already a uniform hash. (Looked-up digests may come from attackers, but only
-/// server-made keys are inserted, so no one can crowd a bucket.)
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(*b) << (8 * i);
-        }
-    }
-}
+use crate::token::{DigestHasher, TokenDigest, TokenKind};
 
 pub(super) type DigestMap<V> = HashMap<TokenDigest, V, BuildHasherDefault<DigestHasher>>;
 
