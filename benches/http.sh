@@ -13,7 +13,10 @@
 #      and tessera's POST /profile/retrieve-token-expiry authenticated with
 #      X-DPT-AUTHORIZATION, rotating over the users' tokens. Per route: the median over the
 #      slices of req/s, p50 and p99; the ratios authenticated / baseline and
-#      health / baseline (targets: >= 0.8 each);
+#      health / baseline (targets: >= 0.8 each); and, for information, the baseline's
+#      /hello sent the authenticated route's requests (the same token header in turn, by
+#      the same Lua script, so that wrk's own work per request is the same on the shared
+#      cores) and the authenticated route's ratio to that;
 #   2. the p99 of the authenticated route while logins keep every hash worker busy
 #      (LOGIN_CONNECTIONS concurrent logins, default 4 per worker, below the queue bound;
 #      target: <= 5 x the unloaded p99 of 1.);
@@ -208,6 +211,9 @@ end
 EOF
   cat "$tmp/report.lua"
 } >"$tmp/authed.lua"
+# the same requests (a token header in turn, by the same Lua) to the baseline: wrk's own
+# per-request work is the same as for the authenticated route (GET: /hello has no POST)
+sed 's/wrk.format("POST"/wrk.format("GET"/' "$tmp/authed.lua" >"$tmp/bare_authed.lua"
 {
   printf 'local users = %d\n' "$USERS"
   cat <<'EOF'
@@ -271,14 +277,16 @@ load warmup "$CONNECTIONS" 2 authed /profile/retrieve-token-expiry
 load warmup_bare "$CONNECTIONS" 1 report /hello "$B"
 load warmup_health "$CONNECTIONS" 1 report /utility/check-server-health
 say "interleaved: $SLICES slices x ${SLICE}s per route, $CONNECTIONS connections"
-bare_runs=(); health_runs=(); authed_runs=()
+bare_runs=(); health_runs=(); authed_runs=(); bare_t_runs=()
 for i in $(seq "$SLICES"); do
   load "bare.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
   load "health.$i" "$CONNECTIONS" "$SLICE" report /utility/check-server-health
   load "bare_b.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
+  load "bare_t.$i" "$CONNECTIONS" "$SLICE" bare_authed /hello "$B"
   load "authed.$i" "$CONNECTIONS" "$SLICE" authed /profile/retrieve-token-expiry
   bare_runs+=("bare.$i" "bare_b.$i"); health_runs+=("health.$i"); authed_runs+=("authed.$i")
-  say "slice $i: hello $(field "bare.$i" rps) / $(field "bare_b.$i" rps), health $(field "health.$i" rps), authenticated $(field "authed.$i" rps) req/s"
+  bare_t_runs+=("bare_t.$i")
+  say "slice $i: hello $(field "bare.$i" rps) / $(field "bare_b.$i" rps) / with tokens $(field "bare_t.$i" rps), health $(field "health.$i" rps), authenticated $(field "authed.$i" rps) req/s"
   [[ $(field "authed.$i" bad) == 0 ]] || die "authenticated requests failed: $(cat "$tmp/authed.$i")"
   [[ $(field "health.$i" bad) == 0 ]] || die "health requests failed: $(cat "$tmp/health.$i")"
 done
@@ -306,7 +314,7 @@ rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
 
 # ---------------------------------------------------------------- summary
 bare_rps=$(median rps "${bare_runs[@]}"); health_rps=$(median rps "${health_runs[@]}")
-authed_rps=$(median rps "${authed_runs[@]}")
+authed_rps=$(median rps "${authed_runs[@]}"); bare_t_rps=$(median rps "${bare_t_runs[@]}")
 bare_p50=$(median p50_us "${bare_runs[@]}"); bare_p99=$(median p99_us "${bare_runs[@]}")
 health_p50=$(median p50_us "${health_runs[@]}"); health_p99=$(median p99_us "${health_runs[@]}")
 authed_p50=$(median p50_us "${authed_runs[@]}"); authed_p99=$(median p99_us "${authed_runs[@]}")
@@ -316,6 +324,7 @@ verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 authed_ratio=$(ratio "$authed_rps" "$bare_rps"); health_ratio=$(ratio "$health_rps" "$bare_rps")
+authed_t_ratio=$(ratio "$authed_rps" "$bare_t_rps")
 max_loaded=$(( ${authed_p99%.*} * 5 ))
 max_rss_kib=$(awk -v p="$pool" 'BEGIN { printf "%.0f", (64 + p * 19 * 1.2) * 1024 }')
 
@@ -338,6 +347,8 @@ row "  health / baseline" "$health_ratio" ">= 0.8" "$(verdict "$health_ratio" '>
 rps_row "POST /profile/retrieve-token-expiry req/s" "$authed_rps" "" ""
 lat_row "$authed_p50" "$authed_p99"
 row "  authenticated / baseline" "$authed_ratio" ">= 0.8" "$(verdict "$authed_ratio" '>=' 0.8)"
+rps_row "  baseline /hello sent the same token requests, req/s" "$bare_t_rps" "(peer)" ""
+row "  authenticated / that" "$authed_t_ratio" "(information)" ""
 row "  p99 while $LOGIN_CONNECTIONS logins saturate the hash pool" "$(ms "$loaded_p99")" \
   "<= 5 x unloaded = $(ms "$max_loaded")" "$(verdict "$loaded_p99" '<=' "$max_loaded")"
 row "  req/s meanwhile" "$(printf '%.0f' "$(field loaded rps)")" "" ""
