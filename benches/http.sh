@@ -347,7 +347,7 @@ row "  health / baseline" "$health_ratio" ">= 0.8" "$(verdict "$health_ratio" '>
 rps_row "POST /profile/retrieve-token-expiry req/s" "$authed_rps" "" ""
 lat_row "$authed_p50" "$authed_p99"
 row "  authenticated / baseline" "$authed_ratio" ">= 0.8" "$(verdict "$authed_ratio" '>=' 0.8)"
-rps_row "  baseline /hello sent the same token requests, req/s" "$bare_t_rps" "(peer)" ""
+rps_row "  baseline /hello sent those token requests, req/s" "$bare_t_rps" "(peer)" ""
 row "  authenticated / that" "$authed_t_ratio" "(information)" ""
 row "  p99 while $LOGIN_CONNECTIONS logins saturate the hash pool" "$(ms "$loaded_p99")" \
   "<= 5 x unloaded = $(ms "$max_loaded")" "$(verdict "$loaded_p99" '<=' "$max_loaded")"
