@@ -62,25 +62,26 @@ async fn principal_of(parts: &mut Parts) -> Result<Principal, ApiError> {
     if let Some(p) = parts.extensions.get::<Principal>() {
         return Ok(p.clone());
     }
-    if let Some(state) = parts.extensions.get::<AppState>() {
-        let result = verify_headers(&state.engine, &parts.headers).await;
-        state.metrics.token_verified(result.is_ok());
-        return result;
+    let ext = &parts.extensions;
+    let (engine, metrics, from_layer): (&Engine, Option<&Metrics>, bool) =
+        if let Some(state) = ext.get::<AppState>() {
+            (&state.engine, Some(&state.metrics), false)
+        } else if let Some(engine) = ext.get::<Arc<Engine>>() {
+            (engine, ext.get::<Arc<Metrics>>().map(|m| &**m), true)
+        } else {
+            tracing::error!("Authenticated used without AuthLayer: no engine in the request");
+            return Err(ApiError::from_status(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            ));
+        };
+    let result = verify_headers(engine, &parts.headers).await;
+    if let Some(m) = metrics {
+        m.token_verified(result.is_ok());
     }
-    let result = if let Some(engine) = parts.extensions.get::<Arc<Engine>>().cloned() {
-        let result = verify_headers(&engine, &parts.headers).await;
-        if let Some(m) = parts.extensions.get::<Arc<Metrics>>() {
-            m.token_verified(result.is_ok());
-        }
-        result
-    } else {
-        tracing::error!("Authenticated used without AuthLayer: no engine in the request");
-        return Err(ApiError::from_status(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        ));
-    };
     let principal = result?;
-    parts.extensions.insert(principal.clone());
+    if from_layer {
+        parts.extensions.insert(principal.clone());
+    }
     Ok(principal)
 }
 

@@ -246,15 +246,20 @@ pub(crate) fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-/// A 200 JSON reply with `Content-Type: application/json; charset=utf-8`.
+/// A JSON reply of `value` with `Content-Type: application/json; charset=utf-8`.
 pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    json_body(status, json_bytes(value))
+}
+
+/// A reply of `body`, JSON already, with `Content-Type: application/json; charset=utf-8`.
+pub(crate) fn json_body(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static(JSON_CONTENT_TYPE),
         )],
-        json_bytes(value),
+        body.into(),
     )
         .into_response()
 }

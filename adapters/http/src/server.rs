@@ -40,8 +40,8 @@ impl Default for ServerConfig {
 }
 
 /// Handed to every upgrade request (`Upgrade` header) as an extension by [`serve`]:
-/// long-lived work such a request starts (a WebSocket channel) holds a clone to learn of shutdown, and `serve` waits (within the
-/// grace period) until every clone is dropped.
+/// long-lived work such a request starts (a WebSocket channel) holds a clone to learn of
+/// shutdown, and `serve` waits (within the grace period) until every clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Shutdown(watch::Receiver<bool>);
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::super::reply::JsonReply;
-use super::super::{ApiError, AppState, ErrorBody, json as reply, json_bytes};
+use super::super::{ApiError, AppState, ErrorBody, json as reply, json_body, json_bytes};
 use crate::ws::CommandData;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -61,8 +61,7 @@ pub(crate) async fn health(State(s): State<AppState>) -> Response {
             })
             .into()
         });
-        let content_type = HeaderValue::from_static(crate::JSON_CONTENT_TYPE);
-        return ([(header::CONTENT_TYPE, content_type)], body.clone()).into_response();
+        return json_body(StatusCode::OK, body.clone());
     }
     let mut res = reply(
         StatusCode::SERVICE_UNAVAILABLE,
