@@ -14,11 +14,12 @@ pub struct RedbConfig {
     /// crash), so a file damaged outside redb is refused as `Corrupt` at open instead of
     /// failing later. Reads the whole file. Default `false`.
     pub check_integrity_on_open: bool,
-    /// How many resolved tokens `resolve_token` keeps beside the shared read snapshot
-    /// (0: none). The cache lives and dies with the snapshot: every commit of this store
-    /// drops both before the write returns, so a cached answer is never older than the
-    /// last write that returned. Live tokens only; once it is full, further tokens are
-    /// read as without it. Default 65,536 (some 10 MiB at most).
+    /// How many resolved tokens `resolve_token` keeps in memory (0: none), in one map per
+    /// thread that verifies (each thread at most this ÷ the CPUs). An entry answers only
+    /// while no commit of this store has been counted since its read (every commit is
+    /// counted before the write returns), so a cached answer is never older than the last
+    /// write that returned. Live tokens only; once full, further tokens are read as without
+    /// it. Default 65,536 (some 10 MiB at most).
     pub resolve_cache_entries: usize,
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use redb::{
@@ -43,12 +44,16 @@ pub struct RedbStore {
 
 pub(crate) struct Inner {
     // Declared before `db`: the snapshot's tables are dropped before the database.
-    verify: Mutex<VerifySnapshot>,
+    verify: Mutex<Option<Arc<Snapshot>>>,
+    /// Commits so far (also of failed commits), counted after redb's commit and before the
+    /// write returns; changed only with `verify` locked. The epoch of [`Inner::resolved`].
+    commits: AtomicU64,
+    /// Tokens resolved (at most [`RedbConfig::resolve_cache_entries`] per thread), tagged
+    /// with the commit count of the snapshot they were read on.
+    pub resolved: ResolveCache,
     db: Database,
     file: PathBuf,
     quick_repair: bool,
-    /// [`RedbConfig::resolve_cache_entries`].
-    resolve_cache_entries: usize,
 }
 
 impl fmt::Debug for RedbStore {
@@ -86,11 +91,12 @@ impl RedbStore {
             .map_err(|_| corrupt(&file, "redb file structure", "redb could not read the file"))?
             .map_err(|e| Failure::from(e).into_store(&file))?;
         let inner = Inner {
-            verify: Mutex::new(VerifySnapshot::default()),
+            verify: Mutex::new(None),
+            commits: AtomicU64::new(0),
+            resolved: ResolveCache::new(config.resolve_cache_entries),
             db,
             file,
             quick_repair: config.quick_repair,
-            resolve_cache_entries: config.resolve_cache_entries,
         };
         inner
             .check_format()
@@ -121,6 +127,11 @@ impl RedbStore {
         F: FnOnce(&ReadTransaction) -> Fallible<T> + Send + 'static,
     {
         self.blocking(move |inner| inner.read(f)).await
+    }
+
+    /// The shared state (the verify path reads its cache of resolved tokens).
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     /// Run `f` on the shared verify snapshot, on the calling thread (the verify path).
@@ -166,16 +177,8 @@ pub(crate) struct Snapshot {
     pub grants: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
     /// `oauth_clients` (client authentication at the token and introspection endpoints).
     pub clients: ReadOnlyTable<&'static [u8; 16], &'static [u8]>,
-    /// Tokens resolved on this snapshot (at most `resolve_cache_entries`; one epoch, 0):
-    /// dropped with it, so with every commit.
-    pub resolved: ResolveCache,
-}
-
-/// The shared verify snapshot and the number of commits so far.
-#[derive(Default)]
-struct VerifySnapshot {
-    commits: u64,
-    current: Option<Arc<Snapshot>>,
+    /// The commit count when it was begun: it holds at least every commit counted.
+    pub epoch: u64,
 }
 
 impl Inner {
@@ -212,12 +215,12 @@ impl Inner {
     /// as with a fresh read transaction. Holding the snapshot pins redb pages only until
     /// the next commit.
     pub(crate) fn verify_snapshot(&self) -> Fallible<Arc<Snapshot>> {
-        let commits = {
-            let v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(s) = &v.current {
+        let epoch = {
+            let current = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = &*current {
                 return Ok(Arc::clone(s));
             }
-            v.commits
+            self.commits.load(Ordering::SeqCst)
         };
         let rx = self.db.begin_read()?;
         let snapshot = Arc::new(Snapshot {
@@ -225,20 +228,25 @@ impl Inner {
             profiles: rx.open_table(t::PROFILES)?,
             grants: rx.open_table(t::OAUTH_GRANTS)?,
             clients: rx.open_table(t::OAUTH_CLIENTS)?,
-            resolved: ResolveCache::new(self.resolve_cache_entries),
+            epoch,
         });
-        let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
-        if v.commits == commits && v.current.is_none() {
-            v.current = Some(Arc::clone(&snapshot));
+        let mut current = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.commits.load(Ordering::SeqCst) == epoch && current.is_none() {
+            *current = Some(Arc::clone(&snapshot));
         }
         Ok(snapshot)
     }
 
+    /// Commits counted so far: the epoch of [`Inner::resolved`].
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
     fn drop_verify_snapshot(&self) {
         let old = {
-            let mut v = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
-            v.commits += 1;
-            v.current.take()
+            let mut current = self.verify.lock().unwrap_or_else(PoisonError::into_inner);
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            current.take()
         };
         drop(old);
     }

@@ -39,16 +39,14 @@ impl TokenStore for RedbStore {
 
     /// On the calling task, on the shared verify snapshot (see [`RedbStore`]).
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
-        self.read_snapshot(|s| {
-            if let Some(hit) = s.resolved.get(digest, 0) {
-                return Ok(Some(hit));
-            }
-            let found = resolve_token(&s.tokens, &s.profiles, digest)?;
-            if let Some(t) = &found {
-                s.resolved.put(t, 0);
-            }
-            Ok(found)
-        })
+        self.resolve(digest)
+    }
+
+    fn resolve_token_now(
+        &self,
+        digest: &TokenDigest,
+    ) -> Option<StoreResult<Option<ResolvedToken>>> {
+        Some(self.resolve(digest))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
@@ -170,6 +168,24 @@ pub(crate) fn token_in(
 /// The hot path of verify: two lookups and a prefix decode, on tables already open in one
 /// read transaction (a consistent snapshot); the only allocations of ours are the
 /// resolved token's environments.
+impl RedbStore {
+    /// `resolve_token`: from the cache of resolved tokens while no commit was counted since
+    /// the entry's read (a hit takes no lock), else on the shared verify snapshot.
+    fn resolve(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
+        let inner = self.inner();
+        if let Some(hit) = inner.resolved.get(digest, inner.commits()) {
+            return Ok(Some(hit));
+        }
+        self.read_snapshot(|s| {
+            let found = resolve_token(&s.tokens, &s.profiles, digest)?;
+            if let Some(t) = &found {
+                inner.resolved.put(t, s.epoch);
+            }
+            Ok(found)
+        })
+    }
+}
+
 fn resolve_token(
     tokens: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
     profiles: &impl ReadableTable<&'static [u8; 16], &'static [u8]>,

@@ -18,7 +18,8 @@ pub struct SledConfig {
     /// [`purge_expired`](tessera_core::store::MaintenanceStore::purge_expired) call with a
     /// larger limit runs several transactions. Default 256.
     pub purge_chunk: usize,
-    /// How many resolved tokens `resolve_token` keeps in memory (0: none). An entry answers
+    /// How many resolved tokens `resolve_token` keeps in memory (0: none), in one map per
+    /// thread that verifies (each thread at most this ÷ the CPUs). An entry answers
     /// only while no write has started since it was read (the store's count of writes
     /// started, which every write bumps before it changes anything), so a cached answer is
     /// never older than the last write that returned; any write empties the cache for the

@@ -120,23 +120,15 @@ impl TokenStore for SledStore {
         self.write(move |db: &Inner| put_batch(db, &batch)).await
     }
 
-    /// Two point reads (token, then profile), made consistent by [`consistent_reads`]. No
-    /// allocation but the environments.
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
-        // a ticket while no write runs: the cache answers if no write started since its
-        // entry was read
-        let ticket = self.inner.writes.quiet();
-        if let Some(hit) = ticket.and_then(|n| self.inner.resolved.get(digest, n)) {
-            return Ok(Some(hit));
-        }
-        let found = self.resolve_uncached(digest)?;
-        if let (Some(t), Some(n)) = (&found, ticket) {
-            // read entirely while no write ran: keep it for that epoch
-            if self.inner.writes.still_quiet(n) {
-                self.inner.resolved.put(t, n);
-            }
-        }
-        Ok(found)
+        self.resolve(digest)
+    }
+
+    fn resolve_token_now(
+        &self,
+        digest: &TokenDigest,
+    ) -> Option<StoreResult<Option<ResolvedToken>>> {
+        Some(self.resolve(digest))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
@@ -565,6 +557,26 @@ fn replace_tokens(db: &Inner, token: &TokenRecord) -> StoreResult<u64> {
 }
 
 impl SledStore {
+    /// `resolve_token`: two point reads (token, then profile), made consistent by
+    /// [`consistent_reads`], behind the cache of resolved tokens. No allocation but the
+    /// environments.
+    fn resolve(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
+        // a ticket while no write runs: the cache answers if no write started since its
+        // entry was read
+        let ticket = self.inner.writes.quiet();
+        if let Some(hit) = ticket.and_then(|n| self.inner.resolved.get(digest, n)) {
+            return Ok(Some(hit));
+        }
+        let found = self.resolve_uncached(digest)?;
+        if let (Some(t), Some(n)) = (&found, ticket) {
+            // read entirely while no write ran: keep it for that epoch
+            if self.inner.writes.still_quiet(n) {
+                self.inner.resolved.put(t, n);
+            }
+        }
+        Ok(found)
+    }
+
     /// `resolve_token` from the trees: the token and its profile, read consistently.
     fn resolve_uncached(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
         let t = &self.inner.t;

@@ -9,7 +9,9 @@ use uuid::Uuid;
 use super::fixtures::{device, profile, qr, token_record};
 use tessera_core::clock::Timestamp;
 use tessera_core::profile::ProfileState;
-use tessera_core::store::{ApiKeyRecord, Conflict, Revoke, Rotation, Store, StoreError};
+use tessera_core::store::{
+    ApiKeyRecord, Conflict, ResolvedToken, Revoke, Rotation, Store, StoreError,
+};
 use tessera_core::token::{TokenDigest, TokenKind};
 
 pub(super) const CASES: &[(&str, super::Case)] = case_list![
@@ -212,8 +214,9 @@ async fn race_16_creations_of_one_external_user(s: Arc<dyn Store>) {
 }
 
 /// Backends may share read state between verifies (redb keeps one read snapshot until the
-/// next commit; sled skips a re-read when no write ran): with verifies running all along,
-/// every write that has returned must be seen by the next `resolve_token`.
+/// next commit; both keep resolved tokens until the next write): with verifies running all
+/// along, every write that has returned must be seen by the next resolve, by
+/// `resolve_token` and by `resolve_token_now` (see [`resolve`]).
 async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
     let p = profile("reader");
     s.create_profile(&p, None).await.unwrap();
@@ -225,7 +228,13 @@ async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
             let (s, stop, d) = (Arc::clone(&s), Arc::clone(&stop), hot.digest);
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    assert!(s.resolve_token(&d).await.unwrap().is_some());
+                    // the way verify asks (the token's profile changes meanwhile, so
+                    // the two ways are not compared here)
+                    let found = match s.resolve_token_now(&d) {
+                        Some(now) => now.unwrap(),
+                        None => s.resolve_token(&d).await.unwrap(),
+                    };
+                    assert!(found.is_some());
                     tokio::task::yield_now().await;
                 }
             })
@@ -235,12 +244,12 @@ async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
         let t = token_record(p.id, 5000);
         s.put_token(&t, version).await.unwrap();
         assert!(
-            s.resolve_token(&t.digest).await.unwrap().is_some(),
+            resolve(&s, &t.digest).await.is_some(),
             "a stored token does not resolve"
         );
         assert!(s.revoke_token(&t.digest, None).await.unwrap());
         assert_eq!(
-            s.resolve_token(&t.digest).await.unwrap(),
+            resolve(&s, &t.digest).await,
             None,
             "a revoked token still resolves"
         );
@@ -254,7 +263,7 @@ async fn race_resolve_sees_every_returned_write(s: Arc<dyn Store>) {
             .await
             .unwrap();
         assert_eq!(
-            s.resolve_token(&hot.digest).await.unwrap().unwrap().state,
+            resolve(&s, &hot.digest).await.unwrap().state,
             changed.state,
             "a profile change is not seen"
         );
@@ -276,7 +285,7 @@ async fn resolve_sees_token_api_writes(
 ) {
     use super::cases_external::external;
     use super::cases_tokens::family_token;
-    let kind_of = |d| async move { s.resolve_token(&d).await.unwrap().map(|p| p.token_kind) };
+    let kind_of = |d| async move { resolve(s, &d).await.map(|p| p.token_kind) };
     // rotation: the old refresh token is used, the new ones resolve
     let family = Uuid::new_v4();
     let r1 = family_token(profile_id, TokenKind::Refresh, family, 5000);
@@ -330,7 +339,7 @@ async fn resolve_sees_token_api_writes(
     s.set_token_expiry(&t.digest, Timestamp(7000), Timestamp(10), None)
         .await
         .unwrap();
-    let got = s.resolve_token(&t.digest).await.unwrap().unwrap();
+    let got = resolve(s, &t.digest).await.unwrap();
     assert_eq!(
         got.expires_at,
         Timestamp(7000),
@@ -349,13 +358,13 @@ async fn resolve_sees_token_api_writes(
     s.create_server_user(&u, &xp).await.unwrap();
     let xt = token_record(xp.id, 5000);
     s.put_token(&xt, xp.version).await.unwrap();
-    assert!(s.resolve_token(&xt.digest).await.unwrap().is_some());
+    assert!(resolve(s, &xt.digest).await.is_some());
     let expected = xp.version;
     xp.state = ProfileState::Incomplete;
     s.update_server_user(&u, &xp, expected, Revoke::Nothing)
         .await
         .unwrap();
-    let got = s.resolve_token(&xt.digest).await.unwrap().unwrap();
+    let got = resolve(s, &xt.digest).await.unwrap();
     assert_eq!(
         got.state,
         ProfileState::Incomplete,
@@ -401,4 +410,18 @@ async fn race_16_creations_of_one_api_key_name(s: Arc<dyn Store>) {
             .collect();
         assert_eq!(listed, winners);
     }
+}
+
+/// A token resolved both ways a store answers: `resolve_token`, and `resolve_token_now`
+/// where the backend has it (the verify path asks that first). The two must agree.
+async fn resolve(s: &Arc<dyn Store>, digest: &TokenDigest) -> Option<ResolvedToken> {
+    let later = s.resolve_token(digest).await.unwrap();
+    if let Some(now) = s.resolve_token_now(digest) {
+        assert_eq!(
+            now.unwrap(),
+            later,
+            "resolve_token_now and resolve_token disagree"
+        );
+    }
+    later
 }

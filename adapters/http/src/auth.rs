@@ -55,16 +55,16 @@ pub async fn verify_headers(engine: &Engine, headers: &HeaderMap) -> Result<Prin
 }
 
 /// The principal of the request's token. On tessera's own router (the engine from its
-/// [`crate::AppState`]) each handler has one extractor that asks, so the check runs there;
-/// under an embedder's [`AuthLayer`] the first layer or extractor that asks puts the
+/// [`AppState`], `state`) each handler has one extractor that asks, so the check runs
+/// there; under an embedder's [`AuthLayer`] the first layer or extractor that asks puts the
 /// principal into the extensions and the others reuse it.
-async fn principal_of(parts: &mut Parts) -> Result<Principal, ApiError> {
+async fn principal_of(parts: &mut Parts, state: Option<&AppState>) -> Result<Principal, ApiError> {
     if let Some(p) = parts.extensions.get::<Principal>() {
         return Ok(p.clone());
     }
     let ext = &parts.extensions;
     let (engine, metrics, from_layer): (&Engine, Option<&Metrics>, bool) =
-        if let Some(state) = ext.get::<AppState>() {
+        if let Some(state) = state {
             (&state.engine, Some(&state.metrics), false)
         } else if let Some(engine) = ext.get::<Arc<Engine>>() {
             (engine, ext.get::<Arc<Metrics>>().map(|m| &**m), true)
@@ -91,11 +91,11 @@ async fn principal_of(parts: &mut Parts) -> Result<Principal, ApiError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+impl<S: Send + Sync + 'static> FromRequestParts<S> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        principal_of(parts).await.map(Self)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        principal_of(parts, AppState::of(state)).await.map(Self)
     }
 }
 
@@ -104,11 +104,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Active(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for Active {
+impl<S: Send + Sync + 'static> FromRequestParts<S> for Active {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let p = principal_of(parts).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let p = principal_of(parts, AppState::of(state)).await?;
         p.require_active()?;
         Ok(Self(p))
     }
@@ -208,7 +208,7 @@ where
             req.extensions_mut().insert(Arc::clone(&engine));
             if mode != Mode::Attach {
                 let (mut parts, body) = req.into_parts();
-                let checked = principal_of(&mut parts).await.and_then(|p| {
+                let checked = principal_of(&mut parts, None).await.and_then(|p| {
                     if mode == Mode::Active {
                         p.require_active()?;
                     }

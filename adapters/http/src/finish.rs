@@ -1,8 +1,8 @@
 //! The one layer of the router: request id and span, the handler timeout (408), the
 //! breaker, metrics, JSON bodies for bare errors, the request id in 5xx bodies and one error
-//! line per 5xx with that id. It also hands the request the [`AppState`] (engine, metrics,
-//! body limit) that the extractors ([`crate::Authenticated`], [`crate::Form`],
-//! [`crate::JsonBody`]) read: one extension (each costs an allocation per request).
+//! line per 5xx with that id. (The extractors, [`crate::Authenticated`], [`crate::Form`],
+//! [`crate::JsonBody`], find the [`AppState`] as the router's state: nothing is put into
+//! the request's extensions.)
 //!
 //! One layer rather than a stack: `Router::layer` wraps every route in one boxed service per
 //! layer, and each level costs a clone and a boxed future per request. The timeout is lazy:
@@ -14,7 +14,9 @@
 //!
 //! A tower layer rather than `middleware::from_fn`: the layer makes one service per route,
 //! and that service keeps its route's [`RouteMetrics`] handle once resolved, so a request
-//! looks nothing up by name.
+//! looks nothing up by name. What the service and its future hold is one `Arc` (axum clones
+//! the service for every request, and each reference count shared by the CPUs is a cache
+//! line they pass between them).
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -55,8 +57,10 @@ impl<S> tower::Layer<S> for FinishLayer {
     fn layer(&self, inner: S) -> Finish<S> {
         Finish {
             inner,
-            state: self.state.clone(),
-            route: Arc::new(OnceLock::new()),
+            shared: Arc::new(Shared {
+                state: self.state.clone(),
+                route: OnceLock::new(),
+            }),
         }
     }
 }
@@ -65,24 +69,57 @@ impl<S> tower::Layer<S> for FinishLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct Finish<S> {
     inner: S,
-    state: AppState,
-    /// The metrics of the route this service serves, resolved on its first request.
-    route: Arc<OnceLock<Arc<RouteMetrics>>>,
+    shared: Arc<Shared>,
 }
 
-impl<S> Finish<S> {
-    /// The metrics handle of `req`'s route: the cached one when it is that route's (it
-    /// always is, as the router makes one service per route), else looked up.
-    fn route_metrics(&self, req: &Request) -> Arc<RouteMetrics> {
-        let path = req
-            .extensions()
+/// What a [`Finish`] service and its requests share.
+#[derive(Debug)]
+struct Shared {
+    state: AppState,
+    /// The metrics of the route this service serves, resolved on its first request.
+    route: OnceLock<Arc<RouteMetrics>>,
+}
+
+/// What a request's future keeps of its service: the shared part, and the metrics of its
+/// route when the matched path is not the service's (never, as the router makes one
+/// service per route).
+struct Route {
+    shared: Arc<Shared>,
+    other: Option<Arc<RouteMetrics>>,
+}
+
+impl Route {
+    /// The route of a request with `extensions` on `shared`'s service.
+    fn of(shared: &Arc<Shared>, extensions: &axum::http::Extensions) -> Self {
+        let path = extensions
             .get::<MatchedPath>()
             .map_or(UNMATCHED, MatchedPath::as_str);
-        let cached = self.route.get_or_init(|| self.state.metrics.route(path));
-        if cached.route() == path {
-            Arc::clone(cached)
-        } else {
-            self.state.metrics.route(path)
+        let cached = shared
+            .route
+            .get_or_init(|| shared.state.metrics.route(path));
+        let other = (cached.route() != path).then(|| shared.state.metrics.route(path));
+        Self {
+            shared: Arc::clone(shared),
+            other,
+        }
+    }
+
+    /// The route's metrics (`None` never: `Route::of` fills the service's cell).
+    fn metrics(&self) -> Option<&RouteMetrics> {
+        self.other
+            .as_deref()
+            .or_else(|| self.shared.route.get().map(|r| &**r))
+    }
+
+    /// The route's label.
+    fn route(&self) -> &'static str {
+        self.metrics().map_or(UNMATCHED, RouteMetrics::route)
+    }
+
+    /// Count one finished request.
+    fn record(&self, method: &Method, status: u16, elapsed: std::time::Duration) {
+        if let Some(m) = self.metrics() {
+            m.record(method, status, elapsed);
         }
     }
 }
@@ -100,11 +137,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
+    fn call(&mut self, req: Request) -> Self::Future {
         let started = tokio::time::Instant::now();
-        let deadline = started + self.state.cfg.request_timeout;
-        let route = self.route_metrics(&req);
-        let health = Arc::clone(&self.state.health);
+        let route = Route::of(&self.shared, req.extensions());
+        let state = &route.shared.state;
+        let deadline = started + state.cfg.request_timeout;
+        let health = &state.health;
         health.start();
         // the breaker: while the store is known down, a route that needs it answers at once
         let open = health.is_down() && needs_store(route.route());
@@ -115,10 +153,7 @@ where
         let span = tracing::debug_span!("request", request_id = %id, method = %method, route = route.route());
         // `poll_ready` readied `self.inner` (axum calls a fresh clone of this service per
         // request), so it is the one to call.
-        let handler = (!open).then(|| {
-            req.extensions_mut().insert(self.state.clone());
-            self.inner.call(req).instrument(span.clone())
-        });
+        let handler = (!open).then(|| self.inner.call(req).instrument(span.clone()));
         Box::pin(async move {
             let mut res = match handler {
                 Some(handler) => within(deadline, handler).await,
@@ -132,7 +167,7 @@ where
             let id: &str = id.hyphenated().encode_lower(&mut buf);
             // a breaker answer is not a new failure: no error line per refused request
             if status.is_server_error() && !open {
-                failed(&res, id, &method, route.route(), &health);
+                failed(&res, id, &method, route.route(), &route.shared.state.health);
             }
             if status.is_client_error() || status.is_server_error() {
                 res = json_error(res, id);

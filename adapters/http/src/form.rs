@@ -9,6 +9,7 @@
 //!   a missing required field is a 422 `validation_failed` with `errors.<field>`.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -27,14 +28,10 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// The body limit in force for a request with `extensions`.
-pub(crate) fn body_limit(extensions: &axum::http::Extensions) -> usize {
+/// The body limit in force for a request with `extensions` on a router with `state`.
+pub(crate) fn body_limit<S: 'static>(extensions: &axum::http::Extensions, state: &S) -> usize {
     extensions.get::<BodyLimit>().map_or_else(
-        || {
-            extensions
-                .get::<crate::AppState>()
-                .map_or(BODY_LIMIT, |s| s.cfg.body_limit)
-        },
+        || crate::AppState::of(state).map_or(BODY_LIMIT, |s| s.cfg.body_limit),
         |l| l.0,
     )
 }
@@ -153,54 +150,72 @@ fn is_form(content_type: &str) -> bool {
     })
 }
 
-impl<S: Send + Sync> FromRequest<S> for Form {
+impl<S: Send + Sync + 'static> FromRequest<S> for Form {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let limit = body_limit(req.extensions());
+    /// The head is checked before the future is made, and the future holds the body only:
+    /// it is part of the future of every handler that takes a form.
+    fn from_request(
+        req: Request,
+        state: &S,
+    ) -> impl Future<Output = Result<Self, ApiError>> + Send {
+        let limit = body_limit(req.extensions(), state);
         let mut types = req.headers().get_all(header::CONTENT_TYPE).iter();
         let form_type = match (types.next(), types.next()) {
             (None, _) => None,
             (Some(v), None) if v.to_str().is_ok_and(is_form) => Some(true),
             _ => Some(false),
         };
-        if form_type == Some(false) {
-            return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        let read = (form_type != Some(false)).then(|| read_limited(req, limit));
+        async move {
+            let Some(read) = read else {
+                return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+            };
+            let bytes = Zeroizing::new(read.await?);
+            if form_type.is_none() && !bytes.is_empty() {
+                return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+            }
+            Self::parse(&bytes)
         }
-        let bytes = Zeroizing::new(read_limited(req, limit).await?);
-        if form_type.is_none() && !bytes.is_empty() {
-            return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-        }
-        Self::parse(&bytes)
     }
 }
 
 /// Read the whole body of `req`, at most `limit` bytes (413 past it, also when
-/// `Content-Length` announces more; 400 when the body cannot be read).
-pub(super) async fn read_limited(req: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// `Content-Length` announces more; 400 when the body cannot be read). The head of `req`
+/// is read and dropped before the future is made: the future holds the body only, and
+/// boxes the collecting of a body that is not empty (that future is large, and this one is
+/// part of every handler's).
+pub(super) fn read_limited(
+    req: Request,
+    limit: usize,
+) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
     let too_large = || ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE);
-    if req
+    let announced_too_large = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64)
-    {
-        return Err(too_large());
-    }
+        .is_some_and(|n| n > limit as u64);
     let body: Body = req.into_body();
-    if axum::body::HttpBody::is_end_stream(&body) {
-        // no body (`Content-Length: 0`, or none): nothing to collect
-        return Ok(Vec::new());
-    }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if is_length_limit(&e) {
-            too_large()
-        } else {
-            ApiError::from_status(StatusCode::BAD_REQUEST)
+    async move {
+        if announced_too_large {
+            return Err(too_large());
         }
-    })?;
-    Ok(bytes.to_vec())
+        if axum::body::HttpBody::is_end_stream(&body) {
+            // no body (`Content-Length: 0`, or none): nothing to collect
+            return Ok(Vec::new());
+        }
+        let bytes = Box::pin(axum::body::to_bytes(body, limit))
+            .await
+            .map_err(|e| {
+                if is_length_limit(&e) {
+                    too_large()
+                } else {
+                    ApiError::from_status(StatusCode::BAD_REQUEST)
+                }
+            })?;
+        Ok(bytes.to_vec())
+    }
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
@@ -222,25 +223,32 @@ fn is_json(content_type: &str) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl<S: Send + Sync + 'static> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let limit = body_limit(req.extensions());
+    /// As [`crate::Form`]'s: the head is checked before the future is made.
+    fn from_request(
+        req: Request,
+        state: &S,
+    ) -> impl Future<Output = Result<Self, ApiError>> + Send {
+        let limit = body_limit(req.extensions(), state);
         let mut types = req.headers().get_all(header::CONTENT_TYPE).iter();
         let json = matches!(
             (types.next(), types.next()),
             (Some(v), None) if v.to_str().is_ok_and(is_json)
         );
-        if !json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send application/json",
-            ));
+        let read = json.then(|| read_limited(req, limit));
+        async move {
+            let Some(read) = read else {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send application/json",
+                ));
+            };
+            let bytes = Zeroizing::new(read.await?);
+            Self::parse(&bytes)
         }
-        let bytes = Zeroizing::new(read_limited(req, limit).await?);
-        Self::parse(&bytes)
     }
 }
 

@@ -134,6 +134,16 @@ impl std::ops::Deref for AppState {
     }
 }
 
+impl AppState {
+    /// A router's state as an [`AppState`], when it is one (on tessera's own router). The
+    /// extractors are generic over the state, so that they also serve an embedder's router
+    /// (under [`AuthLayer`], with the embedder's state); on tessera's they find the engine
+    /// and the settings here, with no per-request copy into the request's extensions.
+    pub(crate) fn of<S: 'static>(state: &S) -> Option<&Self> {
+        (state as &dyn std::any::Any).downcast_ref()
+    }
+}
+
 /// The whole HTTP API over `engine`.
 pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
     router_with_metrics(engine, cfg, Arc::new(Metrics::default()))

@@ -80,11 +80,7 @@ impl Engine {
 
     /// [`Engine::verify`] for a token already digested.
     pub async fn verify_digest(&self, digest: &TokenDigest) -> Result<Principal> {
-        let r = self
-            .store
-            .resolve_token(digest)
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let r = self.resolve(digest).await?.ok_or(Error::Unauthorized)?;
         if r.token_kind != TokenKind::Authorization
             || self.clock.now() >= r.expires_at
             || r.state == ProfileState::Removed
@@ -92,6 +88,18 @@ impl Engine {
             return Err(Error::Unauthorized);
         }
         Ok(principal(r))
+    }
+
+    /// The store's [`crate::store::TokenStore::resolve_token`], answered on the calling
+    /// thread when the backend can ([`crate::store::TokenStore::resolve_token_now`]).
+    pub(super) async fn resolve(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<ResolvedToken>, StoreError> {
+        match self.store.resolve_token_now(digest) {
+            Some(now) => now,
+            None => self.store.resolve_token(digest).await,
+        }
     }
 
     /// Store a new token of `kind` for `profile` (at its current version).

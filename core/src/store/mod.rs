@@ -124,6 +124,21 @@ pub trait TokenStore: Send + Sync {
     /// missing. Expiry, kind and state are not checked here.
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>>;
 
+    /// [`TokenStore::resolve_token`] answered on the calling thread, by a backend whose
+    /// resolve never waits (redb's shared snapshot, sled's trees, the memory maps: their
+    /// `resolve_token` runs on the calling task already): `Some` is the same answer, `None`
+    /// means "await `resolve_token`". The verify path asks this first, which spares it the
+    /// boxed future of an `async_trait` call. The default is `None`, so a store that wraps
+    /// another one (and does not forward this) keeps every resolve on its own
+    /// `resolve_token`.
+    fn resolve_token_now(
+        &self,
+        digest: &TokenDigest,
+    ) -> Option<StoreResult<Option<ResolvedToken>>> {
+        let _ = digest;
+        None
+    }
+
     /// Read a token record.
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
 

@@ -109,11 +109,7 @@ impl Engine {
     /// anything else is [`Error::Unauthorized`]. One store read.
     pub(in crate::engine) async fn resolve_browser(&self, token: &str) -> Result<ResolvedToken> {
         let digest = TokenDigest::of_token(TokenKind::Browser, token)?;
-        let r = self
-            .store
-            .resolve_token(&digest)
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let r = self.resolve(&digest).await?.ok_or(Error::Unauthorized)?;
         if r.token_kind != TokenKind::Browser || self.clock.now() >= r.expires_at {
             return Err(Error::Unauthorized);
         }

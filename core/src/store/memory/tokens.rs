@@ -39,24 +39,14 @@ impl TokenStore for MemoryStore {
     }
 
     async fn resolve_token(&self, digest: &TokenDigest) -> StoreResult<Option<ResolvedToken>> {
-        let g = self.read();
-        let Some(t) = g.tokens.get(digest) else {
-            return Ok(None);
-        };
-        let Some(p) = g.profiles.get(&t.profile_id) else {
-            return Ok(None);
-        };
-        Ok(Some(ResolvedToken {
-            profile_id: p.id,
-            kind: p.kind,
-            state: p.state,
-            owner: p.owner,
-            environments: p.environments.clone(),
-            token_kind: t.kind,
-            issued_at: t.issued_at,
-            expires_at: t.expires_at,
-            token: *digest,
-        }))
+        Ok(self.resolve(digest))
+    }
+
+    fn resolve_token_now(
+        &self,
+        digest: &TokenDigest,
+    ) -> Option<StoreResult<Option<ResolvedToken>>> {
+        Some(Ok(self.resolve(digest)))
     }
 
     async fn get_token(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
@@ -196,5 +186,25 @@ impl TokenStore for MemoryStore {
         }
         g.insert_token(token);
         Ok(same_kind.len() as u64)
+    }
+}
+
+impl MemoryStore {
+    /// `resolve_token` on the maps (it cannot fail).
+    fn resolve(&self, digest: &TokenDigest) -> Option<ResolvedToken> {
+        let g = self.read();
+        let t = g.tokens.get(digest)?;
+        let p = g.profiles.get(&t.profile_id)?;
+        Some(ResolvedToken {
+            profile_id: p.id,
+            kind: p.kind,
+            state: p.state,
+            owner: p.owner,
+            environments: p.environments.clone(),
+            token_kind: t.kind,
+            issued_at: t.issued_at,
+            expires_at: t.expires_at,
+            token: *digest,
+        })
     }
 }
