@@ -28,6 +28,7 @@
 
 mod api_key;
 mod auth;
+mod connection;
 mod error;
 mod fields;
 mod finish;

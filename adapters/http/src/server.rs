@@ -7,14 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
-use tower::ServiceExt as _;
+use tokio::sync::{Semaphore, oneshot, watch};
 
-use crate::watchdog::Watchdog;
+use crate::connection::{Conn, ConnService};
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +34,15 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
         }
     }
+}
+
+/// Why a connection's watcher stops it.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// Shutdown: finish the request in flight, then close.
+    Drain,
+    /// No request head within the header read timeout: close now.
+    Close,
 }
 
 /// Handed to every upgrade request (`Upgrade` header) as an extension by [`serve`]:
@@ -100,47 +106,43 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         // The shutdown signal goes into the extensions of upgrade requests (the only ones
-        // that start long-lived work) here, rather than by a router layer (which would wrap
-        // every route in one more service per request).
-        let signal = Shutdown(stop_rx.clone());
-        let watchdog = Arc::new(Watchdog::default());
-        let (on_start, on_finish) = (Arc::clone(&watchdog), Arc::clone(&watchdog));
-        let service = app
-            .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
-                on_start.started();
-                if req.headers().contains_key(axum::http::header::UPGRADE) {
-                    req.extensions_mut().insert(signal.clone());
-                }
-                req
-            })
-            .map_response(move |res| {
-                on_finish.finished();
-                res
-            });
-        let service = TowerToHyperService::new(service);
-        let head_timeout = cfg.header_read_timeout;
+        // that start long-lived work) by the connection's service, rather than by a router
+        // layer (which would wrap every route in one more service per request).
+        let conn_state = Arc::new(Conn::new(Shutdown(stop_rx.clone())));
+        let service = ConnService::new(app.clone(), Arc::clone(&conn_state));
         let conn = http
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
+        // A watcher task per connection waits for shutdown and for the header read
+        // timeout, and tells the connection's task by a oneshot: the connection's task,
+        // woken for every request, polls only the connection and that oneshot (polling
+        // the shutdown `watch` there would take a lock all connections share at each wake).
+        let (stop_conn, mut stopped) = oneshot::channel::<Stop>();
         let mut stop = stop_rx.clone();
+        let head_timeout = cfg.header_read_timeout;
+        tokio::spawn(async move {
+            let mut stop_conn = stop_conn;
+            let why = tokio::select! {
+                _ = stop.wait_for(|s| *s) => Stop::Drain,
+                () = conn_state.watchdog.head_timeout(head_timeout) => Stop::Close,
+                () = stop_conn.closed() => return,
+            };
+            let _ = stop_conn.send(why);
+        });
         tokio::spawn(async move {
             tokio::pin!(conn);
             let result = tokio::select! {
-                r = conn.as_mut() => Some(r),
-                _ = stop.wait_for(|s| *s) => None,
-                () = watchdog.head_timeout(head_timeout) => {
-                    // no request head in time (slow or idle client): close
-                    drop(permit);
-                    return;
+                r = conn.as_mut() => r,
+                why = &mut stopped => {
+                    if matches!(why, Ok(Stop::Close)) {
+                        // no request head in time (slow or idle client): close
+                        drop(permit);
+                        return;
+                    }
+                    // finish the request in flight, then close
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
                 }
-            };
-            let result = if let Some(r) = result {
-                r
-            } else {
-                // finish the request in flight, then close
-                conn.as_mut().graceful_shutdown();
-                conn.await
             };
             if let Err(e) = result {
                 tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
