@@ -7,13 +7,16 @@
 # are kept), then measures with wrk (installed if missing: apt-get install wrk, else cargo
 # install oha):
 #
-#   1. interleaved, SLICES rounds of SLICE seconds per route (baseline, tessera, baseline,
-#      tessera … so every route sees the same noise of a shared machine), CONNECTIONS
-#      connections: the baseline's GET /hello, tessera's GET /utility/check-server-health,
-#      and tessera's POST /profile/retrieve-token-expiry authenticated with
-#      X-DPT-AUTHORIZATION, rotating over the users' tokens. Per route: the median over the
-#      slices of req/s, p50 and p99; the ratios authenticated / baseline and
-#      health / baseline (targets: >= 0.8 each); and, for information, the baseline's
+#   1. interleaved, SLICES rounds of SLICE seconds per route (baseline, health, baseline,
+#      authenticated, baseline … so every route sees the same noise of a shared machine),
+#      CONNECTIONS connections: the baseline's GET /hello, tessera's
+#      GET /utility/check-server-health, and tessera's POST /profile/retrieve-token-expiry
+#      authenticated with X-DPT-AUTHORIZATION, rotating over the users' tokens. Per route:
+#      the median over the slices of req/s, p50 and p99; the ratios authenticated /
+#      baseline and health / baseline (targets: >= 0.8 each), each the median over the
+#      rounds of a paired ratio (the route's slice over the mean of the baseline slices
+#      just before and after it, so that a drift of the machine's speed cancels), with the
+#      ratio of the medians beside it for information; and, for information, the baseline's
 #      /hello sent the authenticated route's requests (the same token header in turn, by
 #      the same Lua script, so that wrk's own work per request is the same on the shared
 #      cores) and the authenticated route's ratio to that;
@@ -202,11 +205,19 @@ EOF
 {
   printf 'local tokens = {}\nfor line in io.lines("%s") do tokens[#tokens + 1] = line end\n' "$tmp/tokens"
   cat <<'EOF'
+-- each thread formats its requests once: wrk's own work per request (on the cores the
+-- server uses) is then a table lookup, close to its static request to the baseline
+local reqs = {}
 local i = 0
-init = function(args) i = math.random(#tokens) end
+init = function(args)
+  for n, token in ipairs(tokens) do
+    reqs[n] = wrk.format("POST", nil, { ["X-DPT-AUTHORIZATION"] = token }, nil)
+  end
+  i = math.random(#reqs)
+end
 request = function()
-  i = i % #tokens + 1
-  return wrk.format("POST", nil, { ["X-DPT-AUTHORIZATION"] = tokens[i] }, nil)
+  i = i % #reqs + 1
+  return reqs[i]
 end
 EOF
   cat "$tmp/report.lua"
@@ -278,15 +289,25 @@ load warmup_bare "$CONNECTIONS" 1 report /hello "$B"
 load warmup_health "$CONNECTIONS" 1 report /utility/check-server-health
 say "interleaved: $SLICES slices x ${SLICE}s per route, $CONNECTIONS connections"
 bare_runs=(); health_runs=(); authed_runs=(); bare_t_runs=()
+# pair RUN BEFORE AFTER: RUN's req/s over the mean of the baseline slices just before and
+# just after it (one line per slice, summarized by their median)
+pair() {
+  awk -v r="$(field "$1" rps)" -v a="$(field "$2" rps)" -v b="$(field "$3" rps)" \
+    'BEGIN { printf "%.4f\n", r / ((a + b) / 2) }'
+}
+: >"$tmp/health_pairs"; : >"$tmp/authed_pairs"
 for i in $(seq "$SLICES"); do
   load "bare.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
   load "health.$i" "$CONNECTIONS" "$SLICE" report /utility/check-server-health
   load "bare_b.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
-  load "bare_t.$i" "$CONNECTIONS" "$SLICE" bare_authed /hello "$B"
   load "authed.$i" "$CONNECTIONS" "$SLICE" authed /profile/retrieve-token-expiry
-  bare_runs+=("bare.$i" "bare_b.$i"); health_runs+=("health.$i"); authed_runs+=("authed.$i")
-  bare_t_runs+=("bare_t.$i")
-  say "slice $i: hello $(field "bare.$i" rps) / $(field "bare_b.$i" rps) / with tokens $(field "bare_t.$i" rps), health $(field "health.$i" rps), authenticated $(field "authed.$i" rps) req/s"
+  load "bare_c.$i" "$CONNECTIONS" "$SLICE" report /hello "$B"
+  load "bare_t.$i" "$CONNECTIONS" "$SLICE" bare_authed /hello "$B"
+  bare_runs+=("bare.$i" "bare_b.$i" "bare_c.$i"); health_runs+=("health.$i")
+  authed_runs+=("authed.$i"); bare_t_runs+=("bare_t.$i")
+  pair "health.$i" "bare.$i" "bare_b.$i" >>"$tmp/health_pairs"
+  pair "authed.$i" "bare_b.$i" "bare_c.$i" >>"$tmp/authed_pairs"
+  say "slice $i: hello $(field "bare.$i" rps) / $(field "bare_b.$i" rps) / $(field "bare_c.$i" rps) / with tokens $(field "bare_t.$i" rps), health $(field "health.$i" rps), authenticated $(field "authed.$i" rps) req/s; paired ratios: health $(tail -1 "$tmp/health_pairs"), authenticated $(tail -1 "$tmp/authed_pairs")"
   [[ $(field "authed.$i" bad) == 0 ]] || die "authenticated requests failed: $(cat "$tmp/authed.$i")"
   [[ $(field "health.$i" bad) == 0 ]] || die "health requests failed: $(cat "$tmp/health.$i")"
 done
@@ -323,7 +344,11 @@ verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
   ok = (op == ">=") ? (a >= b) : (a <= b); print ok ? "PASS" : "MISS" }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-authed_ratio=$(ratio "$authed_rps" "$bare_rps"); health_ratio=$(ratio "$health_rps" "$bare_rps")
+# the targets' ratios: the median over the slices of each slice's paired ratio (a slow
+# drift of the shared machine's speed cancels in a pair); the ratio of the medians beside it
+med_file() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+authed_ratio=$(med_file "$tmp/authed_pairs"); health_ratio=$(med_file "$tmp/health_pairs")
+authed_mratio=$(ratio "$authed_rps" "$bare_rps"); health_mratio=$(ratio "$health_rps" "$bare_rps")
 authed_t_ratio=$(ratio "$authed_rps" "$bare_t_rps")
 max_loaded=$(( ${authed_p99%.*} * 5 ))
 max_rss_kib=$(awk -v p="$pool" 'BEGIN { printf "%.0f", (64 + p * 19 * 1.2) * 1024 }')
@@ -333,20 +358,22 @@ echo "tessera HTTP figures: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(sed -n
 echo "backend $BACKEND, hash pool $pool workers, $gen -t$THREADS -c$CONNECTIONS, $SLICES interleaved slices x ${SLICE}s per route"
 echo "(medians over the slices), login phases $DURATION, $USERS users; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf '| %-52s | %-14s | %-24s | %-6s |\n' figure measured target result
-printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 54))" "$(printf -- '-%.0s' $(seq 16))" \
+printf '| %-56s | %-14s | %-24s | %-6s |\n' figure measured target result
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 58))" "$(printf -- '-%.0s' $(seq 16))" \
   "$(printf -- '-%.0s' $(seq 26))" "$(printf -- '-%.0s' $(seq 8))"
-row() { printf '| %-52s | %-14s | %-24s | %-6s |\n' "$@"; }
+row() { printf '| %-56s | %-14s | %-24s | %-6s |\n' "$@"; }
 rps_row() { row "$1" "$(printf '%.0f' "$2")" "$3" "$4"; }
 lat_row() { row "  p50 / p99" "$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f / %.2f ms", a / 1000, b / 1000 }')" "" ""; }
 rps_row "baseline (bare axum) GET /hello req/s" "$bare_rps" "(peer)" ""
 lat_row "$bare_p50" "$bare_p99"
 rps_row "GET /utility/check-server-health req/s" "$health_rps" "" ""
 lat_row "$health_p50" "$health_p99"
-row "  health / baseline" "$health_ratio" ">= 0.8" "$(verdict "$health_ratio" '>=' 0.8)"
+row "  health / baseline (median of paired slices)" "$health_ratio" ">= 0.8" "$(verdict "$health_ratio" '>=' 0.8)"
+row "  health / baseline (ratio of the medians)" "$health_mratio" "(information)" ""
 rps_row "POST /profile/retrieve-token-expiry req/s" "$authed_rps" "" ""
 lat_row "$authed_p50" "$authed_p99"
-row "  authenticated / baseline" "$authed_ratio" ">= 0.8" "$(verdict "$authed_ratio" '>=' 0.8)"
+row "  authenticated / baseline (median of paired slices)" "$authed_ratio" ">= 0.8" "$(verdict "$authed_ratio" '>=' 0.8)"
+row "  authenticated / baseline (ratio of the medians)" "$authed_mratio" "(information)" ""
 rps_row "  baseline /hello sent those token requests, req/s" "$bare_t_rps" "(peer)" ""
 row "  authenticated / that" "$authed_t_ratio" "(information)" ""
 row "  p99 while $LOGIN_CONNECTIONS logins saturate the hash pool" "$(ms "$loaded_p99")" \
