@@ -6,7 +6,7 @@ use std::hash::BuildHasherDefault;
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
-use crate::store::TokenRecord;
+use crate::store::{ProfileRecord, ResolvedToken, TokenRecord};
 use crate::token::{DigestHasher, TokenDigest, TokenKind};
 
 pub(super) type DigestMap<V> = HashMap<TokenDigest, V, BuildHasherDefault<DigestHasher>>;
@@ -77,6 +77,21 @@ impl TokenEntry {
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             family: self.family,
+        }
+    }
+
+    /// This token of `profile` as verify reads it (the fields of both that it needs).
+    pub(super) fn resolved(&self, digest: TokenDigest, profile: &ProfileRecord) -> ResolvedToken {
+        ResolvedToken {
+            profile_id: profile.id,
+            kind: profile.kind,
+            state: profile.state,
+            owner: profile.owner,
+            environments: profile.environments.clone(),
+            token_kind: self.kind,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            token: digest,
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{Inner, MemoryStore};
 use crate::profile::ProfileKind;
 use crate::store::{
     CommandRecord, Conflict, ConsentRecord, OAuthClientRecord, OAuthGrantRecord, OAuthStore,
-    ResolvedGrant, ResolvedToken, StoreError, StoreResult, TokenRecord,
+    ResolvedGrant, StoreError, StoreResult, TokenRecord,
 };
 use crate::token::TokenDigest;
 
@@ -132,17 +132,7 @@ impl OAuthStore for MemoryStore {
             return Ok(None);
         };
         Ok(Some(ResolvedGrant {
-            token: ResolvedToken {
-                profile_id: p.id,
-                kind: p.kind,
-                state: p.state,
-                owner: p.owner,
-                environments: p.environments.clone(),
-                token_kind: t.kind,
-                issued_at: t.issued_at,
-                expires_at: t.expires_at,
-                token: *digest,
-            },
+            token: t.resolved(*digest, p),
             username: p.username.clone(),
             grant: grant.clone(),
         }))

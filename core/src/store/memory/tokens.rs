@@ -195,16 +195,6 @@ impl MemoryStore {
         let g = self.read();
         let t = g.tokens.get(digest)?;
         let p = g.profiles.get(&t.profile_id)?;
-        Some(ResolvedToken {
-            profile_id: p.id,
-            kind: p.kind,
-            state: p.state,
-            owner: p.owner,
-            environments: p.environments.clone(),
-            token_kind: t.kind,
-            issued_at: t.issued_at,
-            expires_at: t.expires_at,
-            token: *digest,
-        })
+        Some(t.resolved(*digest, p))
     }
 }
