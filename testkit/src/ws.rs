@@ -8,7 +8,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tessera_core::{Engine, KeyPair, ManualClock, MemoryStore, OsRandom, PublicKey};
 use tessera_http::server::{ServerConfig, serve};
-use tessera_http::{HttpConfig, router};
+use tessera_http::{HttpConfig, app};
 use tessera_message::canonical_bytes;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -58,7 +58,7 @@ impl Server {
     /// Serve the router with `cfg` on a free loopback port (memory store, manual clock, cheap hashing).
     pub async fn start(cfg: HttpConfig) -> Self {
         let (engine, clock) = crate::test_engine(Arc::new(MemoryStore::new()));
-        let app = router(Arc::clone(&engine), cfg);
+        let app = app(Arc::clone(&engine), cfg);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();

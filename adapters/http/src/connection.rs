@@ -13,9 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
-use axum::Router;
 use axum::response::Response;
-use axum::routing::future::RouteFuture;
 use hyper::body::Incoming;
 use hyper::header::UPGRADE;
 
@@ -40,17 +38,17 @@ impl Conn {
     }
 }
 
-/// The hyper service of one connection: its router, called in place (hyper calls the
-/// service by `&self`, a tower service is called by `&mut self`: the lock is this
-/// connection's alone, so it is never contended).
+/// The hyper service of one connection: its app (a [`crate::App`] or a `Router`), called
+/// in place (hyper calls the service by `&self`, a tower service is called by `&mut self`:
+/// the lock is this connection's alone, so it is never contended).
 #[derive(Debug)]
-pub(crate) struct ConnService {
-    router: Mutex<Router>,
+pub(crate) struct ConnService<S> {
+    router: Mutex<S>,
     conn: Arc<Conn>,
 }
 
-impl ConnService {
-    pub(crate) fn new(router: Router, conn: Arc<Conn>) -> Self {
+impl<S> ConnService<S> {
+    pub(crate) fn new(router: S, conn: Arc<Conn>) -> Self {
         Self {
             router: Mutex::new(router),
             conn,
@@ -58,18 +56,21 @@ impl ConnService {
     }
 }
 
-impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
+impl<S> hyper::service::Service<hyper::Request<Incoming>> for ConnService<S>
+where
+    S: tower::Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>,
+{
     type Response = Response;
     type Error = Infallible;
-    type Future = Marked;
+    type Future = Marked<S::Future>;
 
-    fn call(&self, mut req: hyper::Request<Incoming>) -> Marked {
+    fn call(&self, mut req: hyper::Request<Incoming>) -> Marked<S::Future> {
         self.conn.watchdog.started();
         if req.headers().contains_key(UPGRADE) {
             req.extensions_mut().insert(self.conn.signal.clone());
         }
         let mut router = self.router.lock().unwrap_or_else(PoisonError::into_inner);
-        // `Router` is always ready (its `poll_ready` returns `Ready` at once)
+        // `App` and `Router` are always ready (their `poll_ready` returns `Ready` at once)
         let inner = tower::Service::call(&mut *router, req);
         Marked {
             inner,
@@ -80,14 +81,14 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnService {
 
 pin_project_lite::pin_project! {
     /// A request's response; the connection's watchdog learns when it is ready.
-    pub(crate) struct Marked {
+    pub(crate) struct Marked<F> {
         #[pin]
-        inner: RouteFuture<Infallible>,
+        inner: F,
         conn: Arc<Conn>,
     }
 }
 
-impl Future for Marked {
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Marked<F> {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

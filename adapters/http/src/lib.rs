@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod api_key;
+mod app;
 mod auth;
 mod connection;
 mod error;
@@ -57,6 +58,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::Engine;
 
 pub use api_key::{API_KEY_HEADER, ApiKey};
+pub use app::App;
 pub use auth::{AUTH_HEADER, Active, AuthLayer, AuthService, Authenticated, verify_headers};
 pub use error::{ApiError, ErrorBody};
 pub use form::{BODY_LIMIT, Form};
@@ -145,13 +147,20 @@ impl AppState {
     }
 }
 
-/// The whole HTTP API over `engine`.
+/// The whole HTTP API over `engine`, as an axum `Router` (to serve, or to nest in a router
+/// of your own). [`app`] is the same API as one service, the form
+/// [`server::serve`] runs (one service level less per request).
 pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
-    router_with_metrics(engine, cfg, Arc::new(Metrics::default()))
+    Router::new().fallback_service(app(engine, cfg))
 }
 
-/// [`router`] with a given metrics registry (shared with a separate metrics listener).
-pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> Router {
+/// The whole HTTP API over `engine`.
+pub fn app(engine: Arc<Engine>, cfg: HttpConfig) -> App {
+    app_with_metrics(engine, cfg, Arc::new(Metrics::default()))
+}
+
+/// [`app`] with a given metrics registry (shared with a separate metrics listener).
+pub fn app_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> App {
     let state = AppState(Arc::new(AppParts {
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),
         health: Arc::new(health::Health::new(
@@ -163,7 +172,7 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         cfg: Arc::new(cfg),
         metrics,
     }));
-    let mut app = routes::profile::routes()
+    let mut routes = routes::profile::routes()
         .merge(routes::keys::routes())
         .merge(routes::device::routes())
         .merge(routes::directory::routes())
@@ -182,11 +191,9 @@ pub fn router_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Me
         .merge(routes::account::routes())
         .merge(crate::ws::routes());
     if state.cfg.metrics_route {
-        app = app.merge(metrics_router());
+        routes = routes.merge(metrics_routes());
     }
-    app.fallback(not_found)
-        .layer(finish::FinishLayer::new(state.clone()))
-        .with_state(state)
+    App::new(routes, Router::new().fallback(not_found), state)
 }
 
 /// A router serving only `GET /metrics` (for `--metrics-listen`).
@@ -203,11 +210,12 @@ pub fn metrics_only(engine: Arc<Engine>, metrics: Arc<Metrics>) -> Router {
         metrics,
         channels: Arc::new(crate::ws::Channels::new(1)),
     }));
-    metrics_router().fallback(not_found).with_state(state)
+    let (routes, _) = metrics_routes().into_parts();
+    routes.fallback(not_found).with_state(state)
 }
 
-fn metrics_router() -> Router<AppState> {
-    Router::new().route("/metrics", axum::routing::get(routes::utility::metrics))
+fn metrics_routes() -> routes::Routes {
+    routes::Routes::new().route("/metrics", axum::routing::get(routes::utility::metrics))
 }
 
 async fn not_found() -> ApiError {

@@ -2,11 +2,13 @@
 //! limit, a header read timeout and a graceful shutdown that lets in-flight requests finish
 //! and tells WebSocket channels to close.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::response::Response;
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot, watch};
@@ -71,12 +73,22 @@ impl Shutdown {
 ///
 /// Connections are served with HTTP upgrades enabled (for `GET /ws`); an upgraded
 /// connection leaves the connection limit once upgraded (channels have their own limit).
-pub async fn serve(
+///
+/// `app` is [`crate::app`]'s [`crate::App`] (or any `Router`): each connection gets a clone
+/// and calls it in place.
+pub async fn serve<S>(
     listener: TcpListener,
-    app: Router,
+    app: S,
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: tower::Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     let max = cfg
         .max_connections
         .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));

@@ -182,7 +182,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let purger = engine.spawn_purger(Duration::from_secs(60), 1000);
 
     let metrics = Arc::new(Metrics::default());
-    let app = http::router_with_metrics(Arc::clone(&engine), http_cfg, Arc::clone(&metrics));
+    let app = http::app_with_metrics(Arc::clone(&engine), http_cfg, Arc::clone(&metrics));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let metrics_task = match &args.metrics_listen {

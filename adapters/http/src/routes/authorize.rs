@@ -11,7 +11,6 @@
 //!
 //! No CORS headers anywhere here (RFC 9700 §2.6). Redirects are 303 (also for the GET).
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,9 +25,10 @@ use super::super::pages::cookies::{self, BrowserCookies};
 use super::super::pages::flash::Flash;
 use super::super::pages::{self, Page, ScopeLine};
 use super::{authorization_code, sign_in};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/oauth2/authorize", get(authorize).post(authorize))
         .route(
             "/oauth-application/request-authorization-code",

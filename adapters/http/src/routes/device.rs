@@ -1,6 +1,5 @@
 //! Device onboarding and management routes.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -12,9 +11,10 @@ use super::super::fields::{read, wire_body};
 use super::super::reply::{Accepted, CommandAccepted, JsonReply};
 use super::super::{ApiError, AppState, Authenticated, ErrorBody, Form, accepted};
 use super::{uuid_field, uuid_path};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route(
             "/device/request-unique-identifier",
             post(request_unique_identifier),

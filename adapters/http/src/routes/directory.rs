@@ -7,7 +7,6 @@ pub(crate) mod devices;
 pub(crate) mod invitations;
 pub(crate) mod members;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -19,6 +18,7 @@ use super::super::fields::{read, wire_body};
 use super::super::reply::{Accepted, CommandAccepted, JsonReply};
 use super::super::{ApiError, AppState, Authenticated, ErrorBody, Form, accepted};
 use super::{uuid_field, uuid_path};
+use crate::routes::Routes;
 
 use devices::{create_profile_device, list_directory_devices};
 use invitations::{invite_profile, list_directory_invites, process_invitation};
@@ -27,8 +27,8 @@ use members::{
     remove_member, retrieve_directory_profile, set_profile_password, update_user_information,
 };
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/directory/register-directory", post(register_directory))
         .route(
             "/directory/retrieve-owned-directories",

@@ -1,7 +1,6 @@
 //! `GET /.well-known/jwks.json`: the key that verifies id tokens, as a JWK Set (RFC 7517),
 //! so other services check id tokens offline.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
@@ -11,9 +10,10 @@ use utoipa::ToSchema;
 
 use super::super::reply::JsonReply;
 use super::super::{ApiError, AppState, ErrorBody};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/.well-known/jwks.json", get(jwks))
+pub(crate) fn routes() -> Routes {
+    Routes::new().route("/.well-known/jwks.json", get(jwks))
 }
 
 /// One key of the JWK Set.

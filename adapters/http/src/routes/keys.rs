@@ -1,6 +1,5 @@
 //! Public-key routes: development key pairs, registration with proof, lookups.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -9,9 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::fields::{read, wire_body};
 use super::super::reply::{Accepted, CommandAccepted, JsonReply};
 use super::super::{ApiError, AppState, Authenticated, ErrorBody, Form, accepted};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/generate-keys", get(generate_keys))
         .route("/public-key/register-public-key", post(register_public_key))
         .route("/public-key/retrieve-public-key", get(retrieve_public_key))

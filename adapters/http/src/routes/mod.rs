@@ -16,11 +16,13 @@ pub(super) mod oauth_token;
 pub(super) mod oauth_userinfo;
 pub(super) mod password_reset;
 pub(super) mod profile;
+mod set;
 mod sign_in;
 pub(super) mod token_api;
 pub(super) mod users;
 pub(super) mod utility;
 
+pub(crate) use set::Routes;
 use tessera_core::{Error, Username};
 use uuid::Uuid;
 

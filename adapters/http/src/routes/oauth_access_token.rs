@@ -4,7 +4,6 @@
 //! with Privicore conventions: the client in `Authorization: Basic`, form bodies, a
 //! camelCase reply, our error body (401 bad client, 403 client not allowed, 422 bad code).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,9 +15,10 @@ use utoipa::ToSchema;
 use super::super::fields::{read, wire_body};
 use super::super::oauth_wire::{client_credentials, no_store};
 use super::super::{ApiError, AppState, ErrorBody, Form, json};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route(
             "/oauth-application/obtain-access-token",
             post(obtain_access_token),

@@ -3,7 +3,6 @@
 //! application's scope, the caller's consents and their revocation. Privicore conventions:
 //! form bodies, `X-DPT-AUTHORIZATION`, commands (202), our error body.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -14,9 +13,10 @@ use super::super::fields::{read, wire_body};
 use super::super::reply::{Accepted, CommandAccepted, JsonReply};
 use super::super::{ApiError, AppState, Authenticated, ErrorBody, Form, accepted};
 use super::{uuid_field, uuid_path};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/oauth-application/register", post(register_application))
         .route(
             "/oauth-application/retrieve-configuration",

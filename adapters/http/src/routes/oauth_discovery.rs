@@ -2,7 +2,6 @@
 //! Discovery 1.0) and `GET /.well-known/oauth-authorization-server` (RFC 8414), one
 //! document, and `GET /oauth2/jwks`, the keys that verify its id tokens.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
@@ -12,9 +11,10 @@ use utoipa::ToSchema;
 
 use super::super::reply::JsonReply;
 use super::super::{ApiError, AppState, ErrorBody};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route(
             "/.well-known/openid-configuration",
             get(openid_configuration),

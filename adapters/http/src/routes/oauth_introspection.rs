@@ -4,7 +4,6 @@
 //! key in `X-Tessera-Api-Key` for any token. Anything not live → `{"active":false}`.
 //! Revocation: the client's credentials; 200 for any token, known or not.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,9 +19,10 @@ use super::super::oauth_wire::{
     required,
 };
 use super::super::{API_KEY_HEADER, ApiError, AppState, ErrorBody, Form, json};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/oauth2/introspect", post(oauth_introspect))
         .route("/oauth2/revoke", post(oauth_revoke))
 }

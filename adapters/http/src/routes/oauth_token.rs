@@ -3,7 +3,6 @@
 //! `client_secret_basic`, `client_secret_post` or `none` (public clients, PKCE). Every
 //! reply, errors included, has `Cache-Control: no-store` and `Pragma: no-cache`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -17,9 +16,10 @@ use super::super::oauth_wire::{
     param, required,
 };
 use super::super::{ApiError, AppState, ErrorBody, Form, json};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/oauth2/token", post(oauth_token))
+pub(crate) fn routes() -> Routes {
+    Routes::new().route("/oauth2/token", post(oauth_token))
 }
 
 /// The token request (`application/x-www-form-urlencoded`). Unknown parameters are

@@ -2,7 +2,6 @@
 //! OAuth access token sent as `Authorization: Bearer` (RFC 6750 §2.1; the header only).
 //! A missing or bad token → 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,9 +12,10 @@ use utoipa::ToSchema;
 
 use super::super::oauth_wire::{OAuthErrorBody, OAuthErrorReply, failure_response, no_store};
 use super::super::{AppState, ErrorBody, json};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/oauth2/userinfo", get(userinfo).post(userinfo_post))
+pub(crate) fn routes() -> Routes {
+    Routes::new().route("/oauth2/userinfo", get(userinfo).post(userinfo_post))
 }
 
 /// The claims (OpenID Core §5.1).

@@ -1,7 +1,6 @@
 //! Password reset (API.md "Token API"): forgot-password sends a single-use code through
 //! the configured notifier; forgot-password-confirm sets a new password with it.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 
@@ -14,8 +13,8 @@ use super::audit;
 pub(crate) const FORGOT_PASSWORD_REPLY: &str =
     "If the account exists, a confirmation code has been sent to its owner.";
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
         .route("/v1/forgot-password", post(forgot_password))
         .route("/v1/forgot-password-confirm", post(forgot_password_confirm))
 }

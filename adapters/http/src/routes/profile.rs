@@ -1,6 +1,5 @@
 //! Profile routes: register, authenticate, sessions, password change, QR tokens.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +11,10 @@ use utoipa::ToSchema;
 use super::super::fields::{FromFields, read, wire_body};
 use super::super::reply::{Accepted, CommandAccepted, JsonReply};
 use super::super::{ApiError, AppState, Authenticated, ErrorBody, Form, accepted};
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/profile/register-profile", post(register_profile))
         .route("/profile/authenticate", post(authenticate))
         .route("/profile/retrieve-profile-id", get(retrieve_profile_id))

@@ -3,7 +3,6 @@
 //! token; the answer to a NEW_PASSWORD_REQUIRED challenge. Errors use the one error body
 //! (`{"status","error","message"}`, `errors` on 422 named after this API's fields).
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use serde::Serialize;
@@ -14,9 +13,10 @@ use super::super::fields::{read, wire_body};
 use super::super::reply::{JsonReply, MessageReply};
 use super::super::{ApiError, AppState, ErrorBody, JsonBody};
 use super::audit;
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/v1/login", post(login))
         .route("/v1/token-refresh", post(token_refresh))
         .route("/v1/token-revoke", post(token_revoke))

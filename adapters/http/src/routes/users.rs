@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{delete, put};
-use axum::{Extension, Router};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tessera_core::engine::MAX_METADATA_BYTES;
@@ -20,14 +20,18 @@ use super::super::fields::{read, wire_body};
 use super::super::form::BodyLimit;
 use super::super::reply::JsonReply;
 use super::super::{ApiError, ApiKey, AppState, ErrorBody, JsonBody, json as reply};
+use crate::routes::Routes;
 
 /// The users routes. An upsert may carry a metadata object of up to 16 KiB besides its
 /// other members, so these routes accept `body_limit` plus that much.
-pub(crate) fn routes(body_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route("/v1/users/{externalId}", put(upsert).get(read_user))
-        .route("/v1/users/{externalId}/tokens", delete(logout))
-        .layer(Extension(BodyLimit(body_limit + MAX_METADATA_BYTES)))
+pub(crate) fn routes(body_limit: usize) -> Routes {
+    let limit = Extension(BodyLimit(body_limit + MAX_METADATA_BYTES));
+    Routes::new()
+        .route(
+            "/v1/users/{externalId}",
+            put(upsert).get(read_user).layer(limit),
+        )
+        .route("/v1/users/{externalId}/tokens", delete(logout).layer(limit))
 }
 
 wire_body! {

@@ -2,7 +2,6 @@
 
 use std::sync::OnceLock;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,10 +12,11 @@ use utoipa::ToSchema;
 
 use super::super::reply::JsonReply;
 use super::super::{ApiError, AppState, ErrorBody, json as reply, json_body, json_bytes};
+use crate::routes::Routes;
 use crate::ws::CommandData;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/utility/check-server-health", get(health))
         .route("/request-status/{commandId}", get(request_status))
         .route("/openapi.json", get(openapi))

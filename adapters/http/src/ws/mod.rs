@@ -37,7 +37,6 @@ mod session;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -49,6 +48,7 @@ pub use config::WsConfig;
 pub use frames::JOINED_MESSAGE;
 pub use push::{CommandData, command_data, command_push};
 
+use crate::routes::Routes;
 use crate::server::Shutdown;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -83,8 +83,8 @@ impl Channels {
 }
 
 /// The `/ws` route.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+pub(crate) fn routes() -> Routes {
+    Routes::new().route("/ws", get(upgrade))
 }
 
 #[utoipa::path(get, path = "/ws", tag = "channel",

@@ -26,7 +26,6 @@ mod profile;
 mod sessions;
 mod sign_in;
 
-use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::Method;
 use axum::http::request::Parts;
@@ -42,9 +41,10 @@ use super::super::pages::cookies::{self, BrowserCookies};
 use super::super::pages::flash::{self, Flash};
 use super::super::pages::{self, Page};
 use super::authorize::secure;
+use crate::routes::Routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/account", get(profile::page))
         .route("/account/sign-in", post(sign_in::sign_in))
         .route("/account/sign-out", post(sign_in::sign_out))
