@@ -6,20 +6,21 @@
 //! `/oauth2/token`, `/oauth2/userinfo`, `/oauth2/introspect`, `/oauth2/revoke`,
 //! `/oauth2/jwks`, the discovery documents).
 //!
-//! [`router`] builds the whole API over an `Arc<Engine>`. Handlers are thin: extract (the
+//! [`app`] builds the whole API over an `Arc<Engine>` as one service, [`App`] ([`router`]
+//! gives it as an axum `Router`, to nest in your own). Handlers are thin: extract (the
 //! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
 //! read the route's typed request body from it, make one engine call, return a typed serde
 //! reply; every error goes through [`ApiError`]. The `#[utoipa::path]` on each handler and
 //! those types are what `GET /openapi.json` serves (one shape per wire type). Around the
-//! routes, one layer: a request id and a tracing span per request, metrics, a handler
-//! timeout (408), and a final pass that gives every error response (including the
-//! framework's own 404/405/413) the JSON error body.
+//! routes, once per request, [`App`] adds a request id and a tracing span, metrics by route
+//! label, a handler timeout (408), the breaker, and a final pass that gives every error
+//! response (including the framework's own 404/405/413) the JSON error body.
 //!
 //! The router also serves `GET /ws`, the command channel of [`crate::ws`].
 //!
 //! Services that embed the engine use [`AuthLayer`] with [`Authenticated`] / [`Active`].
 //! [`server::serve`] is the hardened accept loop (connection limit, header read timeout,
-//! graceful shutdown) the `tessera` binary runs the router on.
+//! graceful shutdown) the `tessera` binary runs the [`App`] on.
 //!
 //! This crate depends on `tessera-core` only: no storage backend, no CLI. The `tessera`
 //! binary (crate `tessera-server`) adds those.
