@@ -501,3 +501,57 @@ async fn unauthorized_hints_name_the_header_but_not_the_token_problem() {
         r.text()
     );
 }
+
+/// The route labels of `tessera_http::App` (its own table, found before the router runs)
+/// are exactly paths the router serves: each, with its parameters filled in, is matched by
+/// the router (405 for a method no route has, not the fallback's 404), and its requests are
+/// counted under that label.
+#[tokio::test]
+async fn every_route_label_is_a_path_the_router_serves() {
+    use std::sync::Arc;
+
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let (engine, _) = tessera_testkit::test_engine(Arc::new(tessera_core::MemoryStore::new()));
+    let app = tessera_http::app(engine, tessera_http::HttpConfig::default());
+    let labels = app.route_labels();
+    for expected in [
+        "/profile/retrieve-token-expiry",
+        "/v1/users/{externalId}",
+        "/oauth2/token",
+        "/ws",
+        "/metrics",
+    ] {
+        assert!(
+            labels.contains(&expected),
+            "{expected} missing from {labels:?}"
+        );
+    }
+    for label in &labels {
+        let path: String = label
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let req = Request::builder()
+            .method(Method::TRACE)
+            .uri(&path)
+            .body(Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{label} as {path}"
+        );
+    }
+    let req = Request::get("/metrics").body(Body::empty()).unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let text =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for label in &labels {
+        let series = format!("route=\"{label}\",method=\"TRACE\",status=\"405\"");
+        assert!(text.contains(&series), "no {series} in /metrics");
+    }
+}
