@@ -24,7 +24,7 @@ use crate::finish::Finishing;
 use crate::metrics::{RouteMetrics, UNMATCHED};
 use crate::routes::Routes;
 
-/// The whole HTTP API over one engine: what [`crate::app`] builds and
+/// The whole HTTP API over one engine: what [`crate::app()`] builds and
 /// [`crate::server::serve`] runs. Cheap to clone (two reference counts).
 ///
 /// It is a `tower::Service` for any `http_body::Body` (as a `Router` is); to put it in an

@@ -6,7 +6,7 @@
 //! `/oauth2/token`, `/oauth2/userinfo`, `/oauth2/introspect`, `/oauth2/revoke`,
 //! `/oauth2/jwks`, the discovery documents).
 //!
-//! [`app`] builds the whole API over an `Arc<Engine>` as one service, [`App`] ([`router`]
+//! [`app()`] builds the whole API over an `Arc<Engine>` as one service, [`App`] ([`router`]
 //! gives it as an axum `Router`, to nest in your own). Handlers are thin: extract (the
 //! strict [`Form`] or [`JsonBody`], the [`Authenticated`] token check, the [`ApiKey`] check),
 //! read the route's typed request body from it, make one engine call, return a typed serde
@@ -62,6 +62,7 @@ pub use api_key::{API_KEY_HEADER, ApiKey};
 pub use app::App;
 pub use auth::{AUTH_HEADER, Active, AuthLayer, AuthService, Authenticated, verify_headers};
 pub use error::{ApiError, ErrorBody};
+pub use finish::Finishing;
 pub use form::{BODY_LIMIT, Form};
 pub use json::JsonBody;
 pub use metrics::Metrics;
@@ -149,7 +150,7 @@ impl AppState {
 }
 
 /// The whole HTTP API over `engine`, as an axum `Router` (to serve, or to nest in a router
-/// of your own). [`app`] is the same API as one service, the form
+/// of your own). [`app()`] is the same API as one service, the form
 /// [`server::serve`] runs (one service level less per request).
 pub fn router(engine: Arc<Engine>, cfg: HttpConfig) -> Router {
     Router::new().fallback_service(app(engine, cfg))
@@ -160,7 +161,7 @@ pub fn app(engine: Arc<Engine>, cfg: HttpConfig) -> App {
     app_with_metrics(engine, cfg, Arc::new(Metrics::default()))
 }
 
-/// [`app`] with a given metrics registry (shared with a separate metrics listener).
+/// [`app()`] with a given metrics registry (shared with a separate metrics listener).
 pub fn app_with_metrics(engine: Arc<Engine>, cfg: HttpConfig, metrics: Arc<Metrics>) -> App {
     let state = AppState(Arc::new(AppParts {
         channels: Arc::new(crate::ws::Channels::new(cfg.ws.max_channels)),

@@ -74,7 +74,7 @@ impl Shutdown {
 /// Connections are served with HTTP upgrades enabled (for `GET /ws`); an upgraded
 /// connection leaves the connection limit once upgraded (channels have their own limit).
 ///
-/// `app` is [`crate::app`]'s [`crate::App`] (or any `Router`): each connection gets a clone
+/// `app` is [`crate::app()`]'s [`crate::App`] (or any `Router`): each connection gets a clone
 /// and calls it in place.
 pub async fn serve<S>(
     listener: TcpListener,

@@ -237,7 +237,7 @@ pub(crate) async fn configure_device_meta(
     ))
 }
 
-/// `POST /device/approve-device` [P].
+/// `POST /device/approve-device` \[P\].
 #[utoipa::path(post, path = "/device/approve-device", tag = "device", security(("token" = [])), request_body(content = DeviceIdForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 202, description = "Command: the device is active", body = CommandAccepted,
@@ -281,7 +281,7 @@ pub(crate) async fn reject_device(
     Ok(accepted(&done))
 }
 
-/// `POST /device/remove` [P].
+/// `POST /device/remove` \[P\].
 #[utoipa::path(post, path = "/device/remove", tag = "device", security(("token" = [])), request_body(content = DeviceIdForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 202, description = "Command: the device is removed, its tokens revoked", body = CommandAccepted,
@@ -303,7 +303,7 @@ pub(crate) async fn remove_device(
     Ok(accepted(&done))
 }
 
-/// `GET /device/retrieve-device-configuration/{deviceIdentifier}` [P]: hyphenated keys.
+/// `GET /device/retrieve-device-configuration/{deviceIdentifier}` \[P\]: hyphenated keys.
 #[utoipa::path(get, path = "/device/retrieve-device-configuration/{deviceIdentifier}", tag = "device", security(("token" = [])),
     params(("deviceIdentifier" = String, Path, description = "The device (a UUID; anything else → 404)")),
     responses(

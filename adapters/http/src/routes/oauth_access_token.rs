@@ -1,5 +1,5 @@
 //! Privicore's token routes of an OAuth application: `POST
-//! /oauth-application/obtain-access-token` **[P]** (a code for tokens) and `POST
+//! /oauth-application/obtain-access-token` **\[P\]** (a code for tokens) and `POST
 //! /oauth-application/refresh-access-token`. The same engine calls as `/oauth2/token`,
 //! with Privicore conventions: the client in `Authorization: Basic`, form bodies, a
 //! camelCase reply, our error body (401 bad client, 403 client not allowed, 422 bad code).
