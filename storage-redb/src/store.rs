@@ -36,8 +36,9 @@ pub const FILE_NAME: &str = "tessera.redb";
 /// open, until the next commit of this store drops it (see [`Inner::verify_snapshot`]), so
 /// a verify is two B-tree lookups and no transaction setup; in front of it, the resolved
 /// tokens are kept per thread, tagged with the store's commit count (a hit takes no lock).
-/// Cloning is cheap and shares the database. `resolve_oauth`, the hot path of introspection and userinfo, reads the same
-/// snapshot (three lookups), and so does `get_client` (client authentication).
+/// Cloning is cheap and shares the database. `resolve_oauth`, the hot path of introspection
+/// and userinfo, reads the same snapshot (three lookups), and so does `get_client` (client
+/// authentication).
 #[derive(Clone)]
 pub struct RedbStore {
     inner: Arc<Inner>,

@@ -165,9 +165,6 @@ pub(crate) fn token_in(
         .map_err(|e| Failure::decode("tokens", &digest.0, e))
 }
 
-/// The hot path of verify: two lookups and a prefix decode, on tables already open in one
-/// read transaction (a consistent snapshot); the only allocations of ours are the
-/// resolved token's environments.
 impl RedbStore {
     /// `resolve_token`: from the cache of resolved tokens while no commit was counted since
     /// the entry's read (a hit takes no lock), else on the shared verify snapshot.
@@ -186,6 +183,9 @@ impl RedbStore {
     }
 }
 
+/// The hot path of verify: two lookups and a prefix decode, on tables already open in one
+/// read transaction (a consistent snapshot); the only allocations of ours are the
+/// resolved token's environments.
 fn resolve_token(
     tokens: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
     profiles: &impl ReadableTable<&'static [u8; 16], &'static [u8]>,
